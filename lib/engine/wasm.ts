@@ -1,0 +1,404 @@
+/**
+ * The TensorFlow.js WebAssembly backend, made fit for training under Node.
+ *
+ * Pinned to @tensorflow/tfjs-backend-wasm 4.22.0: this file relies on its internals (the emscripten
+ * factories in `wasm-out/`, `BackendWasm.dataIdMap`, the exported C entry points). The tests in
+ * `test/engine.test.ts` compare every patched kernel with the pure-JS `cpu` backend.
+ *
+ * What the stock backend does, and what we change (measured facts: `../shared/toolchain.md`):
+ *  1. Threads. Stock tfjs turns threads off under Node (tfjs issue 3830): its pthread workers are
+ *     started from a `blob:` URL, which Node's `worker_threads` rejects. We start the threaded-SIMD
+ *     build ourselves with the worker script written to a file. The C++ side also sizes its thread
+ *     pool as logical cores / 2, which is 1 on a 2-vCPU VM; we report the core count we want.
+ *  2. Matmul routing. The C++ `BatchMatMul` uses XNNPACK (SIMD, threaded) only for a single,
+ *     untransposed matrix pair; any transposed or batched product — every matmul gradient, every
+ *     attention product — falls to a scalar loop (~2 GFLOP/s). We transpose explicitly (one
+ *     XNNPACK-speed pass), fold a shared right operand into one tall product, and otherwise send
+ *     each batch element through the fast path as a zero-copy view.
+ *  3. `UnsortedSegmentSum`, the gradient of `tf.gather` (embedding lookups), has no wasm kernel; we
+ *     add one.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
+
+/** The parts of the emscripten module we call. */
+interface WasmModule {
+  HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  _BatchMatMul(...args: number[]): void;
+  __FusedMatMul(...args: number[]): void;
+  _Transpose(...args: number[]): void;
+  cwrap(name: string, ret: string | null, args: string[]): (...a: unknown[]) => unknown;
+  PThread?: { runningWorkers: { unref(): void }[] };
+  tfjs: {
+    registerTensor(id: number, size: number, memoryOffset: number): void;
+    disposeData(id: number): void;
+  };
+}
+
+interface WasmTensorData {
+  id: number;
+  memoryOffset: number;
+  shape: number[];
+  dtype: tf.DataType;
+  refCount: number;
+}
+
+/** The parts of `BackendWasm` (4.22.0) we use. */
+interface WasmBackendInternals {
+  wasm: WasmModule;
+  dataIdNextNumber: number;
+  dataIdMap: { get(dataId: object): WasmTensorData };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+// Node has WebAssembly; its types live in lib.dom, which this project does not load.
+declare const WebAssembly: {
+  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: unknown; module: unknown }>;
+};
+
+const WASM_OUT = path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "wasm-out");
+
+export interface WasmInitInfo {
+  threads: number;
+  simd: boolean;
+}
+
+let initInfo: WasmInitInfo | null = null;
+
+/** Threads and SIMD of the live wasm backend, or null before it has started. */
+export function wasmInitInfo(): WasmInitInfo | null {
+  return initInfo;
+}
+
+/**
+ * Replaces the stock `wasm` backend registration with one that runs threaded under Node and
+ * routes matmuls to XNNPACK. Call before the backend is first used.
+ */
+export function registerPatchedWasm(threads: number, priority: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`wasm threads must be a positive integer, got ${threads}`);
+  tf.removeBackend("wasm");
+  tf.registerBackend("wasm", () => createBackend(threads), priority);
+  patchKernels();
+}
+
+async function createBackend(threads: number): Promise<tf.KernelBackend> {
+  const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
+  const threaded = simd && threads > 1;
+  const before = processListeners();
+  const wasm = threaded ? await startThreadedModule(threads) : await startSingleThreadModule(simd);
+  // Emscripten adds process handlers that rethrow every uncaught error from inside its minified
+  // source, so Node prints that whole line (hundreds of KB) instead of the error; drop them.
+  const after = processListeners();
+  for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+    for (const listener of after[event]) {
+      if (!(before[event] as unknown[]).includes(listener)) process.removeListener(event, listener as never);
+    }
+  }
+  // The same C entry points stock tfjs wraps in its own init().
+  wasm.tfjs = {
+    init: wasm.cwrap("init", null, []),
+    initWithThreadsCount: wasm.cwrap("init_with_threads_count", null, ["number"]),
+    getThreadsCount: wasm.cwrap("get_threads_count", "number", []),
+    registerTensor: wasm.cwrap("register_tensor", null, ["number", "number", "number"]),
+    disposeData: wasm.cwrap("dispose_data", null, ["number"]),
+    dispose: wasm.cwrap("dispose", null, []),
+  } as unknown as WasmModule["tfjs"];
+  tfWasm.setThreadsCount(threaded ? threads : 1);
+  const backend = new tfWasm.BackendWasm(wasm as never);
+  // The pool's threads wait for work forever; emscripten keeps them ref'd, so Node would never
+  // exit. Compute runs synchronously on the main thread, so letting Node ignore them is safe.
+  for (const worker of wasm.PThread?.runningWorkers ?? []) worker.unref();
+  initInfo = { threads: tfWasm.getThreadsCount(), simd };
+  return backend;
+}
+
+function processListeners() {
+  return {
+    uncaughtException: process.listeners("uncaughtException"),
+    unhandledRejection: process.listeners("unhandledRejection"),
+  };
+}
+
+type Factory = (config: Record<string, unknown>) => Promise<WasmModule>;
+
+function startSingleThreadModule(simd: boolean): Promise<WasmModule> {
+  const factory = require(path.join(WASM_OUT, "tfjs-backend-wasm.js")) as Factory;
+  const binary = path.join(WASM_OUT, simd ? "tfjs-backend-wasm-simd.wasm" : "tfjs-backend-wasm.wasm");
+  return factory({ locateFile: (file: string) => (file.endsWith(".wasm") ? binary : path.join(WASM_OUT, file)) });
+}
+
+function startThreadedModule(threads: number): Promise<WasmModule> {
+  const script = path.join(WASM_OUT, "tfjs-backend-wasm-threaded-simd.js");
+  const binary = path.join(WASM_OUT, "tfjs-backend-wasm-threaded-simd.wasm");
+  const factory = require(script) as Factory;
+  return factory({
+    locateFile: (file: string) => (file.endsWith(".worker.js") ? workerScriptFile() : path.join(WASM_OUT, file)),
+    // Workers load the factory by path (importScripts reads the file) instead of from a blob.
+    mainScriptUrlOrBlob: script,
+    instantiateWasm(imports: { env: Record<string, unknown> }, receive: (instance: unknown, module: unknown) => void) {
+      // The C++ pool uses logical cores / 2 (assumes hyper-threading), capped by the request.
+      imports.env.emscripten_num_logical_cores = () => 2 * threads;
+      WebAssembly.instantiate(fs.readFileSync(binary), imports).then(
+        ({ instance, module }) => receive(instance, module),
+        (err: unknown) => {
+          throw new Error(`could not instantiate ${binary}: ${err}`);
+        },
+      );
+      return {};
+    },
+  });
+}
+
+let workerFile: string | null = null;
+
+/** The emscripten pthread worker as a real file (Node workers cannot start from blob: URLs). */
+function workerScriptFile(): string {
+  if (workerFile) return workerFile;
+  const { wasmWorkerContents } = require(path.join(WASM_OUT, "tfjs-backend-wasm-threaded-simd.worker.js")) as {
+    wasmWorkerContents: string;
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "transformer-anatomy-wasm-"));
+  workerFile = path.join(dir, "worker.js");
+  // Same escaping as tfjs's own blob path: the template keeps "\n" inside string literals.
+  fs.writeFileSync(workerFile, wasmWorkerContents.replace(/\n/g, "\\n"));
+  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  return workerFile;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+
+let kernelsPatched = false;
+
+function patchKernels(): void {
+  if (kernelsPatched) return;
+  kernelsPatched = true;
+  const stockFused = tf.getKernel("_FusedMatMul", "wasm");
+  const replace = (config: tf.KernelConfig) => {
+    if (tf.getKernel(config.kernelName, "wasm")) tf.unregisterKernel(config.kernelName, "wasm");
+    tf.registerKernel(config);
+  };
+  replace({
+    kernelName: "BatchMatMul",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      return fastMatMul(backend as unknown as WasmBackendInternals, a, b, transposeA, transposeB, null);
+    },
+  });
+  replace({
+    kernelName: "_FusedMatMul",
+    backendName: "wasm",
+    setupFunc: stockFused?.setupFunc,
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args;
+      const { a, b, bias, preluActivationWeights } = inputs as Record<string, tf.TensorInfo | undefined>;
+      const { transposeA, transposeB, activation } = attrs as unknown as {
+        transposeA: boolean;
+        transposeB: boolean;
+        activation: string;
+      };
+      const biasIsVector = bias == null || bias.shape.length === 1;
+      if (activation !== "linear" || preluActivationWeights != null || !biasIsVector) {
+        if (!stockFused) throw new Error("stock _FusedMatMul kernel is missing");
+        return stockFused.kernelFunc(args);
+      }
+      return fastMatMul(backend as unknown as WasmBackendInternals, a!, b!, transposeA, transposeB, bias ?? null);
+    },
+  });
+  replace({
+    kernelName: "UnsortedSegmentSum",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+      const { numSegments } = attrs as unknown as { numSegments: number };
+      return unsortedSegmentSum(backend as unknown as WasmBackendInternals, x, segmentIds, numSegments);
+    },
+  });
+}
+
+/** Per-backend scratch memory for the shape arguments of the C entry points. */
+const shapeScratch = new WeakMap<WasmBackendInternals, number>();
+
+function shapeArgs(backend: WasmBackendInternals, first: number[], second: number[]): [number, number] {
+  let ptr = shapeScratch.get(backend);
+  if (ptr === undefined) {
+    ptr = backend.wasm._malloc(64);
+    shapeScratch.set(backend, ptr);
+  }
+  const heap = new Int32Array(backend.wasm.HEAPU8.buffer, ptr, 16);
+  heap.set(first, 0);
+  heap.set(second, 8);
+  return [ptr, ptr + 32];
+}
+
+/** Registers `size` floats at byte `offset` as a tensor id the C side can read; no copy, no ownership. */
+function view(backend: WasmBackendInternals, offset: number, size: number): number {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, size, offset);
+  return id;
+}
+
+/**
+ * [.., r, c] → [.., c, r]. Done here in tiles on the heap: the backend's Transpose kernel takes a
+ * generic strided loop (measured ~0.2 GB/s, slower than the matmul it feeds).
+ */
+function transposeLastTwo(backend: WasmBackendInternals, x: tf.TensorInfo): tf.TensorInfo {
+  const [r, c] = x.shape.slice(-2);
+  const batch = x.shape.slice(0, -2).reduce((p, s) => p * s, 1);
+  const out = backend.makeOutput([...x.shape.slice(0, -2), c, r], x.dtype);
+  transposeTiles(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, batch, r, c);
+  return out;
+}
+
+/** dst[b, j, i] = src[b, i, j] for [batch, r, c] → [batch, c, r]; contiguous writes, 64×64 tiles. */
+function transposeTiles(src: Float32Array, dst: Float32Array, batch: number, r: number, c: number): void {
+  const tile = 64;
+  for (let b = 0; b < batch; b++) {
+    const base = b * r * c;
+    for (let j0 = 0; j0 < c; j0 += tile) {
+      const j1 = Math.min(j0 + tile, c);
+      for (let i0 = 0; i0 < r; i0 += tile) {
+        const i1 = Math.min(i0 + tile, r);
+        for (let j = j0; j < j1; j++) {
+          let o = base + j * r + i0;
+          let k = base + i0 * c + j;
+          for (let i = i0; i < i1; i++) {
+            dst[o++] = src[k];
+            k += c;
+          }
+        }
+      }
+    }
+  }
+}
+
+function broadcastOuter(a: number[], b: number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`matMul: batch dims [${a}] and [${b}] do not broadcast`);
+    out.push(Math.max(da, db));
+  }
+  return out;
+}
+
+/** For each output batch index, the batch index into an operand with (broadcast) outer dims. */
+function batchIndexer(outer: number[], operand: number[]): (i: number) => number {
+  const rank = outer.length;
+  const dims = outer.map((_, k) => operand[operand.length - rank + k] ?? 1);
+  const strides = new Array<number>(rank).fill(0);
+  for (let k = rank - 1, s = 1; k >= 0; k--) {
+    strides[k] = dims[k] === 1 ? 0 : s;
+    s *= dims[k];
+  }
+  return (i) => {
+    let idx = 0;
+    for (let k = rank - 1; k >= 0; k--) {
+      const d = outer[k];
+      idx += (i % d) * strides[k];
+      i = Math.floor(i / d);
+    }
+    return idx;
+  };
+}
+
+function fastMatMul(
+  backend: WasmBackendInternals,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  bias: tf.TensorInfo | null,
+): tf.TensorInfo {
+  if (a.dtype !== "float32" || b.dtype !== "float32") throw new Error("matMul on wasm supports float32 only");
+  const ra = a.shape.length, rb = b.shape.length;
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const kA = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kB = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (kA !== kB) {
+    throw new Error(`matMul: inner dimensions ${kA} and ${kB} of shapes [${a.shape}] and [${b.shape}] ` +
+      `(transposeA=${transposeA}, transposeB=${transposeB}) must match`);
+  }
+  const k = kA;
+  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  const outer = broadcastOuter(outerA, outerB);
+  const batch = outer.reduce((p, s) => p * s, 1);
+  const batchA = outerA.reduce((p, s) => p * s, 1), batchB = outerB.reduce((p, s) => p * s, 1);
+  const out = backend.makeOutput([...outer, m, n], "float32");
+  if (batch === 0 || m === 0 || n === 0) return out;
+  if (k === 0) {
+    backend.typedArrayFromHeap(out).fill(0);
+    return out;
+  }
+
+  // Bring both operands to row-major [.., m, k] and [.., k, n].
+  const aRow = transposeA ? transposeLastTwo(backend, a) : a;
+  const bRow = transposeB ? transposeLastTwo(backend, b) : b;
+  const aData = backend.dataIdMap.get(aRow.dataId);
+  const bData = backend.dataIdMap.get(bRow.dataId);
+  const outData = backend.dataIdMap.get(out.dataId);
+  const biasId = bias ? backend.dataIdMap.get(bias.dataId).id : 0;
+  const call = (aId: number, rows: number, bId: number, outId: number) => {
+    const [aShape, bShape] = shapeArgs(backend, [1, rows, k], [1, k, n]);
+    // (a, aShape, rank, b, bShape, rank, transposeA, transposeB, activation=linear, bias, prelu, alpha, out)
+    backend.wasm.__FusedMatMul(aId, aShape, 3, bId, bShape, 3, 0, 0, 0, biasId, 0, 0, outId);
+  };
+
+  if (batchB === 1) {
+    // A shared right operand: one tall product [batch·m, k] × [k, n] (batchA === batch here).
+    call(aData.id, batch * m, bData.id, outData.id);
+  } else {
+    const indexA = batchIndexer(outer, outerA), indexB = batchIndexer(outer, outerB);
+    const viewIds: number[] = [];
+    for (let i = 0; i < batch; i++) {
+      const aId = batchA === 1 ? aData.id : view(backend, aData.memoryOffset + 4 * indexA(i) * m * k, m * k);
+      const bId = view(backend, bData.memoryOffset + 4 * indexB(i) * k * n, k * n);
+      const outId = view(backend, outData.memoryOffset + 4 * i * m * n, m * n);
+      call(aId, m, bId, outId);
+      if (aId !== aData.id) viewIds.push(aId);
+      // Disposing the b view also drops the XNNPACK operator cached on its id.
+      viewIds.push(bId, outId);
+    }
+    for (const id of viewIds) backend.wasm.tfjs.disposeData(id);
+  }
+  if (aRow !== a) backend.disposeData(aRow.dataId);
+  if (bRow !== b) backend.disposeData(bRow.dataId);
+  return out;
+}
+
+/** out[s] = Σ_{i: ids[i] = s} x[i]; rows with ids outside [0, numSegments) are dropped (as in TF). */
+function unsortedSegmentSum(
+  backend: WasmBackendInternals,
+  x: tf.TensorInfo,
+  segmentIds: tf.TensorInfo,
+  numSegments: number,
+): tf.TensorInfo {
+  if (x.dtype !== "float32") throw new Error(`UnsortedSegmentSum on wasm supports float32 only, got ${x.dtype}`);
+  const rows = segmentIds.shape.reduce((p, s) => p * s, 1);
+  const inner = x.shape.slice(segmentIds.shape.length);
+  const width = inner.reduce((p, s) => p * s, 1);
+  const out = backend.makeOutput([numSegments, ...inner], "float32");
+  const outVals = backend.typedArrayFromHeap(out) as Float32Array;
+  const xVals = backend.typedArrayFromHeap(x) as Float32Array;
+  const ids = backend.typedArrayFromHeap(segmentIds);
+  outVals.fill(0);
+  for (let i = 0; i < rows; i++) {
+    const s = ids[i];
+    if (s < 0 || s >= numSegments) continue;
+    const src = i * width, dst = s * width;
+    for (let j = 0; j < width; j++) outVals[dst + j] += xVals[src + j];
+  }
+  return out;
+}

@@ -1,0 +1,9 @@
+/**
+ * transformer-anatomy: the shared library behind the notebooks.
+ * Everything public is re-exported here; notebooks `import * as ta from "transformer-anatomy"`.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export { tf };
+export * from "./engine";
+export * from "./engine/rng";
