@@ -5,5 +5,10 @@
 import * as tf from "@tensorflow/tfjs";
 
 export { tf };
+export * from "./config";
 export * from "./engine";
 export * from "./engine/rng";
+export * from "./models/norms";
+export * from "./models/params";
+export * from "./models/loss";
+export * from "./models/transformer";

@@ -55,6 +55,7 @@ interface WasmBackendInternals {
   dataIdMap: { get(dataId: object): WasmTensorData };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
@@ -181,6 +182,8 @@ function patchKernels(): void {
   if (kernelsPatched) return;
   kernelsPatched = true;
   const stockFused = tf.getKernel("_FusedMatMul", "wasm");
+  const stockIdentity = tf.getKernel("Identity", "wasm");
+  const stockSum = tf.getKernel("Sum", "wasm");
   const replace = (config: tf.KernelConfig) => {
     if (tf.getKernel(config.kernelName, "wasm")) tf.unregisterKernel(config.kernelName, "wasm");
     tf.registerKernel(config);
@@ -212,6 +215,32 @@ function patchKernels(): void {
         return stockFused.kernelFunc(args);
       }
       return fastMatMul(backend as unknown as WasmBackendInternals, a!, b!, transposeA, transposeB, bias ?? null);
+    },
+  });
+  replace({
+    // Tensors are immutable, so a copy only costs time; tfjs's engine clones every tensor it saves
+    // for the backward pass (stock wasm copied ~70 ms per reference step).
+    kernelName: "Identity",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend }) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      if (x.dtype === "string") return stockIdentity!.kernelFunc({ inputs, backend, attrs: {} });
+      (backend as unknown as WasmBackendInternals).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+  replace({
+    kernelName: "Sum",
+    backendName: "wasm",
+    setupFunc: stockSum?.setupFunc,
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args;
+      const { x } = inputs as { x: tf.TensorInfo };
+      const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+      const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + x.shape.length : a)).sort((p, q) => p - q);
+      const leading = axes.length > 0 && axes.every((a, i) => a === i) && axes.length < x.shape.length;
+      if (x.dtype !== "float32" || !leading) return stockSum!.kernelFunc(args);
+      return sumLeadingAxes(backend as unknown as WasmBackendInternals, x, axes.length, keepDims);
     },
   });
   replace({
@@ -313,6 +342,23 @@ function batchIndexer(outer: number[], operand: number[]): (i: number) => number
   };
 }
 
+/** Estimated cost (≈ns) of XNNPACK packing a fresh weight matrix; measured here: ~0.5 ns per
+ * element while it fits in cache, ~5 ns beyond ~1 MB (256k floats). */
+function packCost(elements: number): number {
+  return elements * (elements > 262144 ? 5 : 0.5);
+}
+/** Our tiled transpose, ≈2 ns per element. */
+const TRANSPOSE_COST = 2;
+
+/**
+ * C = op(A)·op(B) through XNNPACK's fully-connected operator, which computes out = in · W for
+ * row-major in [rows, k] and W [k, cols], packing W on first use. Two ways to get C:
+ *   direct:  in = op(A) [m, k], W = op(B) [k, n]  → C
+ *   swapped: in = op(B)ᵀ [n, k], W = op(A)ᵀ [k, m] → Cᵀ, then one transpose (m·n)
+ * For a weight gradient Xᵀ·dY the swapped form packs X instead of the larger dY, which costs more
+ * than the matmul itself once dY outgrows the cache. Batched products run one view per batch
+ * element; a shared right operand is folded into a single tall product.
+ */
 function fastMatMul(
   backend: WasmBackendInternals,
   a: tf.TensorInfo,
@@ -342,39 +388,74 @@ function fastMatMul(
     backend.typedArrayFromHeap(out).fill(0);
     return out;
   }
-
-  // Bring both operands to row-major [.., m, k] and [.., k, n].
-  const aRow = transposeA ? transposeLastTwo(backend, a) : a;
-  const bRow = transposeB ? transposeLastTwo(backend, b) : b;
-  const aData = backend.dataIdMap.get(aRow.dataId);
-  const bData = backend.dataIdMap.get(bRow.dataId);
-  const outData = backend.dataIdMap.get(out.dataId);
   const biasId = bias ? backend.dataIdMap.get(bias.dataId).id : 0;
-  const call = (aId: number, rows: number, bId: number, outId: number) => {
-    const [aShape, bShape] = shapeArgs(backend, [1, rows, k], [1, k, n]);
+  const product = (inId: number, rows: number, weightId: number, cols: number, outId: number) => {
+    const [inShape, weightShape] = shapeArgs(backend, [1, rows, k], [1, k, cols]);
     // (a, aShape, rank, b, bShape, rank, transposeA, transposeB, activation=linear, bias, prelu, alpha, out)
-    backend.wasm.__FusedMatMul(aId, aShape, 3, bId, bShape, 3, 0, 0, 0, biasId, 0, 0, outId);
+    backend.wasm.__FusedMatMul(inId, inShape, 3, weightId, weightShape, 3, 0, 0, 0, biasId, 0, 0, outId);
+  };
+  const temporaries: tf.TensorInfo[] = [];
+  const rowMajor = (x: tf.TensorInfo, transpose: boolean) => {
+    if (!transpose) return x;
+    const t = transposeLastTwo(backend, x);
+    temporaries.push(t);
+    return t;
   };
 
-  if (batchB === 1) {
-    // A shared right operand: one tall product [batch·m, k] × [k, n] (batchA === batch here).
-    call(aData.id, batch * m, bData.id, outData.id);
+  const direct = (transposeA ? TRANSPOSE_COST * m * k : 0) + (transposeB ? TRANSPOSE_COST * k * n : 0) + packCost(k * n);
+  const swapped = (transposeA ? 0 : TRANSPOSE_COST * m * k) + (transposeB ? 0 : TRANSPOSE_COST * k * n) +
+    packCost(k * m) + TRANSPOSE_COST * m * n;
+  if (batch === 1 && bias === null && swapped < direct) {
+    const inRows = rowMajor(b, !transposeB); // [n, k]
+    const weights = rowMajor(a, !transposeA); // [k, m]
+    const outT = backend.makeOutput([n, m], "float32");
+    temporaries.push(outT);
+    product(backend.dataIdMap.get(inRows.dataId).id, n, backend.dataIdMap.get(weights.dataId).id, m,
+      backend.dataIdMap.get(outT.dataId).id);
+    transposeTiles(backend.typedArrayFromHeap(outT) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, 1, n, m);
   } else {
-    const indexA = batchIndexer(outer, outerA), indexB = batchIndexer(outer, outerB);
-    const viewIds: number[] = [];
-    for (let i = 0; i < batch; i++) {
-      const aId = batchA === 1 ? aData.id : view(backend, aData.memoryOffset + 4 * indexA(i) * m * k, m * k);
-      const bId = view(backend, bData.memoryOffset + 4 * indexB(i) * k * n, k * n);
-      const outId = view(backend, outData.memoryOffset + 4 * i * m * n, m * n);
-      call(aId, m, bId, outId);
-      if (aId !== aData.id) viewIds.push(aId);
-      // Disposing the b view also drops the XNNPACK operator cached on its id.
-      viewIds.push(bId, outId);
+    const aData = backend.dataIdMap.get(rowMajor(a, transposeA).dataId); // [.., m, k]
+    const bData = backend.dataIdMap.get(rowMajor(b, transposeB).dataId); // [.., k, n]
+    const outData = backend.dataIdMap.get(out.dataId);
+    if (batchB === 1) {
+      // A shared right operand: one tall product [batch·m, k] × [k, n] (batchA === batch here).
+      product(aData.id, batch * m, bData.id, n, outData.id);
+    } else {
+      const indexA = batchIndexer(outer, outerA), indexB = batchIndexer(outer, outerB);
+      const viewIds: number[] = [];
+      for (let i = 0; i < batch; i++) {
+        const aId = batchA === 1 ? aData.id : view(backend, aData.memoryOffset + 4 * indexA(i) * m * k, m * k);
+        const bId = view(backend, bData.memoryOffset + 4 * indexB(i) * k * n, k * n);
+        const outId = view(backend, outData.memoryOffset + 4 * i * m * n, m * n);
+        product(aId, m, bId, n, outId);
+        if (aId !== aData.id) viewIds.push(aId);
+        // Disposing the b view also drops the XNNPACK operator cached on its id.
+        viewIds.push(bId, outId);
+      }
+      for (const id of viewIds) backend.wasm.tfjs.disposeData(id);
     }
-    for (const id of viewIds) backend.wasm.tfjs.disposeData(id);
   }
-  if (aRow !== a) backend.disposeData(aRow.dataId);
-  if (bRow !== b) backend.disposeData(bRow.dataId);
+  for (const t of temporaries) backend.disposeData(t.dataId);
+  return out;
+}
+
+/**
+ * Sum over the leading `count` axes (bias gradients: [B·T, D] → [D]). The stock kernel transposes
+ * the reduced axes to the end first, at generic-transpose speed; adding whole rows needs no
+ * transpose. Accumulates in float64.
+ */
+function sumLeadingAxes(backend: WasmBackendInternals, x: tf.TensorInfo, count: number, keepDims: boolean): tf.TensorInfo {
+  const rows = x.shape.slice(0, count).reduce((p, s) => p * s, 1);
+  const inner = x.shape.slice(count);
+  const width = inner.reduce((p, s) => p * s, 1);
+  const out = backend.makeOutput(keepDims ? [...new Array<number>(count).fill(1), ...inner] : inner, "float32");
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  const acc = new Float64Array(width);
+  for (let r = 0; r < rows; r++) {
+    const base = r * width;
+    for (let j = 0; j < width; j++) acc[j] += src[base + j];
+  }
+  (backend.typedArrayFromHeap(out) as Float32Array).set(acc);
   return out;
 }
 

@@ -1,0 +1,79 @@
+/**
+ * Helpers over "params objects": plain nested objects and arrays whose leaves are tf.Variables.
+ * Every model here is `init(config, rng) → params` plus pure functions over params.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng, normalArray } from "../engine/rng";
+
+/** Every variable in a params object, keyed by its dotted path ("layers.0.attn.wq"). */
+export function namedVariables(params: unknown, prefix = ""): Map<string, tf.Variable> {
+  const out = new Map<string, tf.Variable>();
+  const walk = (node: unknown, path: string) => {
+    if (node instanceof tf.Variable) {
+      out.set(path, node);
+    } else if (Array.isArray(node)) {
+      node.forEach((child, i) => walk(child, path ? `${path}.${i}` : String(i)));
+    } else if (node !== null && typeof node === "object" && !(node instanceof tf.Tensor)) {
+      for (const [key, child] of Object.entries(node)) {
+        if (key === "config") continue;
+        walk(child, path ? `${path}.${key}` : key);
+      }
+    }
+  };
+  walk(params, prefix);
+  return out;
+}
+
+/** Total number of scalar parameters (trainable or not). */
+export function countParameters(params: unknown): number {
+  let n = 0;
+  for (const v of namedVariables(params).values()) n += v.size;
+  return n;
+}
+
+/** Disposes every variable of a params object. */
+export function disposeParams(params: unknown): void {
+  for (const v of namedVariables(params).values()) v.dispose();
+}
+
+/** A deep copy with fresh variables (same values); the copy is independent of the original. */
+export function cloneParams<T>(params: T): T {
+  const copy = (node: unknown): unknown => {
+    if (node instanceof tf.Variable) return tf.variable(node.clone(), node.trainable);
+    if (Array.isArray(node)) return node.map(copy);
+    if (node !== null && typeof node === "object" && !(node instanceof tf.Tensor)) {
+      const out: Record<string, unknown> = {};
+      for (const [key, child] of Object.entries(node)) out[key] = key === "config" ? child : copy(child);
+      return out;
+    }
+    return node;
+  };
+  return copy(params) as T;
+}
+
+/** Weight matrix [fanIn, fanOut] with N(0, std²) entries from our generator. */
+export function normalVariable(rng: Rng, shape: number[], std: number): tf.Variable {
+  const size = shape.reduce((p, s) => p * s, 1);
+  return tf.variable(tf.tensor(normalArray(rng, size, std), shape, "float32"));
+}
+
+export function zerosVariable(shape: number[]): tf.Variable {
+  return tf.variable(tf.zeros(shape));
+}
+
+/** Plain-array snapshot of all parameter values (for checkpoints kept in memory). */
+export function snapshotParams(params: unknown): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, v] of namedVariables(params)) out.set(name, v.dataSync() as Float32Array);
+  return out;
+}
+
+/** Writes a snapshot back into matching variables; throws on a missing name or shape mismatch. */
+export function restoreParams(params: unknown, snapshot: Map<string, Float32Array>): void {
+  for (const [name, v] of namedVariables(params)) {
+    const values = snapshot.get(name);
+    if (!values) throw new Error(`restoreParams: snapshot has no "${name}"`);
+    if (values.length !== v.size) throw new Error(`restoreParams: "${name}" has ${v.size} values, snapshot ${values.length}`);
+    tf.tidy(() => v.assign(tf.tensor(values, v.shape, "float32")));
+  }
+}

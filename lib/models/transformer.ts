@@ -1,0 +1,314 @@
+/**
+ * One Transformer for every reproduction, read top to bottom in the order of the figure in
+ * Vaswani et al. (2017): embeddings → attention → MLP → block → config → model.
+ *
+ *   Pre-LN  block (Xiong et al. 2020):  x ← x + Attn(N(x));   x ← x + MLP(N(x));   final N
+ *   Post-LN block (Vaswani et al.):     x ← N(x + Attn(x));   x ← N(x + MLP(x))
+ *   Attn(x) = softmax(q kᵀ / √K + mask) v · W_o,   MLP(x) = act(x W₁ + b₁) W₂ + b₂
+ *
+ * Shapes use fixed letters: B batch, T time, D dModel, H heads, K head size = D/H, F dFF, V vocab.
+ * The residual stream is kept as [B·T, D] so every weight product is a plain 2-D matmul (the
+ * [B,T,D]×[D,F] weight gradient fails in tfjs, issue 8721).
+ * Notebooks: 01 (norm placement), 02 (norm kind), and every later one that trains a transformer.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { resolveConfig, Schema, ConfigError } from "../config";
+import { Rng, createRng } from "../engine/rng";
+import { NormParams, NormKind, NORM_KINDS, applyNorm, initNorm, NormSpec } from "./norms";
+import { normalVariable, zerosVariable } from "./params";
+
+// ---------------------------------------------------------------------------------------------
+// Attention
+
+export interface AttentionParams {
+  wq: tf.Variable; bq: tf.Variable;
+  wk: tf.Variable; bk: tf.Variable;
+  wv: tf.Variable; bv: tf.Variable;
+  wo: tf.Variable; bo: tf.Variable;
+}
+
+const causalMasks = new Map<number, tf.Tensor>();
+
+/** [T, T] additive mask: 0 on and below the diagonal, −1e9 above (a query never sees the future). */
+export function causalMask(t: number): tf.Tensor {
+  let mask = causalMasks.get(t);
+  if (!mask || mask.isDisposed) {
+    const values = new Float32Array(t * t);
+    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) values[i * t + j] = -1e9;
+    mask = tf.keep(tf.tensor(values, [t, t]));
+    causalMasks.set(t, mask);
+  }
+  return mask;
+}
+
+/** [B·T, D] → [B, H, T, K] */
+function splitHeads(x: tf.Tensor, b: number, t: number, h: number): tf.Tensor {
+  const k = x.shape[1]! / h;
+  return tf.transpose(tf.reshape(x, [b, t, h, k]), [0, 2, 1, 3]);
+}
+
+/** [B, H, T, K] → [B·T, D] */
+function mergeHeads(x: tf.Tensor): tf.Tensor {
+  const [b, h, t, k] = x.shape;
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b * t, h * k]);
+}
+
+function linear(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+  return tf.add(tf.matMul(x, w), bias);
+}
+
+/** Multi-head attention on the residual stream x [B·T, D]; returns [B·T, D] and the probabilities. */
+function attention(cfg: TransformerConfig, p: AttentionParams, x: tf.Tensor, b: number, t: number) {
+  const h = cfg.nHeads;
+  const q = splitHeads(linear(x, p.wq, p.bq), b, t, h); // [B, H, T, K]
+  const k = splitHeads(linear(x, p.wk, p.bk), b, t, h);
+  const v = splitHeads(linear(x, p.wv, p.bv), b, t, h);
+  let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(cfg.dModel / h)); // [B, H, T, T]
+  if (cfg.causal) scores = tf.add(scores, causalMask(t));
+  const probs = tf.softmax(scores); // rows sum to 1 over keys
+  const out = linear(mergeHeads(tf.matMul(probs, v)), p.wo, p.bo); // [B·T, D]
+  return { out, probs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// MLP
+
+export const ACTIVATIONS = ["relu", "gelu", "silu"] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+export interface MlpParams {
+  w1: tf.Variable; b1: tf.Variable;
+  w2: tf.Variable; b2: tf.Variable;
+}
+
+/** act(x) elementwise. GELU is the exact x·Φ(x) (PyTorch's default), SiLU is x·σ(x). */
+export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
+  switch (kind) {
+    case "relu":
+      return tf.relu(x);
+    case "gelu":
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+    case "silu":
+      return tf.mul(x, tf.sigmoid(x));
+  }
+}
+
+function mlp(cfg: TransformerConfig, p: MlpParams, x: tf.Tensor): tf.Tensor {
+  return linear(activate(cfg.activation, linear(x, p.w1, p.b1)), p.w2, p.b2); // [B·T, F] → [B·T, D]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block
+
+export interface BlockParams {
+  norm1: NormParams;
+  attn: AttentionParams;
+  norm2: NormParams;
+  mlp: MlpParams;
+}
+
+function normSpec(cfg: TransformerConfig): NormSpec {
+  return { kind: cfg.norm, eps: cfg.normEps, fraction: cfg.normFraction };
+}
+
+function block(cfg: TransformerConfig, p: BlockParams, x: tf.Tensor, b: number, t: number) {
+  const norm = (np: NormParams, y: tf.Tensor) => applyNorm(normSpec(cfg), np, y);
+  if (cfg.normPlacement === "pre") {
+    const a = attention(cfg, p.attn, norm(p.norm1, x), b, t);
+    const y = tf.add(x, a.out);
+    return { out: tf.add(y, mlp(cfg, p.mlp, norm(p.norm2, y))), probs: a.probs };
+  }
+  const a = attention(cfg, p.attn, x, b, t);
+  const y = norm(p.norm1, tf.add(x, a.out));
+  return { out: norm(p.norm2, tf.add(y, mlp(cfg, p.mlp, y))), probs: a.probs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config
+
+export interface TransformerConfig {
+  vocabSize: number;
+  /** Longest context; the learned position table has this many rows. */
+  seqLen: number;
+  dModel: number;
+  nHeads: number;
+  nLayers: number;
+  /** MLP hidden width; 4·dModel in the original Transformer and GPT-2. */
+  dFF: number;
+  activation: Activation;
+  /** "pre": x + F(N(x)) (GPT-2, Xiong et al.); "post": N(x + F(x)) (original Transformer, BERT). */
+  normPlacement: "pre" | "post";
+  norm: NormKind;
+  /** ε inside the root: 1e-5 as PyTorch (tfjs-layers uses 1e-3). */
+  normEps: number;
+  /** pRMSNorm's fraction of units; 6.25% in Zhang & Sennrich (2019). */
+  normFraction: number;
+  /** A norm after the last block: required by Pre-LN (its stream is never normalised otherwise). */
+  finalNorm: boolean;
+  /** Causal (decoder) or bidirectional (encoder) attention. */
+  causal: boolean;
+  /** Output projection = token embedding transposed (GPT-2) or its own matrix. */
+  tieEmbeddings: boolean;
+  /** "gpt2": N(0, initStd²), residual outputs scaled by 1/√(2L); "xavier": Glorot normal (Xiong et al.). */
+  init: "gpt2" | "xavier";
+  initStd: number;
+  seed: number;
+}
+
+const SCHEMA: Schema<TransformerConfig> = {
+  vocabSize: { kind: "int", min: 2 },
+  seqLen: { kind: "int", min: 1 },
+  dModel: { kind: "int", min: 1 },
+  nHeads: { kind: "int", min: 1 },
+  nLayers: { kind: "int", min: 0 },
+  dFF: { kind: "int", min: 1 },
+  activation: { kind: "enum", values: ACTIVATIONS },
+  normPlacement: { kind: "enum", values: ["pre", "post"] },
+  norm: { kind: "enum", values: NORM_KINDS },
+  normEps: { kind: "number", min: 0, minExclusive: true },
+  normFraction: { kind: "number", min: 0, max: 1, minExclusive: true },
+  finalNorm: { kind: "bool" },
+  causal: { kind: "bool" },
+  tieEmbeddings: { kind: "bool" },
+  init: { kind: "enum", values: ["gpt2", "xavier"] },
+  initStd: { kind: "number", min: 0, minExclusive: true },
+  seed: { kind: "int" },
+};
+
+export const TRANSFORMER_DEFAULTS: TransformerConfig = {
+  vocabSize: 256,
+  seqLen: 128,
+  dModel: 128,
+  nHeads: 4,
+  nLayers: 4,
+  dFF: 512,
+  activation: "gelu",
+  normPlacement: "pre",
+  norm: "layer",
+  normEps: 1e-5,
+  normFraction: 0.0625,
+  finalNorm: true,
+  causal: true,
+  tieEmbeddings: true,
+  init: "gpt2",
+  initStd: 0.02,
+  seed: 0,
+};
+
+/** Named sizes. "lm-reference" is the benchmark's step (B16, T128, d128, 4 layers, 4 heads, vocab 256). */
+export const TRANSFORMER_PRESETS = {
+  "lm-tiny": { vocabSize: 96, seqLen: 32, dModel: 32, nHeads: 2, nLayers: 2, dFF: 128 },
+  "lm-small": { vocabSize: 96, seqLen: 64, dModel: 64, nHeads: 4, nLayers: 4, dFF: 256 },
+  "lm-reference": { vocabSize: 256, seqLen: 128, dModel: 128, nHeads: 4, nLayers: 4, dFF: 512 },
+} satisfies Record<string, Partial<TransformerConfig>>;
+export type TransformerPreset = keyof typeof TRANSFORMER_PRESETS;
+
+/** Defaults ← preset (if named) ← overrides, validated. */
+export function transformerConfig(
+  presetOrOverrides: TransformerPreset | Partial<TransformerConfig> = {},
+  overrides: Partial<TransformerConfig> = {},
+): TransformerConfig {
+  let base: Partial<TransformerConfig> = {};
+  if (typeof presetOrOverrides === "string") {
+    if (!(presetOrOverrides in TRANSFORMER_PRESETS)) {
+      throw new ConfigError(`TransformerConfig: unknown preset "${presetOrOverrides}"; presets: ` +
+        Object.keys(TRANSFORMER_PRESETS).join(", "));
+    }
+    base = TRANSFORMER_PRESETS[presetOrOverrides];
+  } else {
+    overrides = { ...presetOrOverrides, ...overrides };
+  }
+  const cfg = resolveConfig("TransformerConfig", { ...TRANSFORMER_DEFAULTS, ...base }, SCHEMA, overrides);
+  if (cfg.dModel % cfg.nHeads !== 0) {
+    throw new ConfigError(`TransformerConfig.nHeads: dModel (${cfg.dModel}) must be divisible by nHeads (${cfg.nHeads})`);
+  }
+  return cfg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+export interface TransformerParams {
+  config: TransformerConfig;
+  tokenEmbedding: tf.Variable; // [V, D]
+  positionEmbedding: tf.Variable; // [seqLen, D]
+  blocks: BlockParams[];
+  finalNorm?: NormParams;
+  unembedding?: tf.Variable; // [D, V], when not tied
+}
+
+/** Fresh parameters; every initial value comes from `rng` (or from `config.seed` if omitted). */
+export function initTransformer(config: TransformerConfig, rng?: Rng): TransformerParams {
+  const cfg = transformerConfig(config);
+  const r = rng ?? createRng(cfg.seed);
+  const { dModel: d, dFF: f, nLayers: layers } = cfg;
+  const std = (fanIn: number, fanOut: number, residualOut = false) =>
+    cfg.init === "xavier" ? Math.sqrt(2 / (fanIn + fanOut)) : residualOut ? cfg.initStd / Math.sqrt(2 * Math.max(1, layers)) : cfg.initStd;
+  const embedStd = cfg.init === "xavier" ? 1 / Math.sqrt(d) : cfg.initStd;
+  const dense = (fanIn: number, fanOut: number, residualOut = false) => normalVariable(r, [fanIn, fanOut], std(fanIn, fanOut, residualOut));
+  return {
+    config: cfg,
+    tokenEmbedding: normalVariable(r, [cfg.vocabSize, d], embedStd),
+    positionEmbedding: normalVariable(r, [cfg.seqLen, d], embedStd),
+    blocks: Array.from({ length: layers }, () => ({
+      norm1: initNorm(cfg.norm, d),
+      attn: {
+        wq: dense(d, d), bq: zerosVariable([d]),
+        wk: dense(d, d), bk: zerosVariable([d]),
+        wv: dense(d, d), bv: zerosVariable([d]),
+        wo: dense(d, d, true), bo: zerosVariable([d]),
+      },
+      norm2: initNorm(cfg.norm, d),
+      mlp: { w1: dense(d, f), b1: zerosVariable([f]), w2: dense(f, d, true), b2: zerosVariable([d]) },
+    })),
+    finalNorm: cfg.finalNorm ? initNorm(cfg.norm, d) : undefined,
+    unembedding: cfg.tieEmbeddings ? undefined : dense(d, cfg.vocabSize),
+  };
+}
+
+export interface ForwardOptions {
+  /** Keep the residual stream after the embeddings and after every block ([B, T, D] each). */
+  captureHidden?: boolean;
+  /** Keep every layer's attention probabilities ([B, H, T, T] each). */
+  captureAttention?: boolean;
+}
+
+export interface ForwardResult {
+  logits: tf.Tensor; // [B, T, V]
+  /** nLayers + 1 entries: embeddings, then after each block (before the final norm). */
+  hidden?: tf.Tensor[];
+  attention?: tf.Tensor[];
+}
+
+/** Token ids [B, T] (int32) → logits [B, T, V]. Captured tensors are the caller's to dispose. */
+export function transformerForward(params: TransformerParams, tokens: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
+  const cfg = params.config;
+  if (tokens.rank !== 2) throw new Error(`transformerForward: tokens must be [B, T], got shape [${tokens.shape}]`);
+  const [b, t] = tokens.shape;
+  if (t > cfg.seqLen) throw new Error(`transformerForward: sequence length ${t} exceeds config.seqLen ${cfg.seqLen}`);
+  const hidden: tf.Tensor[] = [];
+  const attention: tf.Tensor[] = [];
+  const logits = tf.tidy(() => {
+    const ids = tf.reshape(tokens.dtype === "int32" ? tokens : tf.cast(tokens, "int32"), [b * t]);
+    const positions = tf.slice(params.positionEmbedding, [0, 0], [t, cfg.dModel]); // [T, D]
+    const embedded = tf.reshape(tf.gather(params.tokenEmbedding, ids), [b, t, cfg.dModel]);
+    let x = tf.reshape(tf.add(embedded, positions), [b * t, cfg.dModel]); // [B·T, D]
+    if (options.captureHidden) hidden.push(tf.keep(tf.reshape(x, [b, t, cfg.dModel])));
+    for (const p of params.blocks) {
+      const out = block(cfg, p, x, b, t);
+      x = out.out;
+      if (options.captureHidden) hidden.push(tf.keep(tf.reshape(x, [b, t, cfg.dModel])));
+      if (options.captureAttention) attention.push(tf.keep(out.probs));
+    }
+    if (params.finalNorm) x = applyNorm(normSpec(cfg), params.finalNorm, x);
+    const flat = params.unembedding
+      ? tf.matMul(x, params.unembedding)
+      : tf.matMul(x, params.tokenEmbedding, false, true); // [B·T, V]
+    return tf.reshape(flat, [b, t, cfg.vocabSize]);
+  });
+  return {
+    logits,
+    hidden: options.captureHidden ? hidden : undefined,
+    attention: options.captureAttention ? attention : undefined,
+  };
+}
