@@ -3,6 +3,9 @@
  * Everything public is re-exported here; notebooks `import * as ta from "transformer-anatomy"`.
  */
 import * as tf from "@tensorflow/tfjs";
+import { assertFreshBuild } from "./buildcheck";
+
+assertFreshBuild(__dirname);
 
 export { tf };
 export * from "./config";
@@ -12,3 +15,19 @@ export * from "./models/norms";
 export * from "./models/params";
 export * from "./models/loss";
 export * from "./models/transformer";
+export * from "./train/schedules";
+export * from "./train/optimizer";
+export * from "./train/trainer";
+export * from "./data/cache";
+export * from "./data/sotu";
+export * from "./data/tokenizers";
+export * from "./data/batches";
+export * from "./notebook/kernel";
+export * from "./notebook/chromium";
+export * from "./notebook/plot";
+export * from "./notebook/progress";
+export * from "./notebook/table";
+export * from "./notebook/claims";
+export * from "./notebook/mode";
+export * from "./models/generate";
+export * from "./train/evaluate";

@@ -1,7 +1,7 @@
 /**
- * Losses over logits. Cross-entropy picks each target's log-probability with a gather on the
- * flattened [N·V] log-softmax instead of multiplying by a one-hot [N, V] matrix: same result,
- * no N×V temporary in the forward pass.
+ * Losses over logits. Cross-entropy uses a one-hot mask, like tf.losses.softmaxCrossEntropy: its
+ * gradient is elementwise. (Picking log-probabilities with a gather instead routes the gradient
+ * through UnsortedSegmentSum with N·V segments, which the cpu backend computes in O(N²·V).)
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -17,10 +17,9 @@ export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor, weights?: tf
     throw new Error(`crossEntropy: logits [${logits.shape}] do not match targets [${targets.shape}]`);
   }
   return tf.tidy(() => {
-    const logProbs = tf.reshape(tf.logSoftmax(tf.reshape(logits, [n, v])), [n * v]);
-    const flatTargets = tf.reshape(tf.cast(targets, "int32"), [n]);
-    const index = tf.add(tf.mul(tf.range(0, n, 1, "int32"), tf.scalar(v, "int32")), flatTargets);
-    const picked = tf.gather(logProbs, index); // [N]
+    const logProbs = tf.logSoftmax(tf.reshape(logits, [n, v]));
+    const mask = tf.oneHot(tf.reshape(tf.cast(targets, "int32"), [n]), v); // [N, V]
+    const picked = tf.sum(tf.mul(logProbs, mask), -1); // [N]
     if (!weights) return tf.neg(tf.mean(picked)) as tf.Scalar;
     const w = tf.reshape(tf.cast(weights, "float32"), [n]);
     return tf.neg(tf.div(tf.sum(tf.mul(picked, w)), tf.maximum(tf.sum(w), 1e-9))) as tf.Scalar;

@@ -11,6 +11,7 @@
  * Used by every model here; compared in notebooks/02-rmsnorm-gopher.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
+import { variableFrom } from "./params";
 
 export const NORM_KINDS = ["layer", "rms", "prms"] as const;
 export type NormKind = (typeof NORM_KINDS)[number];
@@ -62,8 +63,8 @@ export interface NormSpec {
 }
 
 export function initNorm(kind: NormKind, d: number): NormParams {
-  const gain = tf.variable(tf.ones([d]));
-  return kind === "layer" ? { gain, bias: tf.variable(tf.zeros([d])) } : { gain };
+  const gain = variableFrom(() => tf.ones([d]));
+  return kind === "layer" ? { gain, bias: variableFrom(() => tf.zeros([d])) } : { gain };
 }
 
 export function applyNorm(spec: NormSpec, p: NormParams, x: tf.Tensor): tf.Tensor {

@@ -39,7 +39,7 @@ export function disposeParams(params: unknown): void {
 /** A deep copy with fresh variables (same values); the copy is independent of the original. */
 export function cloneParams<T>(params: T): T {
   const copy = (node: unknown): unknown => {
-    if (node instanceof tf.Variable) return tf.variable(node.clone(), node.trainable);
+    if (node instanceof tf.Variable) return variableFrom(() => node.clone(), node.trainable);
     if (Array.isArray(node)) return node.map(copy);
     if (node !== null && typeof node === "object" && !(node instanceof tf.Tensor)) {
       const out: Record<string, unknown> = {};
@@ -51,14 +51,22 @@ export function cloneParams<T>(params: T): T {
   return copy(params) as T;
 }
 
+/**
+ * A variable holding `make()`'s value. tf.variable(t) keeps its own reference and never frees `t`;
+ * building it inside tidy does.
+ */
+export function variableFrom(make: () => tf.Tensor, trainable = true): tf.Variable {
+  return tf.tidy(() => tf.variable(make(), trainable));
+}
+
 /** Weight matrix [fanIn, fanOut] with N(0, std²) entries from our generator. */
 export function normalVariable(rng: Rng, shape: number[], std: number): tf.Variable {
   const size = shape.reduce((p, s) => p * s, 1);
-  return tf.variable(tf.tensor(normalArray(rng, size, std), shape, "float32"));
+  return variableFrom(() => tf.tensor(normalArray(rng, size, std), shape, "float32"));
 }
 
 export function zerosVariable(shape: number[]): tf.Variable {
-  return tf.variable(tf.zeros(shape));
+  return variableFrom(() => tf.zeros(shape));
 }
 
 /** Plain-array snapshot of all parameter values (for checkpoints kept in memory). */

@@ -1,0 +1,103 @@
+/**
+ * Renders plotly figures to PNG in one shared headless Chromium (Debian's `chromium`, driven by
+ * playwright-core). Started on the first figure; closed by `closeRenderer()` or when the process
+ * exits (Chromium talks to us over a pipe and quits when it closes; its profile folder, which
+ * we own, is removed at exit and stale ones from killed kernels are swept at start-up).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+type BrowserContext = import("playwright-core").BrowserContext;
+type Page = import("playwright-core").Page;
+
+const PROFILE_PREFIX = "transformer-anatomy-chromium-";
+
+/** Flags needed on these offline machines (see shared/toolchain.md): no sandbox as root, no GPU, no network chatter. */
+const CHROMIUM_FLAGS = [
+  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+];
+
+export function chromiumPath(): string {
+  const candidates = [process.env.TA_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+  const found = candidates.find((p) => p && fs.existsSync(p));
+  if (!found) {
+    throw new Error("No Chromium found for rendering figures (looked in /usr/bin/chromium, /usr/bin/chromium-browser, " +
+      "/usr/bin/google-chrome). Install Debian's `chromium` (npm start does this) or set TA_CHROMIUM to its path.");
+  }
+  return found;
+}
+
+export function plotlyBundlePath(): string {
+  return require.resolve("plotly.js-dist-min/plotly.min.js");
+}
+
+interface Renderer {
+  context: BrowserContext;
+  page: Page;
+  profile: string;
+}
+
+let renderer: Promise<Renderer> | null = null;
+
+function sweepStaleProfiles(): void {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const match = name.startsWith(PROFILE_PREFIX) ? /^(\d+)-/.exec(name.slice(PROFILE_PREFIX.length)) : null;
+    if (!match) continue;
+    const pid = Number(match[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+async function start(): Promise<Renderer> {
+  const { chromium } = await import("playwright-core");
+  sweepStaleProfiles();
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), `${PROFILE_PREFIX}${process.pid}-`));
+  process.once("exit", () => fs.rmSync(profile, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath(),
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1200, height: 900 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.setContent("<!doctype html><html><body></body></html>");
+  await page.addScriptTag({ path: plotlyBundlePath() });
+  return { context, page, profile };
+}
+
+/** PNG bytes of a plotly figure ({data, layout}) at width×height CSS pixels times `scale`. */
+export async function renderPng(figure: { data: unknown[]; layout?: unknown }, width: number, height: number, scale = 1): Promise<Uint8Array> {
+  renderer ??= start().catch((err) => {
+    renderer = null;
+    throw err;
+  });
+  const { page } = await renderer;
+  const dataUrl = await page.evaluate(
+    async ({ fig, w, h, s }) => {
+      const plotly = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
+      return plotly.toImage({ data: fig.data, layout: fig.layout ?? {} }, { format: "png", width: w, height: h, scale: s });
+    },
+    { fig: figure, w: width, h: height, s: scale },
+  );
+  const prefix = "data:image/png;base64,";
+  if (!dataUrl.startsWith(prefix)) throw new Error("plotly did not return a PNG");
+  return Buffer.from(dataUrl.slice(prefix.length), "base64");
+}
+
+/** Closes the shared Chromium (scripts call this so Node can exit; kernels need not). */
+export async function closeRenderer(): Promise<void> {
+  if (!renderer) return;
+  const r = renderer;
+  renderer = null;
+  const { context, profile } = await r.catch(() => ({ context: null, profile: null }));
+  await context?.close();
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+}

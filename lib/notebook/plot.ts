@@ -1,0 +1,193 @@
+/**
+ * Figures: plotly JSON in, two outputs in the notebook:
+ *   1. a PNG rendered in headless Chromium — shows everywhere (GitHub, nbviewer, untrusted notebooks);
+ *   2. a small HTML output that, in a trusted notebook, loads plotly from `assets/plotly.min.js`
+ *      next to the notebook (served by Jupyter, never a CDN) and swaps the PNG for a live chart.
+ * In plain Node, `plot` writes the PNG to `options.file` if given, else prints a one-line summary.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { renderPng, plotlyBundlePath } from "./chromium";
+import { createHash } from "node:crypto";
+import { displayBundle, escapeHtml, inNotebook } from "./kernel";
+
+export interface Trace {
+  type?: string;
+  name?: string;
+  x?: ArrayLike<number | string>;
+  y?: ArrayLike<number | string>;
+  z?: ArrayLike<ArrayLike<number>>;
+  mode?: string;
+  [key: string]: unknown;
+}
+
+export interface Figure {
+  data: Trace[];
+  layout?: Record<string, unknown>;
+}
+
+export interface PlotOptions {
+  width?: number;
+  height?: number;
+  /** Also write the PNG here (any mode). */
+  file?: string;
+}
+
+const BASE_LAYOUT = {
+  font: { family: "DejaVu Sans, Arial, sans-serif", size: 13 },
+  margin: { l: 64, r: 24, t: 48, b: 56 },
+  paper_bgcolor: "white",
+  plot_bgcolor: "white",
+  xaxis: { gridcolor: "#e5e5e5", zerolinecolor: "#bbb" },
+  yaxis: { gridcolor: "#e5e5e5", zerolinecolor: "#bbb" },
+  legend: { bgcolor: "rgba(255,255,255,0.7)" },
+};
+
+/** Plain arrays (typed arrays become lists) so the figure survives JSON. */
+function plainFigure(figure: Figure): Figure {
+  return JSON.parse(JSON.stringify(figure, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v)));
+}
+
+function withBaseLayout(figure: Figure): Figure {
+  const layout = figure.layout ?? {};
+  const merge = (key: "xaxis" | "yaxis") => ({ ...BASE_LAYOUT[key], ...(layout[key] as object | undefined) });
+  return { data: figure.data, layout: { ...BASE_LAYOUT, ...layout, xaxis: merge("xaxis"), yaxis: merge("yaxis") } };
+}
+
+/** Shows a figure (see module comment). Awaitable: the PNG is rendered before it returns. */
+export async function plot(figure: Figure, options: PlotOptions = {}): Promise<void> {
+  const width = options.width ?? 760;
+  const height = options.height ?? 420;
+  const fig = withBaseLayout(plainFigure(figure));
+  const notebook = inNotebook();
+  if (!notebook && !options.file) {
+    const title = (fig.layout?.title as { text?: string } | string | undefined);
+    const text = typeof title === "string" ? title : title?.text ?? "untitled";
+    console.log(`[figure: ${text} — ${fig.data.length} trace(s); rendered only in a notebook or with options.file]`);
+    return;
+  }
+  const png = await renderPng(fig, width, height);
+  if (options.file) {
+    fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+    fs.writeFileSync(options.file, png);
+  }
+  if (!notebook) return;
+  ensureNotebookAssets();
+  displayBundle({ "image/png": Buffer.from(png).toString("base64"), "text/plain": "<figure>" }, { metadata: { "image/png": { width, height } } });
+  // Derived from the content, so re-running with the same results changes nothing in the file.
+  const id = "ta-plot-" + createHash("sha1").update(JSON.stringify(fig)).digest("hex").slice(0, 12);
+  displayBundle({ "text/html": liveChartHtml(id, fig), "text/plain": "" });
+}
+
+/** Copies plotly.min.js to ./assets (the notebook's folder is the kernel's working directory). */
+function ensureNotebookAssets(): void {
+  const target = path.join(process.cwd(), "assets", "plotly.min.js");
+  if (fs.existsSync(target)) return;
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.copyFileSync(plotlyBundlePath(), target);
+  } catch {
+    // Read-only folder: the PNG still shows; only the live chart is unavailable.
+  }
+}
+
+/**
+ * The live chart's HTML. The figure JSON sits in a `script.ta-figure` data tag, the single copy
+ * both this loader and the book builder read.
+ */
+function liveChartHtml(id: string, figure: Figure): string {
+  const json = JSON.stringify(figure).replace(/</g, "\\u003c");
+  return `<div id="${escapeHtml(id)}" class="ta-live-plot" style="display:none"></div>
+<script type="application/json" class="ta-figure" id="${escapeHtml(id)}-data">${json}</script>
+<script>
+(function () {
+  var el = document.getElementById(${JSON.stringify(id)});
+  var data = document.getElementById(${JSON.stringify(id + "-data")});
+  if (!el || !data) return;
+  var fig = JSON.parse(data.textContent);
+  var m = window.location.pathname.match(/^(.*?)\\/(?:notebooks|lab\\/tree|doc\\/tree)\\/(?:(.*)\\/)?[^\\/]*$/);
+  if (!m) return;
+  var url = m[1] + "/files/" + (m[2] ? m[2] + "/" : "") + "assets/plotly.min";
+  function draw(Plotly) {
+    Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false}).then(function () {
+      el.style.display = "block";
+      var area = el.closest(".output_area, .jp-OutputArea-child");
+      var prev = area && area.previousElementSibling;
+      if (prev && prev.querySelector("img")) prev.style.display = "none";
+    });
+  }
+  if (window.Plotly) { draw(window.Plotly); }
+  else if (window.requirejs) { window.requirejs.config({paths: {"ta-plotly": url}}); window.requirejs(["ta-plotly"], draw); }
+  else { var s = document.createElement("script"); s.src = url + ".js"; s.onload = function () { draw(window.Plotly); }; document.head.appendChild(s); }
+})();
+</script>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figure builders for the common cases; anything else is plain plotly JSON.
+
+export interface Series {
+  name: string;
+  x?: ArrayLike<number>;
+  y: ArrayLike<number>;
+  dash?: "solid" | "dash" | "dot";
+  color?: string;
+}
+
+export interface AxesOptions {
+  title?: string;
+  xTitle?: string;
+  yTitle?: string;
+  logX?: boolean;
+  logY?: boolean;
+  /** Horizontal reference lines (e.g. a ceiling or a chance level). */
+  hlines?: { y: number; name: string; color?: string }[];
+}
+
+function axes(o: AxesOptions): Record<string, unknown> {
+  return {
+    title: o.title ? { text: o.title } : undefined,
+    xaxis: { title: { text: o.xTitle ?? "" }, type: o.logX ? "log" : "linear" },
+    yaxis: { title: { text: o.yTitle ?? "" }, type: o.logY ? "log" : "linear" },
+  };
+}
+
+/** Line chart of several series (x defaults to 0, 1, 2, …). */
+export function lineFigure(series: Series[], options: AxesOptions = {}): Figure {
+  const data: Trace[] = series.map((s) => ({
+    type: "scatter",
+    mode: s.y.length > 40 ? "lines" : "lines+markers",
+    name: s.name,
+    x: s.x ?? Array.from({ length: s.y.length }, (_, i) => i),
+    y: s.y,
+    line: { dash: s.dash ?? "solid", ...(s.color ? { color: s.color } : {}) },
+  }));
+  for (const h of options.hlines ?? []) {
+    const xs = series.flatMap((s) => Array.from(s.x ?? Array.from({ length: s.y.length }, (_, i) => i)));
+    data.push({
+      type: "scatter", mode: "lines", name: h.name,
+      x: [Math.min(...xs), Math.max(...xs)], y: [h.y, h.y],
+      line: { dash: "dot", color: h.color ?? "#666" },
+    });
+  }
+  return { data, layout: axes(options) };
+}
+
+/** Grouped bar chart: one bar group per category, one colour per series. */
+export function barFigure(categories: string[], series: { name: string; y: ArrayLike<number>; error?: ArrayLike<number> }[], options: AxesOptions = {}): Figure {
+  return {
+    data: series.map((s) => ({
+      type: "bar", name: s.name, x: categories, y: s.y,
+      ...(s.error ? { error_y: { type: "data", array: Array.from(s.error), visible: true } } : {}),
+    })),
+    layout: { ...axes(options), barmode: "group" },
+  };
+}
+
+/** Heatmap of a matrix given as rows. */
+export function heatmapFigure(z: ArrayLike<ArrayLike<number>>, options: AxesOptions & { colorscale?: string; zmin?: number; zmax?: number } = {}): Figure {
+  return {
+    data: [{ type: "heatmap", z: Array.from(z, (row) => Array.from(row)), colorscale: options.colorscale ?? "Viridis", zmin: options.zmin, zmax: options.zmax }],
+    layout: { ...axes(options), yaxis: { autorange: "reversed" } },
+  };
+}

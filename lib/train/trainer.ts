@@ -1,0 +1,163 @@
+/**
+ * A model-agnostic training loop. The model is whatever the `loss` closure computes from the
+ * params; the loop owns gradients, clipping, the optimizer, the schedule, evaluation, progress,
+ * a wall-clock budget and callbacks (logging, in-memory checkpoints, early stop).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { namedVariables, snapshotParams } from "../models/params";
+import { progress as makeProgress } from "../notebook/progress";
+import { Adam, AdamConfig, globalNorm } from "./optimizer";
+import { Schedule, constantLR } from "./schedules";
+
+export interface StepInfo {
+  step: number;
+  loss: number;
+  lr: number;
+  /** Global gradient norm before clipping (when clipping or `recordGradNorm` is on). */
+  gradNorm?: number;
+  elapsedSeconds: number;
+}
+
+export interface EvalInfo {
+  step: number;
+  metrics: Record<string, number>;
+}
+
+export interface Callback {
+  /** Return "stop" to end training after this step. */
+  onStep?(info: StepInfo): void | "stop";
+  onEval?(info: EvalInfo): void;
+  onEnd?(result: TrainResult): void;
+}
+
+export interface TrainOptions {
+  /** The params object whose variables are trained. */
+  params: object;
+  /** Computes the training loss for step `step` (fetching its own batch). */
+  loss: (step: number) => tf.Scalar;
+  steps: number;
+  /** A number or a schedule `(step) => lr`. */
+  lr: number | Schedule;
+  optimizer?: Partial<AdamConfig>;
+  /** Reuse an optimizer (and its moments) across calls, e.g. for staged fine-tuning. */
+  adam?: Adam;
+  /** Clip the global gradient norm to this value. */
+  clipNorm?: number;
+  recordGradNorm?: boolean;
+  /** Which variables train (default all); frozen ones get no gradient and no update. */
+  trainable?: (name: string) => boolean;
+  /** Per-variable learning-rate multiplier (default 1). */
+  lrScale?: (name: string) => number;
+  evaluate?: () => Record<string, number>;
+  evalEvery?: number;
+  /** Stop (cleanly, after a step) once this many seconds have passed. */
+  budgetSeconds?: number;
+  callbacks?: Callback[];
+  /** Progress label; `false` hides the progress display. */
+  progress?: string | false;
+}
+
+export interface TrainResult {
+  losses: number[];
+  lrs: number[];
+  gradNorms: number[];
+  evals: EvalInfo[];
+  steps: number;
+  seconds: number;
+  msPerStep: number;
+  stoppedEarly: boolean;
+  stopReason?: string;
+}
+
+export function train(options: TrainOptions): TrainResult {
+  const { steps, clipNorm } = options;
+  if (!Number.isInteger(steps) || steps < 0) throw new Error(`train: steps must be a non-negative integer, got ${steps}`);
+  if (clipNorm !== undefined && !(clipNorm > 0)) throw new Error(`train: clipNorm must be > 0, got ${clipNorm}`);
+  if (options.evalEvery !== undefined && !(Number.isInteger(options.evalEvery) && options.evalEvery > 0)) {
+    throw new Error(`train: evalEvery must be a positive integer, got ${options.evalEvery}`);
+  }
+  const all = namedVariables(options.params);
+  const trainable = new Map([...all].filter(([name]) => options.trainable?.(name) ?? true));
+  if (trainable.size === 0) throw new Error("train: no trainable variables");
+  const byId = new Map([...trainable].map(([name, v]) => [v.name, name]));
+  const schedule = typeof options.lr === "number" ? constantLR(options.lr) : options.lr;
+  const adam = options.adam ?? new Adam(all, options.optimizer);
+  const callbacks = options.callbacks ?? [];
+  const bar = options.progress === false ? null : makeProgress(steps, options.progress ?? "training");
+  const result: TrainResult = { losses: [], lrs: [], gradNorms: [], evals: [], steps: 0, seconds: 0, msPerStep: 0, stoppedEarly: false };
+  const start = performance.now();
+  const elapsed = () => (performance.now() - start) / 1000;
+
+  const runEval = (step: number) => {
+    if (!options.evaluate) return;
+    const info = { step, metrics: options.evaluate() };
+    result.evals.push(info);
+    for (const c of callbacks) c.onEval?.(info);
+  };
+
+  for (let step = 0; step < steps; step++) {
+    const lr = schedule(step);
+    const { value, grads } = tf.variableGrads(() => options.loss(step), [...trainable.values()]);
+    const named = new Map<string, tf.Tensor>();
+    for (const [id, g] of Object.entries(grads)) named.set(byId.get(id)!, g);
+    let gradNorm: number | undefined;
+    if (clipNorm !== undefined || options.recordGradNorm) {
+      const normT = globalNorm(named.values());
+      gradNorm = normT.dataSync()[0];
+      normT.dispose();
+      if (clipNorm !== undefined && gradNorm > clipNorm) {
+        const factor = clipNorm / (gradNorm + 1e-6);
+        for (const [name, g] of named) {
+          named.set(name, tf.mul(g, factor));
+          g.dispose();
+        }
+      }
+    }
+    adam.apply(named, lr, options.lrScale);
+    for (const g of named.values()) g.dispose();
+    const loss = value.dataSync()[0];
+    value.dispose();
+
+    result.losses.push(loss);
+    result.lrs.push(lr);
+    if (gradNorm !== undefined) result.gradNorms.push(gradNorm);
+    result.steps = step + 1;
+    const info: StepInfo = { step, loss, lr, gradNorm, elapsedSeconds: elapsed() };
+    bar?.update(step + 1, { loss });
+    let stop = false;
+    for (const c of callbacks) if (c.onStep?.(info) === "stop") stop = true;
+    if (!Number.isFinite(loss)) {
+      result.stoppedEarly = true;
+      result.stopReason = `loss became ${loss} at step ${step}`;
+      break;
+    }
+    if (options.evalEvery && (step + 1) % options.evalEvery === 0) runEval(step + 1);
+    if (stop) {
+      result.stoppedEarly = step + 1 < steps;
+      result.stopReason = result.stoppedEarly ? "stopped by a callback" : undefined;
+      break;
+    }
+    if (options.budgetSeconds !== undefined && elapsed() > options.budgetSeconds && step + 1 < steps) {
+      result.stoppedEarly = true;
+      result.stopReason = `time budget of ${options.budgetSeconds} s reached after ${step + 1} steps`;
+      break;
+    }
+  }
+  if (options.evaluate && (result.evals.length === 0 || result.evals[result.evals.length - 1].step !== result.steps)) runEval(result.steps);
+  if (!options.adam) adam.dispose();
+  result.seconds = elapsed();
+  result.msPerStep = result.steps ? (1000 * result.seconds) / result.steps : 0;
+  bar?.done(result.stopReason);
+  for (const c of callbacks) c.onEnd?.(result);
+  return result;
+}
+
+/** Callback: keep an in-memory snapshot of the params every `every` steps (and at step 0 if asked). */
+export function checkpoints(params: object, every: number, store: { step: number; values: Map<string, Float32Array> }[]): Callback {
+  if (!(Number.isInteger(every) && every > 0)) throw new Error(`checkpoints: every must be a positive integer, got ${every}`);
+  return {
+    onStep({ step }) {
+      if ((step + 1) % every === 0) store.push({ step: step + 1, values: snapshotParams(params) });
+    },
+  };
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// npm run bench [-- --backends wasm,cpu] [--steps N]
+// The reference LM training step (B16, T128, d128, 4 layers, 4 heads, vocab 256, Adam) and
+// square matmuls (256, 512, 1024) on every available backend. Prints a table and writes
+// build/bench.json. A benchmark, not a test: numbers depend on the machine and its load.
+import { createRequire } from "node:module";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+const ta = require(path.join(ROOT, "dist"));
+const { tf } = ta;
+
+const argValue = (name) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const backends = (argValue("--backends") ?? ta.availableBackends().join(",")).split(",");
+const wasmSteps = Number(argValue("--steps") ?? 7);
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** ms per reference training step: median over `steps` after one warm-up step. */
+function referenceStep(steps) {
+  const cfg = ta.transformerConfig("lm-reference", { seed: 0 });
+  const params = ta.initTransformer(cfg);
+  const rng = ta.createRng(0);
+  const [B, T] = [16, cfg.seqLen];
+  const batch = () => {
+    const ids = tf.tensor2d(Int32Array.from({ length: B * (T + 1) }, () => rng.int(cfg.vocabSize)), [B, T + 1], "int32");
+    return { inputs: tf.slice(ids, [0, 0], [B, T]), targets: tf.slice(ids, [0, 1], [B, T]) };
+  };
+  const times = [];
+  let last = performance.now();
+  const result = ta.train({
+    params,
+    steps: steps + 1,
+    lr: 1e-3,
+    progress: false,
+    loss: () => {
+      const b = batch();
+      return ta.crossEntropy(ta.transformerForward(params, b.inputs).logits, b.targets);
+    },
+    callbacks: [{ onStep() { const now = performance.now(); times.push(now - last); last = now; } }],
+  });
+  ta.disposeParams(params);
+  return { msPerStep: median(times.slice(1)), steps: times.length - 1, firstLoss: result.losses[0] };
+}
+
+/** GFLOP/s of an n×n·n×n matmul: median over repetitions after a warm-up. */
+function matmul(n, reps) {
+  const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
+  const times = [];
+  for (let i = 0; i <= reps; i++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    times.push(performance.now() - t0);
+    c.dispose();
+  }
+  tf.dispose([a, b]);
+  const ms = median(times.slice(1));
+  return { n, ms, gflops: (2 * n ** 3) / (ms * 1e6) };
+}
+
+const results = [];
+for (const backend of backends) {
+  const info = await ta.ready({ backend, quiet: true });
+  console.error(`[bench] ${ta.formatEngine(info)}`);
+  const slow = backend === "cpu";
+  const step = referenceStep(slow ? 2 : wasmSteps);
+  const mm = [256, 512, 1024].map((n) => matmul(n, slow ? 2 : n === 1024 ? 5 : 10));
+  results.push({ backend, threads: info.threads, ...step, matmul: mm });
+}
+
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
+  versions: { node: process.version, tfjs: tf.version.tfjs },
+  reference: "LM step: B16, T128, dModel 128, 4 layers, 4 heads, dFF 512, vocab 256, Adam (forward + backward + update)",
+  results,
+};
+fs.mkdirSync(path.join(ROOT, "build"), { recursive: true });
+fs.writeFileSync(path.join(ROOT, "build", "bench.json"), JSON.stringify(report, null, 2) + "\n");
+
+const rows = results.map((r) => [r.backend, String(r.threads), r.msPerStep.toFixed(0), ...r.matmul.map((m) => m.gflops.toFixed(1))]);
+const head = ["backend", "threads", "ref step ms", "mm256 GFLOP/s", "mm512 GFLOP/s", "mm1024 GFLOP/s"];
+const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
+const line = (cells) => cells.map((c, j) => c.padStart(widths[j])).join("  ");
+console.log(line(head));
+for (const r of rows) console.log(line(r));
+console.log(`(written to build/bench.json; ${report.machine.cpus} CPUs, ${report.machine.model})`);
+await ta.closeRenderer();

@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// Idempotent set-up, run by `npm start`, `npm test`, `npm run reproduce` and `npm run bench`.
+// Each step checks first and skips what is already done:
+//   1. system packages: classic Jupyter Notebook + nbconvert/nbclient/nbformat, Chromium,
+//      Fashion-MNIST (Debian), installed with apt-get when missing (as root, or with sudo);
+//   2. npm dependencies (`npm ci`) when node_modules is missing or older than the lockfile;
+//   3. the library build (`tsc`) when any lib/ source is newer than the build;
+//   4. the tslab kernel, registered in a project-local Jupyter path (.jupyter/) with the
+//      absolute path of node_modules/.bin/tslab, and notebook assets (plotly bundle).
+// Uses only Node built-ins: it runs before `npm ci`.
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const quiet = process.argv.includes("--quiet");
+const say = (msg) => { if (!quiet) console.log(`[setup] ${msg}`); };
+const fail = (msg) => { console.error(`[setup] ERROR: ${msg}`); process.exit(1); };
+
+const [major] = process.versions.node.split(".").map(Number);
+if (major < 20) fail(`Node ${process.versions.node} is too old; Node 20 or newer is required.`);
+
+// ---------------------------------------------------------------------------------------------
+// 1. System packages
+
+/** The Python that has Jupyter: Debian's first (the pyenv python3 on PATH cannot see apt packages). */
+function findPython() {
+  for (const py of [process.env.TA_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean)) {
+    const r = spawnSync(py, ["-c", "import notebook, nbclient, nbformat, nbconvert, jupyter_client"], { stdio: "ignore" });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
+const APT_PACKAGES = {
+  jupyter: ["jupyter-notebook", "jupyter-nbconvert", "jupyter-nbformat", "jupyter-client", "python3-nbclient"],
+  chromium: ["chromium"],
+  fashionMnist: ["dataset-fashion-mnist"],
+};
+
+function chromiumPresent() {
+  return ["/usr/bin/chromium", "/usr/bin/chromium-browser", process.env.TA_CHROMIUM].some((p) => p && fs.existsSync(p));
+}
+
+function fashionMnistPresent() {
+  return fs.existsSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
+}
+
+function aptInstall(packages) {
+  const isRoot = process.getuid?.() === 0;
+  const hasApt = spawnSync("apt-get", ["--version"], { stdio: "ignore" }).status === 0;
+  const hasSudo = !isRoot && spawnSync("sudo", ["-n", "true"], { stdio: "ignore" }).status === 0;
+  if (!hasApt || (!isRoot && !hasSudo)) return false;
+  const run = (args) => {
+    const cmd = isRoot ? "apt-get" : "sudo";
+    const full = isRoot ? args : ["-n", "apt-get", ...args];
+    const r = spawnSync(cmd, full, { stdio: quiet ? "ignore" : "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    return r.status === 0;
+  };
+  say(`installing Debian packages: ${packages.join(" ")}`);
+  if (!run(["install", "-y", "-q", "--no-install-recommends", ...packages])) {
+    say("apt-get install failed; updating the package lists and retrying");
+    if (!run(["update", "-q"]) || !run(["install", "-y", "-q", "--no-install-recommends", ...packages])) return false;
+  }
+  return true;
+}
+
+let python = findPython();
+const missing = [];
+if (!python) missing.push(...APT_PACKAGES.jupyter);
+if (!chromiumPresent()) missing.push(...APT_PACKAGES.chromium);
+if (!fashionMnistPresent()) missing.push(...APT_PACKAGES.fashionMnist);
+if (missing.length) {
+  if (!aptInstall(missing)) {
+    const needed = [!python && "Jupyter classic Notebook with nbconvert, nbclient and nbformat", !chromiumPresent() && "Chromium",
+      !fashionMnistPresent() && "Fashion-MNIST (Debian dataset-fashion-mnist)"].filter(Boolean);
+    fail(`missing: ${needed.join("; ")}.\n` +
+      `  This machine has no apt-get usable as root or via sudo. Install them yourself, e.g. on Debian/Ubuntu:\n` +
+      `    sudo apt-get install --no-install-recommends ${missing.join(" ")}\n` +
+      `  or with pip: pip install notebook nbclient nbconvert nbformat (then set TA_PYTHON to that python),\n` +
+      `  and point TA_CHROMIUM at a Chrome/Chromium binary.`);
+  }
+  python = findPython();
+  if (!python) fail("Jupyter was installed but no python can import notebook, nbclient, nbformat, nbconvert.");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. npm dependencies
+
+const lockfile = path.join(ROOT, "package-lock.json");
+const installedStamp = path.join(ROOT, "node_modules", ".package-lock.json");
+const mtime = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0);
+if (!fs.existsSync(installedStamp) || mtime(installedStamp) < mtime(lockfile) || !fs.existsSync(path.join(ROOT, "node_modules", "tslab"))) {
+  say("installing npm dependencies (npm ci)");
+  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: ROOT, stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit" });
+  if (r.status !== 0) fail("npm ci failed (see above).");
+}
+
+// Notebooks import the built library by the package's own name.
+const selfLink = path.join(ROOT, "node_modules", "transformer-anatomy");
+if (!fs.existsSync(selfLink)) fs.symlinkSync("..", selfLink, "dir");
+
+// ---------------------------------------------------------------------------------------------
+// 3. Library build
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : mtime(p));
+  }
+  return newest;
+}
+const buildStamp = path.join(ROOT, "dist", "index.js"); // what lib/buildcheck.ts compares with
+const sourcesTime = Math.max(newestSource(path.join(ROOT, "lib")), mtime(path.join(ROOT, "tsconfig.json")), mtime(path.join(ROOT, "package.json")));
+if (mtime(buildStamp) < sourcesTime) {
+  say("building the library (tsc → dist/)");
+  fs.rmSync(path.join(ROOT, "dist"), { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "tsconfig.json")], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) fail("the library does not compile (see above).");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Kernel and notebook assets
+
+const kernelDir = path.join(ROOT, ".jupyter", "kernels", "tslab");
+const kernelSpec = {
+  argv: [path.join(ROOT, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"],
+  display_name: "TypeScript (tslab)",
+  language: "typescript",
+};
+const specPath = path.join(kernelDir, "kernel.json");
+const specText = JSON.stringify(kernelSpec, null, 2) + "\n";
+if (!fs.existsSync(specPath) || fs.readFileSync(specPath, "utf8") !== specText) {
+  say(`registering the tslab kernel in ${path.relative(ROOT, kernelDir)}`);
+  fs.mkdirSync(kernelDir, { recursive: true });
+  fs.writeFileSync(specPath, specText);
+}
+const jupyterEnvFile = path.join(ROOT, ".jupyter", "python");
+if (!fs.existsSync(jupyterEnvFile) || fs.readFileSync(jupyterEnvFile, "utf8").trim() !== python) fs.writeFileSync(jupyterEnvFile, python + "\n");
+
+const plotlySrc = path.join(ROOT, "node_modules", "plotly.js-dist-min", "plotly.min.js");
+const plotlyDst = path.join(ROOT, "notebooks", "assets", "plotly.min.js");
+if (mtime(plotlyDst) < mtime(plotlySrc)) {
+  fs.mkdirSync(path.dirname(plotlyDst), { recursive: true });
+  fs.copyFileSync(plotlySrc, plotlyDst);
+}
+
+// Sanity: the kernel is visible to this python's Jupyter.
+const specs = execFileSync(python, ["-m", "jupyter_client.kernelspecapp", "list", "--json"], {
+  env: { ...process.env, JUPYTER_PATH: path.join(ROOT, ".jupyter") },
+  encoding: "utf8",
+  stdio: ["ignore", "pipe", "ignore"],
+});
+if (!JSON.parse(specs).kernelspecs?.tslab) fail("the tslab kernel is not visible to Jupyter after registration.");
+say("ready");

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// npm start (after set-up): classic Jupyter Notebook on notebooks/, bound to 127.0.0.1.
+// Prints the URL (with its login token) once the server is up. Ctrl-C stops it.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const python = fs.readFileSync(path.join(ROOT, ".jupyter", "python"), "utf8").trim();
+const port = process.env.TA_PORT ?? "8888";
+const args = ["-m", "notebook", `--notebook-dir=${path.join(ROOT, "notebooks")}`, "--ip=127.0.0.1", `--port=${port}`];
+if (!process.env.DISPLAY && process.platform === "linux") args.push("--no-browser");
+
+const child = spawn(python, args, {
+  env: { ...process.env, JUPYTER_PATH: path.join(ROOT, ".jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+  stdio: ["inherit", "inherit", "pipe"],
+});
+let announced = false;
+child.stderr.on("data", (chunk) => {
+  const text = chunk.toString();
+  process.stderr.write(text);
+  const url = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\w+)/.exec(text)?.[1];
+  if (url && !announced) {
+    announced = true;
+    console.log(`\n  transformer-anatomy notebooks: ${url}\n  (open 00-tour.ipynb first; kernel "TypeScript (tslab)"; Ctrl-C to stop)\n`);
+  }
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code) => process.exit(code ?? 0));
