@@ -11,6 +11,7 @@ const python = fs.readFileSync(path.join(ROOT, ".jupyter", "python"), "utf8").tr
 const port = process.env.TA_PORT ?? "8888";
 const args = ["-m", "notebook", `--notebook-dir=${path.join(ROOT, "notebooks")}`, "--ip=127.0.0.1", `--port=${port}`];
 if (!process.env.DISPLAY && process.platform === "linux") args.push("--no-browser");
+if (process.getuid?.() === 0) args.push("--allow-root"); // containers and CI machines run as root
 
 const child = spawn(python, args, {
   env: { ...process.env, JUPYTER_PATH: path.join(ROOT, ".jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1" },

@@ -18,6 +18,7 @@
  *  3. `UnsortedSegmentSum`, the gradient of `tf.gather` (embedding lookups), has no wasm kernel; we
  *     add one.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -159,18 +160,27 @@ function startThreadedModule(threads: number): Promise<WasmModule> {
 
 let workerFile: string | null = null;
 
-/** The emscripten pthread worker as a real file (Node workers cannot start from blob: URLs). */
+/**
+ * The emscripten pthread worker as a real file (Node workers cannot start from blob: URLs).
+ * Its content is fixed per tfjs version, so one shared, content-named file serves every process
+ * and nothing needs cleaning up.
+ */
 function workerScriptFile(): string {
   if (workerFile) return workerFile;
   const { wasmWorkerContents } = require(path.join(WASM_OUT, "tfjs-backend-wasm-threaded-simd.worker.js")) as {
     wasmWorkerContents: string;
   };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "transformer-anatomy-wasm-"));
-  workerFile = path.join(dir, "worker.js");
   // Same escaping as tfjs's own blob path: the template keeps "\n" inside string literals.
-  fs.writeFileSync(workerFile, wasmWorkerContents.replace(/\n/g, "\\n"));
-  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-  return workerFile;
+  const source = wasmWorkerContents.replace(/\n/g, "\\n");
+  const digest = crypto.createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const file = path.join(os.tmpdir(), `transformer-anatomy-wasm-worker-${digest}.js`);
+  if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== source) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, source);
+    fs.renameSync(tmp, file); // atomic: concurrent starters never see a half-written file
+  }
+  workerFile = file;
+  return file;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ function liveChartHtml(id: string, figure: Figure): string {
   if (!m) return;
   var url = m[1] + "/files/" + (m[2] ? m[2] + "/" : "") + "assets/plotly.min";
   function draw(Plotly) {
+    Plotly = Plotly || window.Plotly; // the bundle may set the global instead of returning an AMD module
     Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false}).then(function () {
       el.style.display = "block";
       var area = el.closest(".output_area, .jp-OutputArea-child");
