@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// npm run bench [-- --backends wasm,cpu] [--steps N]
+// npm run bench [-- --backends wasm,wasm-stock,cpu] [--steps N]
 // The reference LM training step (B16, T128, d128, 4 layers, 4 heads, vocab 256, Adam) and
-// square matmuls (256, 512, 1024) on every available backend. Prints a table and writes
+// square matmuls (256, 512, 1024) on every available backend, and on stock tfjs-wasm (our
+// patches off) for comparison. Prints a table and writes
 // build/bench.json. A benchmark, not a test: numbers depend on the machine and its load.
 import { createRequire } from "node:module";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,7 +20,7 @@ const argValue = (name) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
-const backends = (argValue("--backends") ?? ta.availableBackends().join(",")).split(",");
+const backends = (argValue("--backends") ?? [...ta.availableBackends(), "wasm-stock"].join(",")).split(",");
 const wasmSteps = Number(argValue("--steps") ?? 7);
 
 const median = (xs) => {
@@ -53,15 +55,18 @@ function referenceStep(steps) {
   return { msPerStep: median(times.slice(1)), steps: times.length - 1, firstLoss: result.losses[0] };
 }
 
-/** GFLOP/s of an n×n·n×n matmul: median over repetitions after a warm-up. */
+/**
+ * GFLOP/s of an n×n·n×n matmul: median over repetitions after a warm-up. Kernels run
+ * synchronously on these backends, so the timing excludes copying the result out.
+ */
 function matmul(n, reps) {
   const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
   const times = [];
   for (let i = 0; i <= reps; i++) {
     const t0 = performance.now();
     const c = tf.matMul(a, b);
-    c.dataSync();
     times.push(performance.now() - t0);
+    if (i === 0 && !Number.isFinite(c.dataSync()[0])) throw new Error(`matmul ${n}: non-finite result`);
     c.dispose();
   }
   tf.dispose([a, b]);
@@ -71,6 +76,15 @@ function matmul(n, reps) {
 
 const results = [];
 for (const backend of backends) {
+  if (backend === "wasm-stock") {
+    // Stock tfjs (no patches) needs a fresh process: the patches register at import.
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--backends", "wasm", "--steps", String(wasmSteps), "--json-only"], {
+      env: { ...process.env, TA_WASM_PATCHES: "off" }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"],
+    });
+    if (child.status !== 0) throw new Error("stock wasm benchmark failed");
+    results.push(...JSON.parse(child.stdout).results.map((r) => ({ ...r, backend: "wasm-stock" })));
+    continue;
+  }
   const info = await ta.ready({ backend, quiet: true });
   console.error(`[bench] ${ta.formatEngine(info)}`);
   const slow = backend === "cpu";
@@ -86,6 +100,10 @@ const report = {
   reference: "LM step: B16, T128, dModel 128, 4 layers, 4 heads, dFF 512, vocab 256, Adam (forward + backward + update)",
   results,
 };
+if (process.argv.includes("--json-only")) {
+  console.log(JSON.stringify(report));
+  process.exit(0);
+}
 fs.mkdirSync(path.join(ROOT, "build"), { recursive: true });
 fs.writeFileSync(path.join(ROOT, "build", "bench.json"), JSON.stringify(report, null, 2) + "\n");
 

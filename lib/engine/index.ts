@@ -8,7 +8,8 @@
  */
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
-import { registerPatchedWasm, wasmInitInfo } from "./wasm";
+import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
+import { registerMissingKernels, registerPatchedWasm, wasmInitInfo } from "./wasm";
 
 export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -18,6 +19,8 @@ export interface EngineInfo {
   /** Threads doing tensor work (1 for cpu; tfjs-node manages its own pool, reported as cores). */
   threads: number;
   simd: boolean | null;
+  /** wasm only: our patches (threads, matmul routing, extra kernels) are active. */
+  patched: boolean | null;
   versions: { tfjs: string; node: string; tslab: string | null; transformerAnatomy: string };
 }
 
@@ -37,8 +40,12 @@ tf.enableProdMode();
 const defaultThreads = Math.min(8, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
 const threads = parseThreads(process.env.TA_THREADS) ?? defaultThreads;
 // Priority 2.5: above webgl and stock wasm (2), below tfjs-node's "tensorflow" (3), so a bare
-// `tf.ready()` picks the same backend as `ready()` below.
-registerPatchedWasm(threads, 2.5);
+// `tf.ready()` picks the same backend as `ready()` below. TA_WASM_PATCHES=off keeps stock tfjs
+// (single-threaded, stock kernels, plus only the kernel training cannot do without): the
+// benchmark's "before" column.
+const patched = process.env.TA_WASM_PATCHES !== "off";
+if (patched) registerPatchedWasm(threads, 2.5);
+else registerMissingKernels();
 
 function parseThreads(value: string | undefined): number | null {
   if (value === undefined || value === "") return null;
@@ -86,9 +93,10 @@ export async function ready(options: { backend?: BackendName; quiet?: boolean } 
 }
 
 function describe(backend: BackendName): EngineInfo {
-  const wasm = wasmInitInfo();
+  const wasm = patched ? wasmInitInfo() : { threads: tfWasm.getThreadsCount(), simd: Boolean(tf.env().get("WASM_HAS_SIMD_SUPPORT")) };
   return {
     backend,
+    patched: backend === "wasm" ? patched : null,
     threads: backend === "wasm" ? wasm?.threads ?? 1 : backend === "cpu" ? 1 : os.cpus().length,
     simd: backend === "wasm" ? wasm?.simd ?? null : null,
     versions: {
@@ -111,7 +119,8 @@ function tslabVersion(): string | null {
 /** One line: backend, threads, versions — the first output of every notebook. */
 export function formatEngine(info: EngineInfo): string {
   const simd = info.simd === null ? "" : info.simd ? ", SIMD" : ", no SIMD";
+  const stock = info.patched === false ? ", stock tfjs kernels" : "";
   const v = info.versions;
-  return `engine: ${info.backend} (${info.threads} thread${info.threads === 1 ? "" : "s"}${simd}) · ` +
+  return `engine: ${info.backend} (${info.threads} thread${info.threads === 1 ? "" : "s"}${simd}${stock}) · ` +
     `tfjs ${v.tfjs} · node ${v.node}${v.tslab ? ` · tslab ${v.tslab}` : ""} · transformer-anatomy ${v.transformerAnatomy}`;
 }

@@ -253,7 +253,13 @@ function patchKernels(): void {
       return sumLeadingAxes(backend as unknown as WasmBackendInternals, x, axes.length, keepDims);
     },
   });
-  replace({
+  registerMissingKernels();
+}
+
+/** Kernels stock tfjs-wasm lacks but training needs; also registered with the patches off. */
+export function registerMissingKernels(): void {
+  if (tf.getKernel("UnsortedSegmentSum", "wasm")) return;
+  tf.registerKernel({
     kernelName: "UnsortedSegmentSum",
     backendName: "wasm",
     kernelFunc: ({ inputs, backend, attrs }) => {
