@@ -31,3 +31,4 @@ export * from "./notebook/claims";
 export * from "./notebook/mode";
 export * from "./models/generate";
 export * from "./train/evaluate";
+export * from "./metrics/norms";

@@ -59,3 +59,69 @@ export function lmEvalBatches(ids: ArrayLike<number>, options: WindowOptions & {
 export function disposeBatches(batches: LmBatch[]): void {
   for (const b of batches) tf.dispose([b.inputs, b.targets]);
 }
+
+export interface MlmBatch {
+  inputs: tf.Tensor2D; // [B, T] int32, with masking applied
+  targets: tf.Tensor2D; // [B, T] int32, the original tokens
+  weights: tf.Tensor2D; // [B, T] float32, 1 where a prediction is scored
+}
+
+export interface MlmOptions extends WindowOptions {
+  /** Id of the [MASK] token (outside the tokenizer's vocabulary: the model's vocab is one larger). */
+  maskId: number;
+  /** Ids 0..vocabSize−1 are real tokens, drawn for random replacement. */
+  vocabSize: number;
+  /** Fraction of positions selected for prediction (BERT: 15%). */
+  maskProb?: number;
+  seed?: number;
+  rng?: Rng;
+}
+
+/**
+ * BERT-style masked-LM batches (Devlin et al. 2019, §3.1): each position is selected with
+ * probability `maskProb`; a selected token becomes [MASK] 80% of the time, a random token 10%,
+ * and stays unchanged 10%. Loss is scored on selected positions only (weights = 1 there). At least
+ * one position per row is selected, so no row is empty.
+ */
+export function mlmBatcher(ids: ArrayLike<number>, options: MlmOptions): { next(): MlmBatch } {
+  checkWindows(ids, options, "mlmBatcher");
+  const { batchSize, seqLen, maskId, vocabSize, maskProb = 0.15 } = options;
+  if (!(maskProb > 0 && maskProb <= 1)) throw new Error(`mlmBatcher: maskProb must be in (0, 1], got ${maskProb}`);
+  if (maskId < vocabSize) throw new Error(`mlmBatcher: maskId (${maskId}) must be outside the real vocabulary (< ${vocabSize})`);
+  const rng = options.rng ?? createRng(options.seed ?? 0);
+  const span = ids.length - seqLen + 1;
+  return {
+    next() {
+      const inputs = new Int32Array(batchSize * seqLen);
+      const targets = new Int32Array(batchSize * seqLen);
+      const weights = new Float32Array(batchSize * seqLen);
+      for (let row = 0; row < batchSize; row++) {
+        const start = rng.int(span);
+        let selected = 0;
+        for (let t = 0; t < seqLen; t++) {
+          const i = row * seqLen + t;
+          const token = ids[start + t];
+          targets[i] = token;
+          inputs[i] = token;
+          if (rng.uniform() < maskProb) {
+            weights[i] = 1;
+            selected++;
+          }
+        }
+        if (selected === 0) weights[row * seqLen + rng.int(seqLen)] = 1;
+        for (let t = 0; t < seqLen; t++) {
+          const i = row * seqLen + t;
+          if (weights[i] === 0) continue;
+          const u = rng.uniform();
+          if (u < 0.8) inputs[i] = maskId;
+          else if (u < 0.9) inputs[i] = rng.int(vocabSize);
+        }
+      }
+      return {
+        inputs: tf.tensor2d(inputs, [batchSize, seqLen], "int32"),
+        targets: tf.tensor2d(targets, [batchSize, seqLen], "int32"),
+        weights: tf.tensor2d(weights, [batchSize, seqLen], "float32"),
+      };
+    },
+  };
+}

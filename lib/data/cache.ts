@@ -35,9 +35,17 @@ export interface CachedResult {
  * Returns the cached bytes for `name` if present and intact at `version`, else builds them with
  * `build()`, stores them and returns them.
  */
-export function cached(name: string, version: number, source: string, build: () => Buffer, log: (msg: string) => void = (m) => console.log(m)): CachedResult {
-  const payload = path.join(CACHE_DIR, `${name}.bin`);
-  const manifestPath = path.join(CACHE_DIR, `${name}.manifest.json`);
+export function cached(
+  name: string,
+  version: number,
+  source: string,
+  build: () => Buffer,
+  options: { dir?: string; log?: (msg: string) => void } = {},
+): CachedResult {
+  const dir = options.dir ?? CACHE_DIR;
+  const log = options.log ?? ((m: string) => console.log(m));
+  const payload = path.join(dir, `${name}.bin`);
+  const manifestPath = path.join(dir, `${name}.manifest.json`);
   let reason: CachedResult["status"] = "built (missing)";
   if (fs.existsSync(payload) && fs.existsSync(manifestPath)) {
     let manifest: CacheManifest | null = null;
@@ -57,12 +65,12 @@ export function cached(name: string, version: number, source: string, build: () 
   const bytes = build();
   const manifest: CacheManifest = { name, version, sha256: sha256(bytes), bytes: bytes.length, source, created: new Date().toISOString() };
   try {
-    fs.mkdirSync(CACHE_DIR, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(payload + ".tmp", bytes);
     fs.renameSync(payload + ".tmp", payload);
     fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
   } catch (err) {
-    log(`data cache "${name}": could not write ${CACHE_DIR} (${(err as Error).message}); using it from memory`);
+    log(`data cache "${name}": could not write ${dir} (${(err as Error).message}); using it from memory`);
   }
   return { bytes, status: reason };
 }

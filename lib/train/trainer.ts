@@ -98,6 +98,17 @@ export function train(options: TrainOptions): TrainResult {
   for (let step = 0; step < steps; step++) {
     const lr = schedule(step);
     const { value, grads } = tf.variableGrads(() => options.loss(step), [...trainable.values()]);
+    const loss = value.dataSync()[0];
+    value.dispose();
+    if (!Number.isFinite(loss)) {
+      // Stop before the update: a non-finite loss would write NaNs into every weight.
+      tf.dispose(Object.values(grads));
+      result.losses.push(loss);
+      result.lrs.push(lr);
+      result.stoppedEarly = true;
+      result.stopReason = `loss became ${loss} at step ${step}; that step was not applied`;
+      break;
+    }
     const named = new Map<string, tf.Tensor>();
     for (const [id, g] of Object.entries(grads)) named.set(byId.get(id)!, g);
     let gradNorm: number | undefined;
@@ -115,8 +126,6 @@ export function train(options: TrainOptions): TrainResult {
     }
     adam.apply(named, lr, options.lrScale);
     for (const g of named.values()) g.dispose();
-    const loss = value.dataSync()[0];
-    value.dispose();
 
     result.losses.push(loss);
     result.lrs.push(lr);
@@ -126,11 +135,6 @@ export function train(options: TrainOptions): TrainResult {
     bar?.update(step + 1, { loss });
     let stop = false;
     for (const c of callbacks) if (c.onStep?.(info) === "stop") stop = true;
-    if (!Number.isFinite(loss)) {
-      result.stoppedEarly = true;
-      result.stopReason = `loss became ${loss} at step ${step}`;
-      break;
-    }
     if (options.evalEvery && (step + 1) % options.evalEvery === 0) runEval(step + 1);
     if (stop) {
       result.stoppedEarly = step + 1 < steps;

@@ -1,0 +1,30 @@
+/**
+ * Norm measurements used by the layer-norm notebooks (Xiong et al. 2020, §3 and Fig. 3):
+ *   gradient norms   ‖∂L/∂W‖_F for every weight matrix, from one backward pass
+ *   residual norms   E_t ‖x_{l,t}‖² of the residual stream after each layer (mean over tokens)
+ * Used by notebooks/01-pre-ln-vs-post-ln.ipynb.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { namedVariables } from "../models/params";
+
+/** Frobenius norm of ∂loss/∂W for every variable in `params`, keyed by its dotted path. */
+export function gradientNorms(params: object, loss: () => tf.Scalar): Map<string, number> {
+  const named = namedVariables(params);
+  const byId = new Map([...named].map(([name, v]) => [v.name, name]));
+  const { value, grads } = tf.variableGrads(loss, [...named.values()]);
+  const ids = Object.keys(grads);
+  const norms = tf.tidy(() => tf.stack(ids.map((id) => tf.norm(grads[id]))));
+  const values = norms.dataSync();
+  tf.dispose([value, norms, ...Object.values(grads)]);
+  return new Map(ids.map((id, i) => [byId.get(id)!, values[i]]));
+}
+
+/** Mean over tokens of ‖x‖² for each captured residual state [B, T, D]. */
+export function residualNorms(hidden: tf.Tensor[]): number[] {
+  return hidden.map((h) => tf.tidy(() => tf.mean(tf.sum(tf.mul(h, h), -1)).dataSync()[0]));
+}
+
+/** Perplexity from a mean cross-entropy in nats. */
+export function perplexity(lossNats: number): number {
+  return Math.exp(lossNats);
+}

@@ -1,0 +1,129 @@
+/** Schedules against their formulas, Adam against a hand step, and the training loop's options. */
+import { beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { ready } from "../lib/engine";
+import { Adam } from "../lib/train/optimizer";
+import { constantLR, linearWarmup, slantedTriangularLR, warmupCosine } from "../lib/train/schedules";
+import { checkpoints, train } from "../lib/train/trainer";
+import { variableFrom } from "../lib/models/params";
+
+beforeAll(async () => {
+  await ready({ backend: "cpu", quiet: true });
+});
+
+describe("schedules", () => {
+  it("linear warmup rises to lr over the warmup steps, then stays", () => {
+    const s = linearWarmup(1e-3, 4);
+    expect([0, 1, 3, 4, 100].map(s)).toEqual([2.5e-4, 5e-4, 1e-3, 1e-3, 1e-3]);
+    expect(constantLR(0.1)(7)).toBe(0.1);
+  });
+
+  it("warmup + cosine decays to minLr at the last step", () => {
+    const s = warmupCosine(1, 10, 110, 0.1);
+    expect(s(9)).toBeCloseTo(1, 12);
+    expect(s(60)).toBeCloseTo(0.55, 12);
+    expect(s(110)).toBeCloseTo(0.1, 12);
+  });
+
+  it("slanted triangular: lrMax/ratio at the start and end, lrMax at the cut (ULMFiT eq. 3)", () => {
+    const o = { totalSteps: 1000, cutFrac: 0.1, ratio: 32, lrMax: 0.01 };
+    expect(slantedTriangularLR(0, o)).toBeCloseTo(0.01 / 32, 12);
+    expect(slantedTriangularLR(100, o)).toBeCloseTo(0.01, 12);
+    expect(slantedTriangularLR(50, o)).toBeCloseTo((0.01 * (1 + 0.5 * 31)) / 32, 12);
+    // after the cut: p = 1 − (t − cut)/(cut·(1/cut_frac − 1)) = 1 − 450/900 at t = 550
+    expect(slantedTriangularLR(550, o)).toBeCloseTo((0.01 * (1 + 0.5 * 31)) / 32, 12);
+    expect(slantedTriangularLR(1000, o)).toBeCloseTo(0.01 / 32, 12);
+    expect(() => slantedTriangularLR(0, { ...o, cutFrac: 1 })).toThrow(/cutFrac/);
+  });
+});
+
+describe("Adam", () => {
+  it("takes the hand-computed first step; AdamW adds decoupled decay", () => {
+    // Step 1: m̂ = g, v̂ = g², so the update is lr·g/(|g| + ε) ≈ lr·sign(g).
+    const w = variableFrom(() => tf.tensor1d([1, -2]));
+    const adam = new Adam(new Map([["w", w]]), { eps: 1e-8 });
+    adam.apply(new Map([["w", tf.tensor1d([0.5, -3])]]), 0.1);
+    expect(Array.from(w.dataSync())).toEqual([expect.closeTo(0.9, 6), expect.closeTo(-1.9, 6)]);
+    const w2 = variableFrom(() => tf.tensor1d([1]));
+    new Adam(new Map([["w", w2]]), { weightDecay: 0.5 }).apply(new Map([["w", tf.tensor1d([0.5])]]), 0.1);
+    expect(w2.dataSync()[0]).toBeCloseTo(1 - 0.1 * (1 + 0.5 * 1), 6);
+  });
+
+  it("rejects bad hyperparameters by name", () => {
+    expect(() => new Adam(new Map(), { beta1: 1.5 })).toThrow(/AdamConfig.beta1: expected a number ≥ 0 and ≤ 1, got 1.5/);
+  });
+});
+
+describe("train", () => {
+  const setup = () => {
+    const params = { a: variableFrom(() => tf.tensor1d([3, -1])), b: variableFrom(() => tf.tensor1d([2])) };
+    const loss = () => tf.add(tf.sum(tf.square(params.a)), tf.sum(tf.square(params.b))) as tf.Scalar;
+    return { params, loss };
+  };
+
+  it("minimises, records losses/lrs/grad norms, and leaves frozen variables untouched", () => {
+    const { params, loss } = setup();
+    const r = train({ params, loss, steps: 50, lr: 0.1, trainable: (n) => n !== "b", recordGradNorm: true, progress: false });
+    expect(r.losses[49]).toBeLessThan(r.losses[0]);
+    expect(r.lrs.length).toBe(50);
+    expect(r.gradNorms[0]).toBeCloseTo(Math.sqrt(36 + 4), 5); // ∂/∂a of Σa² = 2a; b is frozen
+    expect(params.b.dataSync()[0]).toBe(2);
+  });
+
+  it("scales learning rates per variable (0 freezes)", () => {
+    const { params, loss } = setup();
+    train({ params, loss, steps: 1, lr: 0.1, lrScale: (n) => (n === "a" ? 1 : 0), progress: false });
+    expect(params.b.dataSync()[0]).toBe(2);
+    expect(params.a.dataSync()[0]).toBeCloseTo(2.9, 5);
+  });
+
+  it("clips the global gradient norm before the update", () => {
+    const { params, loss } = setup();
+    const seen: number[] = [];
+    class Recording extends Adam {
+      override apply(grads: Map<string, tf.Tensor>, lr: number, scale?: (name: string) => number): void {
+        seen.push(Math.sqrt([...grads.values()].reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0], 0)));
+        super.apply(grads, lr, scale);
+      }
+    }
+    const adam = new Recording(new Map([["a", params.a], ["b", params.b]]));
+    const r = train({ params, loss, steps: 1, lr: 0.1, clipNorm: 1, adam, progress: false });
+    expect(r.gradNorms[0]).toBeCloseTo(Math.sqrt(36 + 4 + 16), 4); // before clipping: ‖(6, −2, 4)‖
+    expect(seen[0]).toBeCloseTo(1, 4); // what the optimizer received
+  });
+
+  it("stops on a time budget, on a non-finite loss, and on a callback, saying why", () => {
+    const { params, loss } = setup();
+    const slow = () => {
+      const until = performance.now() + 5;
+      while (performance.now() < until) { /* spin */ }
+      return loss();
+    };
+    const r1 = train({ params, loss: slow, steps: 1000, lr: 0.01, budgetSeconds: 0.05, progress: false });
+    expect(r1.stoppedEarly).toBe(true);
+    expect(r1.stopReason).toMatch(/time budget of 0.05 s reached after \d+ steps/);
+    const r2 = train({ params, loss: () => tf.mul(loss(), NaN) as tf.Scalar, steps: 10, lr: 0.01, progress: false });
+    expect(r2.steps).toBe(0);
+    expect(r2.stopReason).toBe("loss became NaN at step 0; that step was not applied");
+    expect(Array.from(params.a.dataSync()).every(Number.isFinite)).toBe(true);
+    const r3 = train({ params, loss, steps: 10, lr: 0.01, progress: false, callbacks: [{ onStep: ({ step }) => (step === 2 ? "stop" : undefined) }] });
+    expect([r3.steps, r3.stopReason]).toEqual([3, "stopped by a callback"]);
+  });
+
+  it("evaluates every N steps and keeps in-memory checkpoints", () => {
+    const { params, loss } = setup();
+    const store: { step: number; values: Map<string, Float32Array> }[] = [];
+    const r = train({ params, loss, steps: 6, lr: 0.1, evaluate: () => ({ a0: params.a.dataSync()[0] }), evalEvery: 3,
+      callbacks: [checkpoints(params, 2, store)], progress: false });
+    expect(r.evals.map((e) => e.step)).toEqual([3, 6]);
+    expect(store.map((c) => c.step)).toEqual([2, 4, 6]);
+    expect(store[2].values.get("a")![0]).toBeCloseTo(r.evals[1].metrics.a0, 6);
+  });
+
+  it("rejects bad options", () => {
+    const { params, loss } = setup();
+    expect(() => train({ params, loss, steps: -1, lr: 0.1 })).toThrow(/steps must be a non-negative integer/);
+    expect(() => train({ params, loss, steps: 1, lr: 0.1, clipNorm: 0 })).toThrow(/clipNorm must be > 0/);
+    expect(() => train({ params, loss, steps: 1, lr: 0.1, trainable: () => false })).toThrow(/no trainable variables/);
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * The transformer computes exactly its equations (checked against an independent plain-JS
+ * implementation), every parameter gets a gradient, causal attention never looks ahead.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { ready } from "../lib/engine";
+import { createRng } from "../lib/engine/rng";
+import { gradientNorms } from "../lib/metrics/norms";
+import { crossEntropy } from "../lib/models/loss";
+import { disposeParams } from "../lib/models/params";
+import { TransformerConfig, TransformerParams, initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
+import { expectClose } from "./helpers";
+
+beforeAll(async () => {
+  await ready({ backend: "cpu", quiet: true });
+});
+
+type Mat = number[][];
+const arr = (v: tf.Tensor) => v.arraySync() as Mat;
+const vec = (v: tf.Tensor) => Array.from(v.dataSync());
+const matmul = (a: Mat, b: Mat): Mat => a.map((row) => b[0].map((_, j) => row.reduce((s, x, k) => s + x * b[k][j], 0)));
+const addRow = (a: Mat, r: number[]): Mat => a.map((row) => row.map((x, j) => x + r[j]));
+const add = (a: Mat, b: Mat): Mat => a.map((row, i) => row.map((x, j) => x + b[i][j]));
+
+function refNorm(cfg: TransformerConfig, p: { gain: tf.Tensor; bias?: tf.Tensor }, x: Mat): Mat {
+  const g = vec(p.gain), b = p.bias ? vec(p.bias) : null;
+  return x.map((row) => {
+    const d = row.length;
+    if (cfg.norm === "layer") {
+      const mu = row.reduce((s, v) => s + v, 0) / d;
+      const varc = row.reduce((s, v) => s + (v - mu) ** 2, 0) / d;
+      return row.map((v, j) => ((v - mu) / Math.sqrt(varc + cfg.normEps)) * g[j] + b![j]);
+    }
+    const k = cfg.norm === "prms" ? Math.max(1, Math.ceil(cfg.normFraction * d)) : d;
+    const ms = row.slice(0, k).reduce((s, v) => s + v * v, 0) / k;
+    return row.map((v, j) => (v / Math.sqrt(ms + cfg.normEps)) * g[j]);
+  });
+}
+
+function refAct(cfg: TransformerConfig, v: number): number {
+  if (cfg.activation === "relu") return Math.max(0, v);
+  if (cfg.activation === "silu") return v / (1 + Math.exp(-v));
+  // GELU x·Φ(x) via a high-accuracy erf (Abramowitz–Stegun 7.1.26 is too coarse; use a series)
+  const erf = (z: number) => {
+    let sum = z, term = z;
+    for (let n = 1; n < 60; n++) {
+      term *= (-z * z) / n;
+      sum += term / (2 * n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  };
+  return 0.5 * v * (1 + erf(v / Math.SQRT2));
+}
+
+/** One sequence [T, D] through attention, by the textbook equations. */
+function refAttention(cfg: TransformerConfig, p: TransformerParams["blocks"][0]["attn"], x: Mat): Mat {
+  const q = addRow(matmul(x, arr(p.wq)), vec(p.bq));
+  const k = addRow(matmul(x, arr(p.wk)), vec(p.bk));
+  const v = addRow(matmul(x, arr(p.wv)), vec(p.bv));
+  const h = cfg.nHeads, hd = cfg.dModel / h, t = x.length;
+  const ctx: Mat = x.map(() => new Array(cfg.dModel).fill(0));
+  for (let head = 0; head < h; head++) {
+    const cols = Array.from({ length: hd }, (_, c) => head * hd + c);
+    for (let i = 0; i < t; i++) {
+      const scores = Array.from({ length: t }, (_, j) =>
+        cfg.causal && j > i ? -Infinity : cols.reduce((s, c) => s + q[i][c] * k[j][c], 0) / Math.sqrt(hd));
+      const max = Math.max(...scores);
+      const e = scores.map((s) => Math.exp(s - max));
+      const z = e.reduce((a, b) => a + b, 0);
+      for (const c of cols) ctx[i][c] = e.reduce((s, w, j) => s + (w / z) * v[j][c], 0);
+    }
+  }
+  return addRow(matmul(ctx, arr(p.wo)), vec(p.bo));
+}
+
+function refMlp(cfg: TransformerConfig, p: TransformerParams["blocks"][0]["mlp"], x: Mat): Mat {
+  const h = addRow(matmul(x, arr(p.w1)), vec(p.b1)).map((row) => row.map((v) => refAct(cfg, v)));
+  return addRow(matmul(h, arr(p.w2)), vec(p.b2));
+}
+
+/** Residual stream after embeddings and after every block, for one sequence. */
+function refHidden(params: TransformerParams, tokens: number[]): Mat[] {
+  const cfg = params.config;
+  const wte = arr(params.tokenEmbedding), wpe = arr(params.positionEmbedding);
+  let x: Mat = tokens.map((tok, t) => wte[tok].map((v, j) => v + wpe[t][j]));
+  const out = [x];
+  for (const p of params.blocks) {
+    if (cfg.normPlacement === "pre") {
+      const a = add(x, refAttention(cfg, p.attn, refNorm(cfg, p.norm1, x)));
+      x = add(a, refMlp(cfg, p.mlp, refNorm(cfg, p.norm2, a)));
+    } else {
+      const a = refNorm(cfg, p.norm1, add(x, refAttention(cfg, p.attn, x)));
+      x = refNorm(cfg, p.norm2, add(a, refMlp(cfg, p.mlp, a)));
+    }
+    out.push(x);
+  }
+  return out;
+}
+
+const SMALL = { vocabSize: 9, seqLen: 5, dModel: 6, nHeads: 2, nLayers: 2, dFF: 7, initStd: 0.5 } as const;
+
+describe("transformerForward computes the block equations", () => {
+  const variants: Partial<TransformerConfig>[] = [
+    { normPlacement: "pre", norm: "layer", activation: "gelu", causal: true },
+    { normPlacement: "post", norm: "layer", activation: "relu", causal: true, finalNorm: false },
+    { normPlacement: "pre", norm: "rms", activation: "silu", causal: false },
+    { normPlacement: "post", norm: "prms", activation: "gelu", causal: false, normFraction: 0.34 },
+  ];
+  for (const v of variants) {
+    it(`${v.normPlacement}-norm, ${v.norm}, ${v.activation}, ${v.causal ? "causal" : "bidirectional"}`, () => {
+      const params = initTransformer(transformerConfig({ ...SMALL, ...v, seed: 3 }));
+      // Non-trivial norm gains/biases so a swapped or missing term shows.
+      const rng = createRng(9);
+      for (const b of params.blocks) for (const n of [b.norm1, b.norm2]) {
+        n.gain.assign(tf.tensor1d(Array.from({ length: 6 }, () => 0.5 + rng.uniform())));
+        n.bias?.assign(tf.tensor1d(Array.from({ length: 6 }, () => rng.normal() * 0.3)));
+      }
+      const tokens = [[1, 4, 2, 8, 0], [3, 3, 7, 5, 6]];
+      const { logits, hidden } = transformerForward(params, tf.tensor2d(tokens, [2, 5], "int32"), { captureHidden: true });
+      expect(hidden!.length).toBe(3);
+      for (let b = 0; b < 2; b++) {
+        const want = refHidden(params, tokens[b]);
+        for (let l = 0; l < want.length; l++) expectClose((hidden![l].arraySync() as Mat[][])[b].flat(), want[l].flat(), 2e-4);
+      }
+      expect(logits.shape).toEqual([2, 5, 9]);
+      tf.dispose([logits, ...hidden!]);
+      disposeParams(params);
+    });
+  }
+});
+
+describe("transformer", () => {
+  it("gives every parameter a non-zero gradient (pre and post, every norm kind)", () => {
+    for (const normPlacement of ["pre", "post"] as const) {
+      for (const norm of ["layer", "rms", "prms"] as const) {
+        const params = initTransformer(transformerConfig({ ...SMALL, normPlacement, norm, tieEmbeddings: norm !== "rms", seed: 1 }));
+        const x = tf.tensor2d([[1, 4, 2, 8, 0]], [1, 5], "int32"), y = tf.tensor2d([[4, 2, 8, 0, 3]], [1, 5], "int32");
+        const norms = gradientNorms(params, () => crossEntropy(transformerForward(params, x).logits, y));
+        const zero = [...norms].filter(([, n]) => !(n > 0)).map(([k]) => k);
+        expect(zero, `${normPlacement}/${norm}`).toEqual([]);
+        disposeParams(params);
+      }
+    }
+  });
+
+  it("causal attention does not look ahead; bidirectional attention does", () => {
+    for (const causal of [true, false]) {
+      const params = initTransformer(transformerConfig({ ...SMALL, causal, seed: 2 }));
+      const a = transformerForward(params, tf.tensor2d([[1, 2, 3, 4, 5]], [1, 5], "int32")).logits.arraySync() as number[][][];
+      const b = transformerForward(params, tf.tensor2d([[1, 2, 3, 8, 5]], [1, 5], "int32")).logits.arraySync() as number[][][];
+      const changed = a[0].map((row, t) => Math.max(...row.map((v, j) => Math.abs(v - b[0][t][j]))) > 1e-7);
+      expect(changed, causal ? "causal" : "bidirectional").toEqual(causal ? [false, false, false, true, true] : [true, true, true, true, true]);
+      disposeParams(params);
+    }
+  });
+
+  it("captures attention probabilities: rows sum to 1, nothing above the diagonal when causal", () => {
+    const params = initTransformer(transformerConfig({ ...SMALL, seed: 4 }));
+    const { attention, logits } = transformerForward(params, tf.tensor2d([[1, 2, 3, 4, 5]], [1, 5], "int32"), { captureAttention: true });
+    expect(attention!.map((a) => a.shape)).toEqual([[1, 2, 5, 5], [1, 2, 5, 5]]);
+    const p = attention![0].arraySync() as number[][][][];
+    for (const row of p[0][1]) expect(row.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+    for (let i = 0; i < 5; i++) for (let j = i + 1; j < 5; j++) expect(p[0][0][i][j]).toBe(0);
+    tf.dispose([logits, ...attention!]);
+    disposeParams(params);
+  });
+
+  it("rejects inputs it cannot take, saying why", () => {
+    const params = initTransformer(transformerConfig({ ...SMALL, seed: 5 }));
+    expect(() => transformerForward(params, tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], "int32"))).toThrow(/sequence length 6 exceeds config.seqLen 5/);
+    expect(() => transformerForward(params, tf.tensor1d([1, 2], "int32"))).toThrow(/tokens must be \[B, T\]/);
+    disposeParams(params);
+  });
+});
