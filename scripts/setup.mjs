@@ -115,10 +115,9 @@ function newestSource(dir) {
 const buildStamp = path.join(ROOT, "dist", "index.js"); // what lib/buildcheck.ts compares with
 const sourcesTime = Math.max(newestSource(path.join(ROOT, "lib")), mtime(path.join(ROOT, "tsconfig.json")), mtime(path.join(ROOT, "package.json")));
 if (mtime(buildStamp) < sourcesTime) {
-  say("building the library (tsc → dist/)");
-  fs.rmSync(path.join(ROOT, "dist"), { recursive: true, force: true });
-  const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "tsconfig.json")], { cwd: ROOT, stdio: "inherit" });
-  if (r.status !== 0) fail("the library does not compile (see above).");
+  say("building the library (lib/ → dist/)");
+  const r = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) fail("the library does not build (see above).");
 }
 
 // ---------------------------------------------------------------------------------------------

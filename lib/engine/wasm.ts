@@ -24,6 +24,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
+import { BatchedKernel, createBatchedKernel } from "./batched";
 
 /** The parts of the emscripten module we call. */
 interface WasmModule {
@@ -35,6 +36,8 @@ interface WasmModule {
   _Transpose(...args: number[]): void;
   cwrap(name: string, ret: string | null, args: string[]): (...a: unknown[]) => unknown;
   PThread?: { runningWorkers: { unref(): void }[] };
+  /** The heap, shared with the pthread workers (threaded build only). */
+  wasmMemory?: object;
   tfjs: {
     registerTensor(id: number, size: number, memoryOffset: number): void;
     disposeData(id: number): void;
@@ -73,6 +76,8 @@ export interface WasmInitInfo {
 }
 
 let initInfo: WasmInitInfo | null = null;
+/** Our SIMD kernel for batched small products (null: not built, or single-threaded build). */
+let batched: BatchedKernel | null = null;
 
 /** Threads and SIMD of the live wasm backend, or null before it has started. */
 export function wasmInitInfo(): WasmInitInfo | null {
@@ -117,6 +122,7 @@ async function createBackend(threads: number): Promise<tf.KernelBackend> {
   // The pool's threads wait for work forever; emscripten keeps them ref'd, so Node would never
   // exit. Compute runs synchronously on the main thread, so letting Node ignore them is safe.
   for (const worker of wasm.PThread?.runningWorkers ?? []) worker.unref();
+  batched = threaded && wasm.wasmMemory ? createBatchedKernel(wasm.wasmMemory, threads) : null;
   initInfo = { threads: tfWasm.getThreadsCount(), simd };
   return backend;
 }
@@ -363,6 +369,9 @@ function batchIndexer(outer: number[], operand: number[]): (i: number) => number
 function packCost(elements: number): number {
   return elements * (elements > 262144 ? 5 : 0.5);
 }
+/** Above this many multiply-adds per product, XNNPACK's per-product set-up no longer dominates. */
+const BATCHED_MAX_MACS = 1 << 20;
+
 /** Our tiled transpose, ≈2 ns per element. */
 const TRANSPOSE_COST = 2;
 
@@ -417,6 +426,17 @@ function fastMatMul(
     temporaries.push(t);
     return t;
   };
+
+  // Many small products (attention): our kernel, no per-product set-up, operands used in place.
+  const simpleBatch = (batchA === batch || batchA === 1) && batchB === batch && outerA.length <= outerB.length;
+  if (batched && batch > 1 && simpleBatch && bias === null && !(transposeA && transposeB) && m * k * n <= BATCHED_MAX_MACS) {
+    batched.run(
+      backend.dataIdMap.get(a.dataId).memoryOffset, backend.dataIdMap.get(b.dataId).memoryOffset,
+      backend.dataIdMap.get(out.dataId).memoryOffset, batch, m, k, n, transposeA, transposeB,
+      batchA === 1 ? 0 : m * k, k * n,
+    );
+    return out;
+  }
 
   const direct = (transposeA ? TRANSPOSE_COST * m * k : 0) + (transposeB ? TRANSPOSE_COST * k * n : 0) + packCost(k * n);
   const swapped = (transposeA ? 0 : TRANSPOSE_COST * m * k) + (transposeB ? 0 : TRANSPOSE_COST * k * n) +
