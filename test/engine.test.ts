@@ -29,6 +29,13 @@ describe("patched wasm matmul equals cpu", () => {
     [[3, 5, 7], [3, 4, 5], true, true],
     [[2, 3, 7, 5], [5, 4], false, false], // shared right operand, folded
     [[7, 5], [2, 3, 5, 4], false, false], // shared left operand
+    // Attention-sized batches go to our SIMD kernel: sizes that exercise its 4×8 / 2×4 tiles,
+    // their edges and the k % 4 tail.
+    [[5, 9, 13], [5, 13, 17], false, false],
+    [[5, 13, 9], [5, 13, 17], true, false],
+    [[5, 9, 13], [5, 17, 13], false, true],
+    [[2, 3, 16, 8], [2, 3, 16, 8], false, true],
+    [[9, 13], [4, 13, 17], false, false], // shared left operand: stride 0
     [[600, 13], [600, 300], true, false], // weight-gradient shape: takes the swapped route
     [[13, 600], [300, 600], false, true],
   ];
