@@ -32,3 +32,5 @@ export * from "./notebook/mode";
 export * from "./models/generate";
 export * from "./train/evaluate";
 export * from "./metrics/norms";
+export * from "./train/lm";
+export * from "./metrics/stats";

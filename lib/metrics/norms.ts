@@ -28,3 +28,12 @@ export function residualNorms(hidden: tf.Tensor[]): number[] {
 export function perplexity(lossNats: number): number {
   return Math.exp(lossNats);
 }
+
+/** `gradientNorms` averaged over `batches` calls of `loss(i)` (each drawing its own batch). */
+export function meanGradientNorms(params: object, loss: (i: number) => tf.Scalar, batches: number): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (let i = 0; i < batches; i++) {
+    for (const [name, n] of gradientNorms(params, () => loss(i))) sums.set(name, (sums.get(name) ?? 0) + n / batches);
+  }
+  return sums;
+}
