@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
 
 import nbformat
@@ -86,6 +87,12 @@ def run(path, smoke, write, timeout):
     if failure is None and write:
         clean_for_commit(nb)
         nbformat.write(nb, path)
+    elif failure is not None and write:
+        # Keep what the failed run computed (the notebook itself is left untouched).
+        kept = os.path.join(tempfile.gettempdir(), "transformer-anatomy-failed", os.path.basename(path))
+        os.makedirs(os.path.dirname(kept), exist_ok=True)
+        nbformat.write(nb, kept)
+        print(f"[run] the failed run's outputs are kept in {kept}", flush=True)
     return nb, seconds, failure
 
 

@@ -30,7 +30,9 @@ describe("transformerConfig", () => {
     // By hand: V·D + T·D (tied embeddings, learned positions)
     //   + L·[4(D² + D) attention + 2·2D LayerNorms + (D·F + F) + (F·D + D) MLP] + 2D final LayerNorm.
     // lm-reference (V 256, T 128, D 128, F 512, L 4): 32768 + 16384 + 4·198272 + 256 = 842496.
-    const expected: Record<string, number> = { "lm-tiny": 29_568, "lm-small": 210_304, "lm-reference": 842_496 };
+    // joma-word (V 2000, T 35, D 64, F 64, L 1, Post-LN, untied, no final norm):
+    //   128000 + 2240 + (16640 + 256 + 4160 + 4160) + 64·2000 = 283456.
+    const expected: Record<string, number> = { "lm-tiny": 29_568, "lm-small": 210_304, "lm-reference": 842_496, "joma-word": 283_456 };
     for (const [name, count] of Object.entries(expected)) {
       const params = initTransformer(transformerConfig(name as keyof typeof TRANSFORMER_PRESETS));
       expect(countParameters(params), name).toBe(count);

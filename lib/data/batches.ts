@@ -84,44 +84,68 @@ export interface MlmOptions extends WindowOptions {
  * one position per row is selected, so no row is empty.
  */
 export function mlmBatcher(ids: ArrayLike<number>, options: MlmOptions): { next(): MlmBatch } {
-  checkWindows(ids, options, "mlmBatcher");
-  const { batchSize, seqLen, maskId, vocabSize, maskProb = 0.15 } = options;
-  if (!(maskProb > 0 && maskProb <= 1)) throw new Error(`mlmBatcher: maskProb must be in (0, 1], got ${maskProb}`);
-  if (maskId < vocabSize) throw new Error(`mlmBatcher: maskId (${maskId}) must be outside the real vocabulary (< ${vocabSize})`);
+  checkMlm(ids, options, "mlmBatcher");
   const rng = options.rng ?? createRng(options.seed ?? 0);
-  const span = ids.length - seqLen + 1;
-  return {
-    next() {
-      const inputs = new Int32Array(batchSize * seqLen);
-      const targets = new Int32Array(batchSize * seqLen);
-      const weights = new Float32Array(batchSize * seqLen);
-      for (let row = 0; row < batchSize; row++) {
-        const start = rng.int(span);
-        let selected = 0;
-        for (let t = 0; t < seqLen; t++) {
-          const i = row * seqLen + t;
-          const token = ids[start + t];
-          targets[i] = token;
-          inputs[i] = token;
-          if (rng.uniform() < maskProb) {
-            weights[i] = 1;
-            selected++;
-          }
-        }
-        if (selected === 0) weights[row * seqLen + rng.int(seqLen)] = 1;
-        for (let t = 0; t < seqLen; t++) {
-          const i = row * seqLen + t;
-          if (weights[i] === 0) continue;
-          const u = rng.uniform();
-          if (u < 0.8) inputs[i] = maskId;
-          else if (u < 0.9) inputs[i] = rng.int(vocabSize);
-        }
+  const span = ids.length - options.seqLen + 1;
+  return { next: () => maskedBatch(ids, Array.from({ length: options.batchSize }, () => rng.int(span)), options, rng) };
+}
+
+/**
+ * Fixed masked-LM evaluation batches: consecutive windows from the start of the split, masked as
+ * in training with their own seed (the same batches on every call with the same options).
+ */
+export function mlmEvalBatches(ids: ArrayLike<number>, options: MlmOptions & { maxBatches?: number }): MlmBatch[] {
+  checkMlm(ids, options, "mlmEvalBatches");
+  const { batchSize, seqLen } = options;
+  const windows = Math.floor(ids.length / seqLen);
+  const nBatches = Math.min(options.maxBatches ?? Infinity, Math.floor(windows / batchSize));
+  if (nBatches < 1) throw new Error(`mlmEvalBatches: ${windows} windows of ${seqLen} do not fill one batch of ${batchSize}`);
+  const rng = options.rng ?? createRng(options.seed ?? 0);
+  return Array.from({ length: nBatches }, (_, i) =>
+    maskedBatch(ids, Array.from({ length: batchSize }, (_, r) => (i * batchSize + r) * seqLen), options, rng));
+}
+
+export function disposeMlmBatches(batches: MlmBatch[]): void {
+  for (const b of batches) tf.dispose([b.inputs, b.targets, b.weights]);
+}
+
+function checkMlm(ids: ArrayLike<number>, options: MlmOptions, caller: string): void {
+  checkWindows(ids, options, caller);
+  const { maskId, vocabSize, maskProb = 0.15 } = options;
+  if (!(maskProb > 0 && maskProb <= 1)) throw new Error(`${caller}: maskProb must be in (0, 1], got ${maskProb}`);
+  if (maskId < vocabSize) throw new Error(`${caller}: maskId (${maskId}) must be outside the real vocabulary (< ${vocabSize})`);
+}
+
+function maskedBatch(ids: ArrayLike<number>, starts: number[], options: MlmOptions, rng: Rng): MlmBatch {
+  const { seqLen, maskId, vocabSize, maskProb = 0.15 } = options;
+  const batchSize = starts.length;
+  const inputs = new Int32Array(batchSize * seqLen);
+  const targets = new Int32Array(batchSize * seqLen);
+  const weights = new Float32Array(batchSize * seqLen);
+  starts.forEach((start, row) => {
+    let selected = 0;
+    for (let t = 0; t < seqLen; t++) {
+      const i = row * seqLen + t;
+      const token = ids[start + t];
+      targets[i] = token;
+      inputs[i] = token;
+      if (rng.uniform() < maskProb) {
+        weights[i] = 1;
+        selected++;
       }
-      return {
-        inputs: tf.tensor2d(inputs, [batchSize, seqLen], "int32"),
-        targets: tf.tensor2d(targets, [batchSize, seqLen], "int32"),
-        weights: tf.tensor2d(weights, [batchSize, seqLen], "float32"),
-      };
-    },
+    }
+    if (selected === 0) weights[row * seqLen + rng.int(seqLen)] = 1;
+    for (let t = 0; t < seqLen; t++) {
+      const i = row * seqLen + t;
+      if (weights[i] === 0) continue;
+      const u = rng.uniform();
+      if (u < 0.8) inputs[i] = maskId;
+      else if (u < 0.9) inputs[i] = rng.int(vocabSize);
+    }
+  });
+  return {
+    inputs: tf.tensor2d(inputs, [batchSize, seqLen], "int32"),
+    targets: tf.tensor2d(targets, [batchSize, seqLen], "int32"),
+    weights: tf.tensor2d(weights, [batchSize, seqLen], "float32"),
   };
 }

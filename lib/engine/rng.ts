@@ -109,10 +109,14 @@ export function randomNormal(rng: Rng, shape: number[], std = 1): tf.Tensor {
   return tf.tensor(normalArray(rng, shape.reduce((p, s) => p * s, 1), std), shape, "float32");
 }
 
-/** A tensor of U[lo, hi) values from our generator. */
-export function randomUniform(rng: Rng, shape: number[], lo = 0, hi = 1): tf.Tensor {
-  const size = shape.reduce((p, s) => p * s, 1);
+/** Float32 values drawn from U[lo, hi). */
+export function uniformArray(rng: Rng, size: number, lo = 0, hi = 1): Float32Array {
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) out[i] = lo + (hi - lo) * rng.uniform();
-  return tf.tensor(out, shape, "float32");
+  return out;
+}
+
+/** A tensor of U[lo, hi) values from our generator. */
+export function randomUniform(rng: Rng, shape: number[], lo = 0, hi = 1): tf.Tensor {
+  return tf.tensor(uniformArray(rng, shape.reduce((p, s) => p * s, 1), lo, hi), shape, "float32");
 }

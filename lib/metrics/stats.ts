@@ -43,3 +43,37 @@ export function linearFit(x: ArrayLike<number>, y: ArrayLike<number>): LinearFit
   const slope = sxy / sxx;
   return { slope, intercept: my - slope * mx, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
 }
+
+/** Pearson correlation of two equal-length series; 0 when either is constant. */
+export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length || a.length < 2) throw new Error(`correlation: need two series of equal length ≥ 2, got ${a.length} and ${b.length}`);
+  const n = a.length;
+  let ma = 0, mb = 0;
+  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
+  ma /= n; mb /= n;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i] - ma, db = b[i] - mb;
+    sab += da * db; saa += da * da; sbb += db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
+}
+
+/**
+ * How well some unit of `features` ([N][F], one row per sample) tracks each latent indicator
+ * (`indicators` [N][K]): for latent k, max over units u of |corr(features[·][u], indicators[·][k])|;
+ * returns those K values and their mean. JoMA's Table 1 measure (Tian et al. 2023), with features
+ * = a layer's MLP activations max-pooled over positions.
+ */
+export function bestUnitCorrelation(features: number[][], indicators: number[][]): { perLatent: number[]; mean: number } {
+  const n = features.length;
+  if (n !== indicators.length) throw new Error(`bestUnitCorrelation: ${n} feature rows but ${indicators.length} indicator rows`);
+  const f = features[0].length, k = indicators[0].length;
+  const column = (m: number[][], j: number) => m.map((row) => row[j]);
+  const unitColumns = Array.from({ length: f }, (_, u) => column(features, u));
+  const perLatent = Array.from({ length: k }, (_, j) => {
+    const latent = column(indicators, j);
+    return Math.max(...unitColumns.map((u) => Math.abs(correlation(u, latent))));
+  });
+  return { perLatent, mean: mean(perLatent) };
+}

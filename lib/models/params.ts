@@ -85,3 +85,16 @@ export function restoreParams(params: unknown, snapshot: Map<string, Float32Arra
     tf.tidy(() => v.assign(tf.tensor(values, v.shape, "float32")));
   }
 }
+
+/**
+ * The width w (a multiple of `step` in [min, max]) whose `count(w)` is closest to `target`: how
+ * the notebooks match the parameter counts of different architectures.
+ */
+export function closestWidth(target: number, count: (width: number) => number, options: { max: number; min?: number; step?: number }): number {
+  const step = options.step ?? 1;
+  const min = options.min ?? step;
+  if (!(min > 0 && options.max >= min)) throw new Error(`closestWidth: need 0 < min ≤ max, got ${min}, ${options.max}`);
+  let best = min;
+  for (let w = min; w <= options.max; w += step) if (Math.abs(count(w) - target) < Math.abs(count(best) - target)) best = w;
+  return best;
+}

@@ -93,8 +93,9 @@ export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
   }
 }
 
-function mlp(cfg: TransformerConfig, p: MlpParams, x: tf.Tensor): tf.Tensor {
-  return linear(activate(cfg.activation, linear(x, p.w1, p.b1)), p.w2, p.b2); // [B·T, F] → [B·T, D]
+function mlp(cfg: TransformerConfig, p: MlpParams, x: tf.Tensor): { out: tf.Tensor; hidden: tf.Tensor } {
+  const hidden = activate(cfg.activation, linear(x, p.w1, p.b1)); // [B·T, F]
+  return { out: linear(hidden, p.w2, p.b2), hidden }; // [B·T, D]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,11 +117,13 @@ function block(cfg: TransformerConfig, p: BlockParams, x: tf.Tensor, b: number, 
   if (cfg.normPlacement === "pre") {
     const a = attention(cfg, p.attn, norm(p.norm1, x), b, t);
     const y = tf.add(x, a.out);
-    return { out: tf.add(y, mlp(cfg, p.mlp, norm(p.norm2, y))), probs: a.probs };
+    const m = mlp(cfg, p.mlp, norm(p.norm2, y));
+    return { out: tf.add(y, m.out), probs: a.probs, hidden: m.hidden };
   }
   const a = attention(cfg, p.attn, x, b, t);
   const y = norm(p.norm1, tf.add(x, a.out));
-  return { out: norm(p.norm2, tf.add(y, mlp(cfg, p.mlp, y))), probs: a.probs };
+  const m = mlp(cfg, p.mlp, y);
+  return { out: norm(p.norm2, tf.add(y, m.out)), probs: a.probs, hidden: m.hidden };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +203,14 @@ export const TRANSFORMER_PRESETS = {
   "lm-tiny": { vocabSize: 96, seqLen: 32, dModel: 32, nHeads: 2, nLayers: 2, dFF: 128 },
   "lm-small": { vocabSize: 96, seqLen: 64, dModel: 64, nHeads: 4, nLayers: 4, dFF: 256 },
   "lm-reference": { vocabSize: 256, seqLen: 128, dModel: 128, nHeads: 4, nLayers: 4, dFF: 512 },
+  /**
+   * JoMA's WikiText-2 model at our scale: the PyTorch word-LM tutorial's encoder (Post-LN, ReLU,
+   * one head, d_hid = d, untied decoder, bptt 35) with d = 64 and a 2,000-word vocabulary.
+   */
+  "joma-word": {
+    vocabSize: 2000, seqLen: 35, dModel: 64, nHeads: 1, nLayers: 1, dFF: 64,
+    activation: "relu", normPlacement: "post", finalNorm: false, tieEmbeddings: false,
+  },
 } satisfies Record<string, Partial<TransformerConfig>>;
 export type TransformerPreset = keyof typeof TRANSFORMER_PRESETS;
 
@@ -241,29 +252,56 @@ export interface TransformerParams {
 export function initTransformer(config: TransformerConfig, rng?: Rng): TransformerParams {
   const cfg = transformerConfig(config);
   const r = rng ?? createRng(cfg.seed);
-  const { dModel: d, dFF: f, nLayers: layers } = cfg;
-  const std = (fanIn: number, fanOut: number, residualOut = false) =>
-    cfg.init === "xavier" ? Math.sqrt(2 / (fanIn + fanOut)) : residualOut ? cfg.initStd / Math.sqrt(2 * Math.max(1, layers)) : cfg.initStd;
+  const d = cfg.dModel;
   const embedStd = cfg.init === "xavier" ? 1 / Math.sqrt(d) : cfg.initStd;
-  const dense = (fanIn: number, fanOut: number, residualOut = false) => normalVariable(r, [fanIn, fanOut], std(fanIn, fanOut, residualOut));
   return {
     config: cfg,
     tokenEmbedding: normalVariable(r, [cfg.vocabSize, d], embedStd),
     positionEmbedding: normalVariable(r, [cfg.seqLen, d], embedStd),
-    blocks: Array.from({ length: layers }, () => ({
-      norm1: initNorm(cfg.norm, d),
-      attn: {
-        wq: dense(d, d), bq: zerosVariable([d]),
-        wk: dense(d, d), bk: zerosVariable([d]),
-        wv: dense(d, d), bv: zerosVariable([d]),
-        wo: dense(d, d, true), bo: zerosVariable([d]),
-      },
-      norm2: initNorm(cfg.norm, d),
-      mlp: { w1: dense(d, f), b1: zerosVariable([f]), w2: dense(f, d, true), b2: zerosVariable([d]) },
-    })),
+    blocks: initTransformerBlocks(cfg, r),
     finalNorm: cfg.finalNorm ? initNorm(cfg.norm, d) : undefined,
-    unembedding: cfg.tieEmbeddings ? undefined : dense(d, cfg.vocabSize),
+    unembedding: cfg.tieEmbeddings ? undefined : denseInit(cfg, r, d, cfg.vocabSize),
   };
+}
+
+/** A weight matrix initialised per `cfg.init`; `residualOut` marks GPT-2's 1/√(2L)-scaled projections. */
+function denseInit(cfg: TransformerConfig, r: Rng, fanIn: number, fanOut: number, residualOut = false): tf.Variable {
+  const std = cfg.init === "xavier" ? Math.sqrt(2 / (fanIn + fanOut))
+    : residualOut ? cfg.initStd / Math.sqrt(2 * Math.max(1, cfg.nLayers)) : cfg.initStd;
+  return normalVariable(r, [fanIn, fanOut], std);
+}
+
+/** The `cfg.nLayers` blocks alone (also the backbone of the vision transformer in `vision.ts`). */
+export function initTransformerBlocks(cfg: TransformerConfig, r: Rng): BlockParams[] {
+  const { dModel: d, dFF: f } = cfg;
+  const dense = (fanIn: number, fanOut: number, residualOut = false) => denseInit(cfg, r, fanIn, fanOut, residualOut);
+  return Array.from({ length: cfg.nLayers }, () => ({
+    norm1: initNorm(cfg.norm, d),
+    attn: {
+      wq: dense(d, d), bq: zerosVariable([d]),
+      wk: dense(d, d), bk: zerosVariable([d]),
+      wv: dense(d, d), bv: zerosVariable([d]),
+      wo: dense(d, d, true), bo: zerosVariable([d]),
+    },
+    norm2: initNorm(cfg.norm, d),
+    mlp: { w1: dense(d, f), b1: zerosVariable([f]), w2: dense(f, d, true), b2: zerosVariable([d]) },
+  }));
+}
+
+/**
+ * Runs the residual stream x [B·T, D] through `blocks` and the optional final norm. `each` sees the
+ * stream after every block (before the final norm) and that block's attention probabilities.
+ */
+export function transformerBlocks(
+  cfg: TransformerConfig, blocks: BlockParams[], finalNorm: NormParams | undefined, x: tf.Tensor, b: number, t: number,
+  each?: (stream: tf.Tensor, probs: tf.Tensor, mlpHidden: tf.Tensor) => void,
+): tf.Tensor {
+  for (const p of blocks) {
+    const out = block(cfg, p, x, b, t);
+    x = out.out;
+    each?.(x, out.probs, out.hidden);
+  }
+  return finalNorm ? applyNorm(normSpec(cfg), finalNorm, x) : x;
 }
 
 export interface ForwardOptions {
@@ -271,6 +309,8 @@ export interface ForwardOptions {
   captureHidden?: boolean;
   /** Keep every layer's attention probabilities ([B, H, T, T] each). */
   captureAttention?: boolean;
+  /** Keep every layer's MLP hidden activations act(x W₁ + b₁) ([B, T, F] each). */
+  captureMlp?: boolean;
 }
 
 export interface ForwardResult {
@@ -278,6 +318,7 @@ export interface ForwardResult {
   /** nLayers + 1 entries: embeddings, then after each block (before the final norm). */
   hidden?: tf.Tensor[];
   attention?: tf.Tensor[];
+  mlp?: tf.Tensor[];
 }
 
 /** Token ids [B, T] (int32) → logits [B, T, V]. Captured tensors are the caller's to dispose. */
@@ -288,19 +329,18 @@ export function transformerForward(params: TransformerParams, tokens: tf.Tensor,
   if (t > cfg.seqLen) throw new Error(`transformerForward: sequence length ${t} exceeds config.seqLen ${cfg.seqLen}`);
   const hidden: tf.Tensor[] = [];
   const attention: tf.Tensor[] = [];
+  const mlpActivations: tf.Tensor[] = [];
   const logits = tf.tidy(() => {
     const ids = tf.reshape(tokens.dtype === "int32" ? tokens : tf.cast(tokens, "int32"), [b * t]);
     const positions = tf.slice(params.positionEmbedding, [0, 0], [t, cfg.dModel]); // [T, D]
     const embedded = tf.reshape(tf.gather(params.tokenEmbedding, ids), [b, t, cfg.dModel]);
     let x = tf.reshape(tf.add(embedded, positions), [b * t, cfg.dModel]); // [B·T, D]
     if (options.captureHidden) hidden.push(tf.keep(tf.reshape(x, [b, t, cfg.dModel])));
-    for (const p of params.blocks) {
-      const out = block(cfg, p, x, b, t);
-      x = out.out;
-      if (options.captureHidden) hidden.push(tf.keep(tf.reshape(x, [b, t, cfg.dModel])));
-      if (options.captureAttention) attention.push(tf.keep(out.probs));
-    }
-    if (params.finalNorm) x = applyNorm(normSpec(cfg), params.finalNorm, x);
+    x = transformerBlocks(cfg, params.blocks, params.finalNorm, x, b, t, (stream, probs, mlpHidden) => {
+      if (options.captureHidden) hidden.push(tf.keep(tf.reshape(stream, [b, t, cfg.dModel])));
+      if (options.captureAttention) attention.push(tf.keep(probs));
+      if (options.captureMlp) mlpActivations.push(tf.keep(tf.reshape(mlpHidden, [b, t, cfg.dFF])));
+    });
     const flat = params.unembedding
       ? tf.matMul(x, params.unembedding)
       : tf.matMul(x, params.tokenEmbedding, false, true); // [B·T, V]
@@ -310,5 +350,6 @@ export function transformerForward(params: TransformerParams, tokens: tf.Tensor,
     logits,
     hidden: options.captureHidden ? hidden : undefined,
     attention: options.captureAttention ? attention : undefined,
+    mlp: options.captureMlp ? mlpActivations : undefined,
   };
 }

@@ -185,10 +185,28 @@ export function barFigure(categories: string[], series: { name: string; y: Array
   };
 }
 
-/** Heatmap of a matrix given as rows. */
-export function heatmapFigure(z: ArrayLike<ArrayLike<number>>, options: AxesOptions & { colorscale?: string; zmin?: number; zmax?: number } = {}): Figure {
+/** Heatmap of a matrix given as rows (row 0 at the top); `square` keeps cells square. */
+export function heatmapFigure(z: ArrayLike<ArrayLike<number>>, options: AxesOptions & { colorscale?: string; zmin?: number; zmax?: number; square?: boolean } = {}): Figure {
   return {
     data: [{ type: "heatmap", z: Array.from(z, (row) => Array.from(row)), colorscale: options.colorscale ?? "Viridis", zmin: options.zmin, zmax: options.zmax }],
-    layout: { ...axes(options), yaxis: { autorange: "reversed" } },
+    layout: { ...axes(options), yaxis: { autorange: "reversed", ...(options.square ? { scaleanchor: "x" } : {}) } },
   };
+}
+
+/**
+ * Lays equal-sized 2-D tiles out in a grid of `columns`, separated by `gap` blank (NaN) cells, as
+ * one matrix for `heatmapFigure` (plotly leaves NaN cells empty). E.g. 49 rows of a 49×49 matrix,
+ * each reshaped to 7×7, side by side.
+ */
+export function tileMosaic(tiles: number[][][], columns: number, gap = 1): number[][] {
+  if (tiles.length === 0) throw new Error("tileMosaic: no tiles");
+  const h = tiles[0].length, w = tiles[0][0].length;
+  if (tiles.some((t) => t.length !== h || t.some((row) => row.length !== w))) throw new Error("tileMosaic: tiles must all have the same shape");
+  const rows = Math.ceil(tiles.length / columns);
+  const out = Array.from({ length: rows * (h + gap) - gap }, () => new Array<number>(columns * (w + gap) - gap).fill(NaN));
+  tiles.forEach((tile, k) => {
+    const r0 = Math.floor(k / columns) * (h + gap), c0 = (k % columns) * (w + gap);
+    for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) out[r0 + r][c0 + c] = tile[r][c];
+  });
+  return out;
 }

@@ -1,8 +1,10 @@
 /**
- * Evaluation of language models: mean cross-entropy over fixed batches, and perplexity = e^loss.
+ * Evaluation: language models (mean cross-entropy over fixed batches, perplexity = e^loss; masked
+ * LMs score only their selected positions) and classifiers (loss and accuracy).
  */
 import * as tf from "@tensorflow/tfjs";
-import { LmBatch } from "../data/batches";
+import { LmBatch, MlmBatch } from "../data/batches";
+import { ImageBatch } from "../data/images";
 import { crossEntropy } from "../models/loss";
 
 export interface LmEval {
@@ -10,17 +12,48 @@ export interface LmEval {
   perplexity: number;
 }
 
-/** Token-weighted mean loss of `logitsOf(inputs)` against the targets over all `batches`. */
-export function evaluateLm(logitsOf: (inputs: tf.Tensor) => tf.Tensor, batches: LmBatch[]): LmEval {
+/**
+ * Token-weighted mean loss of `logitsOf(inputs)` against the targets over all `batches`; for
+ * masked-LM batches, over the scored positions only (weight 1).
+ */
+export function evaluateLm(logitsOf: (inputs: tf.Tensor) => tf.Tensor, batches: (LmBatch | MlmBatch)[]): LmEval {
   if (batches.length === 0) throw new Error("evaluateLm: no batches");
   let total = 0;
   let count = 0;
   for (const b of batches) {
-    const loss = tf.tidy(() => crossEntropy(logitsOf(b.inputs), b.targets));
-    total += loss.dataSync()[0] * b.targets.size;
-    count += b.targets.size;
-    loss.dispose();
+    const weights = "weights" in b ? b.weights : undefined;
+    const [loss, n] = tf.tidy(() => [crossEntropy(logitsOf(b.inputs), b.targets, weights), weights ? tf.sum(weights) : tf.scalar(b.targets.size)]);
+    const scored = n.dataSync()[0];
+    total += loss.dataSync()[0] * scored;
+    count += scored;
+    tf.dispose([loss, n]);
   }
   const mean = total / count;
   return { loss: mean, perplexity: Math.exp(mean) };
+}
+
+export interface ClassifierEval {
+  loss: number;
+  accuracy: number;
+  count: number;
+}
+
+/** Mean cross-entropy and accuracy of `logitsOf(images)` [B, C] over all `batches`. */
+export function evaluateClassifier(logitsOf: (images: tf.Tensor) => tf.Tensor, batches: ImageBatch[]): ClassifierEval {
+  if (batches.length === 0) throw new Error("evaluateClassifier: no batches");
+  let loss = 0;
+  let correct = 0;
+  let count = 0;
+  for (const b of batches) {
+    const [l, hits] = tf.tidy(() => {
+      const logits = logitsOf(b.images);
+      return [crossEntropy(logits, b.labels), tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), b.labels), "int32"))];
+    });
+    const n = b.labels.size;
+    loss += l.dataSync()[0] * n;
+    correct += hits.dataSync()[0];
+    count += n;
+    tf.dispose([l, hits]);
+  }
+  return { loss: loss / count, accuracy: correct / count, count };
 }

