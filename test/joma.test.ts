@@ -10,7 +10,8 @@ import { createRng } from "../lib/engine/rng";
 import { attentionEntropy, attentionEntropyByPosition, attentionEntropyProbe, causalEntropyCeiling } from "../lib/metrics/attention";
 import { bestUnitCorrelation, correlation } from "../lib/metrics/stats";
 import { entropyOf, jomaToyDynamics } from "../lib/models/joma";
-import { createHierarchy, expand, sampleHierarchy } from "../lib/data/hierarchical";
+import { createHierarchy, expand, hierarchyLmBatch, sampleHierarchy } from "../lib/data/hierarchical";
+import { latentCorrelations } from "../lib/metrics/latents";
 import { disposeParams } from "../lib/models/params";
 import { initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
 import { trainLanguageModel } from "../lib/train/lm";
@@ -104,6 +105,27 @@ describe("hierarchical generator (JoMA Table 1)", () => {
     expect(() => createHierarchy({ vocabSize: 5, levels: [10, 3], combinations: [2, 2] })).toThrow(/only 6 exist/);
   });
 
+  it("as an LM batch: only the last position is scored, with target vocabSize + class", () => {
+    const sample = sampleHierarchy(h, createRng(2), 5);
+    const b = hierarchyLmBatch(h, sample);
+    const targets = b.targets.arraySync() as number[][], weights = b.weights.arraySync() as number[][];
+    expect(targets.map((row) => row[29])).toEqual(Array.from(sample.labels, (l) => 100 + l));
+    expect(weights.flat().reduce((s, w) => s + w, 0)).toBe(5);
+    expect(weights.map((row) => row[29])).toEqual([1, 1, 1, 1, 1]);
+    tf.dispose(Object.values(b));
+  });
+
+  it("latent correlations: one value per layer and level, in [0, 1]", () => {
+    const params = initTransformer(transformerConfig({ vocabSize: 120, seqLen: 30, dModel: 16, nHeads: 1, nLayers: 2, dFF: 32, activation: "relu", seed: 1 }));
+    const rows = latentCorrelations(params, h, sampleHierarchy(h, createRng(4), 200));
+    expect(rows.length).toBe(2);
+    for (const row of rows) {
+      expect(row.length).toBe(3);
+      for (const v of row) expect(v >= 0 && v <= 1).toBe(true);
+    }
+    disposeParams(params);
+  });
+
   it("best-unit correlation: 1 for a unit equal to the latent, 0 for constant units", () => {
     expect(correlation([1, 2, 3], [2, 4, 6])).toBeCloseTo(1, 12);
     expect(correlation([1, 1, 1], [2, 4, 6])).toBe(0);
@@ -115,6 +137,18 @@ describe("hierarchical generator (JoMA Table 1)", () => {
 });
 
 describe("capture and probes", () => {
+  it("embeddingStd sets the scale of token and position embeddings (joma-word: 0.8)", () => {
+    const std = (v: tf.Tensor) => Math.sqrt(tf.moments(v).variance.dataSync()[0]);
+    const a = initTransformer(transformerConfig("joma-word", { seed: 1 }));
+    expect(std(a.tokenEmbedding)).toBeCloseTo(0.8, 1);
+    expect(std(a.positionEmbedding)).toBeCloseTo(0.8, 1);
+    const b = initTransformer(transformerConfig("joma-word", { embeddingStd: 2, seed: 1 }));
+    expect(std(b.tokenEmbedding)).toBeCloseTo(2, 1);
+    const c = initTransformer(transformerConfig({ vocabSize: 50, seed: 1 }));
+    expect(std(c.tokenEmbedding)).toBeCloseTo(0.02, 2); // default: GPT-2's initStd
+    [a, b, c].forEach(disposeParams);
+  });
+
   it("captures MLP activations [B, T, F]: ReLU outputs are non-negative and feed the block", () => {
     const params = initTransformer(transformerConfig("joma-word", { vocabSize: 20, seed: 1 }));
     const out = transformerForward(params, tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32"), { captureMlp: true });

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { closeRenderer, renderPng } from "../lib/notebook/chromium";
 import { claim, recordedClaims, ClaimFailed } from "../lib/notebook/claims";
 import { inNotebook } from "../lib/notebook/kernel";
-import { lineFigure, plot } from "../lib/notebook/plot";
+import { barFigure, heatmapFigure, lineFigure, plot } from "../lib/notebook/plot";
 import { formatSeconds, progress } from "../lib/notebook/progress";
 import { formatTable } from "../lib/notebook/table";
 
@@ -70,6 +70,13 @@ describe("figures", () => {
     expect(Buffer.from(png.subarray(1, 4)).toString("latin1")).toBe("PNG");
     const view = Buffer.from(png);
     expect([view.readUInt32BE(16), view.readUInt32BE(20)]).toEqual([320, 200]);
+  });
+
+  it("bar charts put their categories on a category axis (a linear axis draws no bars for text labels)", () => {
+    const fig = barFigure(["a", "b"], [{ name: "s", y: [1, 2], error: [0.1, 0.2] }], { title: "t", yTitle: "y" });
+    expect((fig.layout!.xaxis as { type: string }).type).toBe("category");
+    expect(fig.data[0]).toMatchObject({ type: "bar", x: ["a", "b"], y: [1, 2], error_y: { array: [0.1, 0.2] } });
+    expect((heatmapFigure([[1, 2]], { square: true }).layout!.yaxis as Record<string, unknown>).scaleanchor).toBe("x");
   });
 
   it("write a file when asked", async () => {

@@ -155,6 +155,11 @@ export interface TransformerConfig {
   /** "gpt2": N(0, initStd²), residual outputs scaled by 1/√(2L); "xavier": Glorot normal (Xiong et al.). */
   init: "gpt2" | "xavier";
   initStd: number;
+  /**
+   * Std of the token and position embeddings; 0 = by `init` (gpt2: initStd, xavier: 1/√D). The
+   * PyTorch word-LM tutorial scales its embeddings by √D, giving entries of order 1 (≈ 1 here).
+   */
+  embeddingStd: number;
   seed: number;
 }
 
@@ -175,6 +180,7 @@ const SCHEMA: Schema<TransformerConfig> = {
   tieEmbeddings: { kind: "bool" },
   init: { kind: "enum", values: ["gpt2", "xavier"] },
   initStd: { kind: "number", min: 0, minExclusive: true },
+  embeddingStd: { kind: "number", min: 0 },
   seed: { kind: "int" },
 };
 
@@ -195,6 +201,7 @@ export const TRANSFORMER_DEFAULTS: TransformerConfig = {
   tieEmbeddings: true,
   init: "gpt2",
   initStd: 0.02,
+  embeddingStd: 0,
   seed: 0,
 };
 
@@ -205,11 +212,14 @@ export const TRANSFORMER_PRESETS = {
   "lm-reference": { vocabSize: 256, seqLen: 128, dModel: 128, nHeads: 4, nLayers: 4, dFF: 512 },
   /**
    * JoMA's WikiText-2 model at our scale: the PyTorch word-LM tutorial's encoder (Post-LN, ReLU,
-   * one head, d_hid = d, untied decoder, bptt 35) with d = 64 and a 2,000-word vocabulary.
+   * one head, d_hid = d, untied decoder, bptt 35, Glorot init as PyTorch's attention projections)
+   * with d = 64 and a 2,000-word vocabulary. Embedding std 0.8: the tutorial scales U(±0.1)
+   * embeddings by √d and adds sinusoidal positions, a stream of std ≈ 1.1 at d = 200; token +
+   * position at 0.8 each gives the same.
    */
   "joma-word": {
     vocabSize: 2000, seqLen: 35, dModel: 64, nHeads: 1, nLayers: 1, dFF: 64,
-    activation: "relu", normPlacement: "post", finalNorm: false, tieEmbeddings: false,
+    activation: "relu", normPlacement: "post", finalNorm: false, tieEmbeddings: false, init: "xavier", embeddingStd: 0.8,
   },
 } satisfies Record<string, Partial<TransformerConfig>>;
 export type TransformerPreset = keyof typeof TRANSFORMER_PRESETS;
@@ -253,7 +263,7 @@ export function initTransformer(config: TransformerConfig, rng?: Rng): Transform
   const cfg = transformerConfig(config);
   const r = rng ?? createRng(cfg.seed);
   const d = cfg.dModel;
-  const embedStd = cfg.init === "xavier" ? 1 / Math.sqrt(d) : cfg.initStd;
+  const embedStd = cfg.embeddingStd > 0 ? cfg.embeddingStd : cfg.init === "xavier" ? 1 / Math.sqrt(d) : cfg.initStd;
   return {
     config: cfg,
     tokenEmbedding: normalVariable(r, [cfg.vocabSize, d], embedStd),

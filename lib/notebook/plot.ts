@@ -181,7 +181,10 @@ export function barFigure(categories: string[], series: { name: string; y: Array
       type: "bar", name: s.name, x: categories, y: s.y,
       ...(s.error ? { error_y: { type: "data", array: Array.from(s.error), visible: true } } : {}),
     })),
-    layout: { ...axes(options), barmode: "group" },
+    layout: (() => {
+      const layout = axes(options);
+      return { ...layout, xaxis: { ...(layout.xaxis as object), type: "category", automargin: true }, barmode: "group" };
+    })(),
   };
 }
 
