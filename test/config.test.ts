@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../lib/config";
 import { ready } from "../lib/engine";
-import { TRANSFORMER_PRESETS, initTransformer, transformerConfig } from "../lib/models/transformer";
+import { TRANSFORMER_PRESETS, initTransformer, transformerConfig, transformerParameterCount } from "../lib/models/transformer";
 import { countParameters, disposeParams } from "../lib/models/params";
 
 describe("transformerConfig", () => {
@@ -36,6 +36,7 @@ describe("transformerConfig", () => {
     for (const [name, count] of Object.entries(expected)) {
       const params = initTransformer(transformerConfig(name as keyof typeof TRANSFORMER_PRESETS));
       expect(countParameters(params), name).toBe(count);
+      expect(transformerParameterCount(params.config), `${name} by formula`).toBe(count);
       disposeParams(params);
     }
     expect(Object.keys(expected)).toEqual(Object.keys(TRANSFORMER_PRESETS));

@@ -6,7 +6,7 @@
  */
 import { GATES, Gate, GmlpConfig, gmlpConfig, gmlpParameterCount } from "./gmlp";
 import { closestWidth } from "./params";
-import { TransformerConfig, transformerConfig } from "./transformer";
+import { TransformerConfig, transformerConfig, transformerParameterCount } from "./transformer";
 import { VisionConfig, visionConfig, visionParameterCount } from "./vision";
 
 /** Largest relative parameter-count difference allowed between matched arms. */
@@ -29,11 +29,7 @@ export interface MlmArmBase {
 
 /** Parameter count of a token model from its config, without building it. */
 export function lmParameterCount(cfg: TransformerConfig | GmlpConfig): number {
-  if ("gate" in cfg) return gmlpParameterCount(cfg);
-  const d = cfg.dModel;
-  const norm = cfg.norm === "layer" ? 2 * d : d;
-  const block = 4 * (d * d + d) + (d * cfg.dFF + cfg.dFF + cfg.dFF * d + d) + 2 * norm;
-  return cfg.vocabSize * d + cfg.seqLen * d + cfg.nLayers * block + (cfg.finalNorm ? norm : 0) + (cfg.tieEmbeddings ? 0 : d * cfg.vocabSize);
+  return "gate" in cfg ? gmlpParameterCount(cfg) : transformerParameterCount(cfg);
 }
 
 /** Bidirectional (masked-LM) Transformer and gMLP/aMLP configs of matched size. */

@@ -314,6 +314,21 @@ export function transformerBlocks(
   return finalNorm ? applyNorm(normSpec(cfg), finalNorm, x) : x;
 }
 
+/** Scalar parameters of one block: attention 4(D² + D), MLP D·F + F + F·D + D, two norms (2D or D each). */
+export function transformerBlockParameterCount(cfg: Pick<TransformerConfig, "dModel" | "dFF" | "norm">): number {
+  const d = cfg.dModel;
+  const norm = cfg.norm === "layer" ? 2 * d : d;
+  return 4 * (d * d + d) + (d * cfg.dFF + cfg.dFF + cfg.dFF * d + d) + 2 * norm;
+}
+
+/** Scalar parameters of a whole model from its config, without building it (pinned against built models in tests). */
+export function transformerParameterCount(cfg: TransformerConfig): number {
+  const d = cfg.dModel;
+  const norm = cfg.norm === "layer" ? 2 * d : d;
+  return cfg.vocabSize * d + cfg.seqLen * d + cfg.nLayers * transformerBlockParameterCount(cfg) +
+    (cfg.finalNorm ? norm : 0) + (cfg.tieEmbeddings ? 0 : d * cfg.vocabSize);
+}
+
 export interface ForwardOptions {
   /** Keep the residual stream after the embeddings and after every block ([B, T, D] each). */
   captureHidden?: boolean;

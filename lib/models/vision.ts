@@ -16,7 +16,7 @@ import { patchify } from "../data/images";
 import { NormParams, initNorm } from "./norms";
 import { normalVariable, zerosVariable } from "./params";
 import { GATES, Gate, GmlpBlockParams, GmlpConfig, gmlpBlockParameterCount, gmlpBlocks, gmlpConfig, initGmlpBlocks } from "./gmlp";
-import { BlockParams, TransformerConfig, initTransformerBlocks, transformerBlocks, transformerConfig } from "./transformer";
+import { BlockParams, TransformerConfig, initTransformerBlocks, transformerBlockParameterCount, transformerBlocks, transformerConfig } from "./transformer";
 
 export interface VisionConfig {
   imageSize: number;
@@ -136,10 +136,5 @@ export function visionParameterCount(cfg: VisionConfig): number {
   const t = visionTokens(cfg);
   const outer = cfg.patchSize ** 2 * d + d + 2 * d + d * cfg.nClasses + cfg.nClasses;
   if (cfg.backbone === "gmlp") return outer + cfg.nLayers * gmlpBlockParameterCount({ ...cfg, seqLen: t });
-  return outer + t * d + cfg.nLayers * transformerBlockParameterCount(d, cfg.dFF);
-}
-
-/** Scalar parameters of one Pre-LN transformer block with LayerNorm: attention, MLP, two norms. */
-export function transformerBlockParameterCount(d: number, dFF: number): number {
-  return 4 * (d * d + d) + (d * dFF + dFF + dFF * d + d) + 4 * d;
+  return outer + t * d + cfg.nLayers * transformerBlockParameterCount({ dModel: d, dFF: cfg.dFF, norm: "layer" });
 }
