@@ -44,3 +44,6 @@ export * from "./metrics/attention";
 export * from "./models/joma";
 export * from "./data/hierarchical";
 export * from "./metrics/latents";
+export * from "./metrics/linearity";
+export * from "./models/linearize";
+export * from "./data/brown";

@@ -25,3 +25,21 @@ export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor, weights?: tf
     return tf.neg(tf.div(tf.sum(tf.mul(picked, w)), tf.maximum(tf.sum(w), 1e-9))) as tf.Scalar;
   });
 }
+
+/**
+ * Distillation loss: mean over positions of KL(teacher ‖ student) in nats, from logits [..., V]
+ * of the same shape. Zero when the two distributions agree. tfjs has no stop-gradient: compute the
+ * teacher's logits from variables that are not being trained.
+ */
+export function distillationKl(studentLogits: tf.Tensor, teacherLogits: tf.Tensor): tf.Scalar {
+  if (studentLogits.shape.join() !== teacherLogits.shape.join()) {
+    throw new Error(`distillationKl: student [${studentLogits.shape}] and teacher [${teacherLogits.shape}] logits differ in shape`);
+  }
+  const v = studentLogits.shape[studentLogits.rank - 1];
+  const n = studentLogits.size / v;
+  return tf.tidy(() => {
+    const teacher = tf.logSoftmax(tf.reshape(teacherLogits, [n, v]));
+    const student = tf.logSoftmax(tf.reshape(studentLogits, [n, v]));
+    return tf.mean(tf.sum(tf.mul(tf.exp(teacher), tf.sub(teacher, student)), -1)) as tf.Scalar;
+  });
+}

@@ -298,19 +298,30 @@ export function initTransformerBlocks(cfg: TransformerConfig, r: Rng): BlockPara
   }));
 }
 
+/** A stand-in for a block: a function of the residual stream [B·T, D] (e.g. a fitted linear map, or identity). */
+export type BlockReplacement = (stream: tf.Tensor) => tf.Tensor;
+
 /**
  * Runs the residual stream x [B·T, D] through `blocks` and the optional final norm. `each` sees the
- * stream after every block (before the final norm) and that block's attention probabilities.
+ * stream after every block (before the final norm) and that block's attention probabilities and
+ * MLP activations (undefined for a block that `replace` substitutes).
  */
 export function transformerBlocks(
   cfg: TransformerConfig, blocks: BlockParams[], finalNorm: NormParams | undefined, x: tf.Tensor, b: number, t: number,
-  each?: (stream: tf.Tensor, probs: tf.Tensor, mlpHidden: tf.Tensor) => void,
+  each?: (stream: tf.Tensor, probs: tf.Tensor | undefined, mlpHidden: tf.Tensor | undefined) => void,
+  replace?: ReadonlyMap<number, BlockReplacement>,
 ): tf.Tensor {
-  for (const p of blocks) {
+  blocks.forEach((p, l) => {
+    const stand = replace?.get(l);
+    if (stand) {
+      x = stand(x);
+      each?.(x, undefined, undefined);
+      return;
+    }
     const out = block(cfg, p, x, b, t);
     x = out.out;
     each?.(x, out.probs, out.hidden);
-  }
+  });
   return finalNorm ? applyNorm(normSpec(cfg), finalNorm, x) : x;
 }
 
@@ -336,6 +347,13 @@ export interface ForwardOptions {
   captureAttention?: boolean;
   /** Keep every layer's MLP hidden activations act(x W₁ + b₁) ([B, T, F] each). */
   captureMlp?: boolean;
+  /** Blocks computed by a stand-in instead (block index → function of the stream [B·T, D]). */
+  replace?: ReadonlyMap<number, BlockReplacement>;
+  /**
+   * A scalar computed from the streams (embeddings, then after each block; [B·T, D] each) inside
+   * the forward pass, so it can be part of a differentiated loss (e.g. a regulariser).
+   */
+  hiddenTerm?: (streams: tf.Tensor[]) => tf.Scalar;
 }
 
 export interface ForwardResult {
@@ -344,6 +362,8 @@ export interface ForwardResult {
   hidden?: tf.Tensor[];
   attention?: tf.Tensor[];
   mlp?: tf.Tensor[];
+  /** `hiddenTerm`'s value, when given. */
+  hiddenTerm?: tf.Scalar;
 }
 
 /** Token ids [B, T] (int32) → logits [B, T, V]. Captured tensors are the caller's to dispose. */
@@ -355,17 +375,28 @@ export function transformerForward(params: TransformerParams, tokens: tf.Tensor,
   const hidden: tf.Tensor[] = [];
   const attention: tf.Tensor[] = [];
   const mlpActivations: tf.Tensor[] = [];
+  const replace = options.replace;
+  if (replace) {
+    for (const l of replace.keys()) {
+      if (!(Number.isInteger(l) && l >= 0 && l < cfg.nLayers)) throw new Error(`transformerForward: replace names block ${l}; blocks are 0…${cfg.nLayers - 1}`);
+      if (options.captureAttention || options.captureMlp) throw new Error(`transformerForward: block ${l} is replaced; it has no attention or MLP to capture`);
+    }
+  }
+  let term: tf.Scalar | undefined;
   const logits = tf.tidy(() => {
     const ids = tf.reshape(tokens.dtype === "int32" ? tokens : tf.cast(tokens, "int32"), [b * t]);
     const positions = tf.slice(params.positionEmbedding, [0, 0], [t, cfg.dModel]); // [T, D]
     const embedded = tf.reshape(tf.gather(params.tokenEmbedding, ids), [b, t, cfg.dModel]);
     let x = tf.reshape(tf.add(embedded, positions), [b * t, cfg.dModel]); // [B·T, D]
+    const streams = [x];
     if (options.captureHidden) hidden.push(tf.keep(tf.reshape(x, [b, t, cfg.dModel])));
     x = transformerBlocks(cfg, params.blocks, params.finalNorm, x, b, t, (stream, probs, mlpHidden) => {
+      streams.push(stream);
       if (options.captureHidden) hidden.push(tf.keep(tf.reshape(stream, [b, t, cfg.dModel])));
-      if (options.captureAttention) attention.push(tf.keep(probs));
-      if (options.captureMlp) mlpActivations.push(tf.keep(tf.reshape(mlpHidden, [b, t, cfg.dFF])));
-    });
+      if (options.captureAttention) attention.push(tf.keep(probs!));
+      if (options.captureMlp) mlpActivations.push(tf.keep(tf.reshape(mlpHidden!, [b, t, cfg.dFF])));
+    }, replace);
+    if (options.hiddenTerm) term = tf.keep(options.hiddenTerm(streams));
     const flat = params.unembedding
       ? tf.matMul(x, params.unembedding)
       : tf.matMul(x, params.tokenEmbedding, false, true); // [B·T, V]
@@ -376,5 +407,6 @@ export function transformerForward(params: TransformerParams, tokens: tf.Tensor,
     hidden: options.captureHidden ? hidden : undefined,
     attention: options.captureAttention ? attention : undefined,
     mlp: options.captureMlp ? mlpActivations : undefined,
+    hiddenTerm: term,
   };
 }

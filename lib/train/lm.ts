@@ -51,6 +51,11 @@ export interface LmRunOptions {
   progress?: string | false;
   /** Return the trained params (the caller disposes them); otherwise they are freed. */
   keepParams?: boolean;
+  /**
+   * A regulariser on the residual streams, added to the training loss as weight · term(streams)
+   * (Transformer only; e.g. `consecutiveCosinePenalty`). Validation loss stays plain cross-entropy.
+   */
+  hiddenPenalty?: { weight: number; term: (streams: tf.Tensor[]) => tf.Scalar };
   /** Measurements of the model taken at step 0 and every `every` steps (e.g. attention entropy). */
   probe?: { every: number; measure: (model: LmModel) => Record<string, number> };
 }
@@ -77,6 +82,15 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
   const valid: (LmBatch | MlmBatch)[] = masked
     ? mlmEvalBatches(o.validIds, { ...mlm, maxBatches: o.evalBatches, seed: 12345 })
     : lmEvalBatches(o.validIds, { batchSize: o.batchSize, seqLen, maxBatches: o.evalBatches });
+  const penalty = o.hiddenPenalty;
+  if (penalty && "gate" in o.config) throw new Error("trainLanguageModel: hiddenPenalty needs a Transformer config (a gMLP has no captured streams)");
+  if (penalty && !Number.isFinite(penalty.weight)) throw new Error(`trainLanguageModel: hiddenPenalty.weight must be finite, got ${penalty.weight}`);
+  const penalised = (inputs: tf.Tensor, targets: tf.Tensor, weights?: tf.Tensor): tf.Scalar => {
+    const out = transformerForward(model.params as TransformerParams, inputs, { hiddenTerm: penalty!.term });
+    const total = tf.tidy(() => tf.add(crossEntropy(out.logits, targets, weights), tf.mul(out.hiddenTerm!, penalty!.weight)) as tf.Scalar);
+    tf.dispose([out.logits, out.hiddenTerm!]);
+    return total;
+  };
   const validLoss = () => evaluateLm(model.logits, valid).loss;
   const first = validLoss();
   const probes: LmRun["probes"] = [];
@@ -96,6 +110,7 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
     progress: o.progress,
     loss: () => {
       const b = batcher.next();
+      if (penalty && penalty.weight !== 0) return penalised(b.inputs, b.targets, "weights" in b ? b.weights : undefined);
       return crossEntropy(model.logits(b.inputs), b.targets, "weights" in b ? b.weights : undefined);
     },
     evaluate: () => ({ valLoss: validLoss() }),
