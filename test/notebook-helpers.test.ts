@@ -5,9 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { closeRenderer, renderPng } from "../lib/notebook/chromium";
 import { claim, recordedClaims, ClaimFailed } from "../lib/notebook/claims";
-import { inNotebook } from "../lib/notebook/kernel";
+import { displayBundle, droppedOutputs, inNotebook, unflushedOutputs } from "../lib/notebook/kernel";
 import { barFigure, heatmapFigure, lineFigure, plot } from "../lib/notebook/plot";
-import { formatSeconds, progress } from "../lib/notebook/progress";
+import { formatSeconds, progress, progressSpacingMs } from "../lib/notebook/progress";
 import { formatTable } from "../lib/notebook/table";
 
 afterAll(async () => {
@@ -83,5 +83,49 @@ describe("figures", () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ta-fig-")), "f.png");
     await plot(lineFigure([{ name: "y", y: [1, 2] }]), { file, width: 300, height: 200 });
     expect(fs.statSync(file).size).toBeGreaterThan(1000);
+  });
+});
+
+describe("a kernel whose output socket fills up (tslab over zeromq.js)", () => {
+  it("spaces progress updates as outputs queue, and drops rather than throws when the socket is full", async () => {
+    // A stand-in for tslab's jupyter module: its socket accepts 500 messages per event-loop turn,
+    // then throws as zeromq.js does.
+    const sent: unknown[] = [];
+    let queued = 0;
+    const key = path.join(os.tmpdir(), "fake", "tslab", "dist", "jupyter.js");
+    const fake = {
+      lastWriteDisplayData: (message: unknown) => {
+        if (queued >= 500) throw new Error("Socket is busy writing; only one send operation may be in progress at any time");
+        queued += 1;
+        sent.push(message);
+      },
+    };
+    require.cache[key] = { id: key, filename: key, loaded: true, exports: fake } as unknown as NodeJS.Module;
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      expect(inNotebook()).toBe(true);
+      expect(progressSpacingMs(0)).toBe(250);
+      expect(progressSpacingMs(100)).toBe(2000);
+      expect(progressSpacingMs(450)).toBe(Infinity);
+      // A synchronous loop updating a bar as fast as it can, for 200 ms of wall time.
+      const bar = progress(1e9, "spin", { minIntervalMs: 0 });
+      const t0 = performance.now();
+      for (let i = 1; performance.now() - t0 < 200; i++) bar.update(i);
+      expect(unflushedOutputs()).toBeGreaterThanOrEqual(60);
+      expect(unflushedOutputs()).toBeLessThan(150); // past 60 queued, one update per 2 s
+      // Fill the socket: a further output is dropped with a note, not thrown.
+      while (queued < 500) displayBundle({ "text/plain": "x" });
+      const before = droppedOutputs();
+      expect(displayBundle({ "text/plain": "one too many" })).toBe(true);
+      expect(droppedOutputs()).toBe(before + 1);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join("")).toMatch(/output was dropped: the kernel's output socket is full/);
+      // Once the event loop turns, the count starts again.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unflushedOutputs()).toBe(0);
+    } finally {
+      stderr.mockRestore();
+      delete require.cache[key];
+    }
+    expect(inNotebook()).toBe(false);
   });
 });

@@ -26,6 +26,39 @@ export function inNotebook(): boolean {
 let displayCounter = 0;
 
 /**
+ * tslab sends outputs on a zeromq socket that drains only when the event loop turns. A cell that
+ * computes synchronously for minutes queues every output it makes; past ~500 queued messages
+ * zeromq.js throws "Socket is busy writing" from the send — inside our code, where the error
+ * cannot even be printed, so the cell fails silently. We count the outputs sent since the event
+ * loop last turned (progress displays space their updates by it), and a full socket never throws:
+ * the output is dropped with a note on the kernel's stderr.
+ */
+let unflushed = 0;
+let resetScheduled = false;
+let dropped = 0;
+
+/** Outputs sent since the event loop last turned (all still queued in the kernel's socket). */
+export function unflushedOutputs(): number {
+  return unflushed;
+}
+
+/** Outputs dropped so far because the kernel's socket was full. */
+export function droppedOutputs(): number {
+  return dropped;
+}
+
+function noteSent(): void {
+  unflushed += 1;
+  if (!resetScheduled) {
+    resetScheduled = true;
+    setImmediate(() => {
+      unflushed = 0;
+      resetScheduled = false;
+    });
+  }
+}
+
+/**
  * Sends one output with several representations (e.g. text/html + text/plain); frontends pick
  * the richest they can show. With `displayId`, later calls with `update: true` replace it in place.
  * Returns false outside a notebook (nothing sent).
@@ -34,7 +67,16 @@ export function displayBundle(data: MimeBundle, options: { metadata?: Record<str
   const jupyter = tslabJupyter();
   if (!jupyter?.lastWriteDisplayData) return false;
   const transient = options.displayId ? { display_id: options.displayId } : {};
-  jupyter.lastWriteDisplayData({ data, metadata: options.metadata ?? {}, transient }, options.update ?? false);
+  try {
+    jupyter.lastWriteDisplayData({ data, metadata: options.metadata ?? {}, transient }, options.update ?? false);
+  } catch (err) {
+    if (!/busy writing/i.test(String(err))) throw err;
+    dropped += 1;
+    process.stderr.write(`[transformer-anatomy] an output was dropped: the kernel's output socket is full ` +
+      `(${unflushed} outputs since the event loop last ran; ${dropped} dropped so far)\n`);
+    return true;
+  }
+  noteSent();
   return true;
 }
 

@@ -2,7 +2,7 @@
  * Progress of a long loop: in a notebook one output updated in place (bar, step, metrics,
  * elapsed, ETA), at most a few times a second; in plain Node a line on stderr every ~10%.
  */
-import { displayBundle, escapeHtml, inNotebook, newDisplayId } from "./kernel";
+import { displayBundle, escapeHtml, inNotebook, newDisplayId, unflushedOutputs } from "./kernel";
 
 export interface Progress {
   /** Report that `step` of `total` units are done, with optional metrics to show. */
@@ -22,6 +22,16 @@ export function formatMetric(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toFixed(a < 1 ? 4 : 3);
+}
+
+/**
+ * Minimum milliseconds between two progress updates when `queued` outputs wait in the kernel's
+ * socket (see `unflushedOutputs`): every `base` ms at first, then every 2 s, 10 s and 60 s, and no
+ * more in-place updates past 400 — so a synchronous cell of any length stays well below the ~500
+ * queued outputs at which the socket refuses more, leaving room for its tables and plots.
+ */
+export function progressSpacingMs(queued: number, base = 250): number {
+  return queued < 60 ? base : queued < 150 ? 2000 : queued < 300 ? 10_000 : queued < 400 ? 60_000 : Infinity;
 }
 
 /** A progress display for `total` units of work labelled `label`. */
@@ -61,7 +71,7 @@ export function progress(total: number, label = "progress", options: { minInterv
       last = { step, metrics: metrics ?? last.metrics };
       const now = performance.now();
       if (notebook) {
-        if (now - lastShown < minInterval && step < total) return;
+        if (now - lastShown < Math.max(minInterval, progressSpacingMs(unflushedOutputs(), minInterval)) && step < total) return;
       } else {
         const decile = total > 0 ? Math.floor((10 * step) / total) : 10;
         if (decile === lastDecile || step >= total) return;
