@@ -47,3 +47,5 @@ export * from "./metrics/latents";
 export * from "./metrics/linearity";
 export * from "./models/linearize";
 export * from "./data/brown";
+export * from "./models/attention-only";
+export * from "./models/fast-weights";

@@ -70,6 +70,11 @@ function attention(cfg: TransformerConfig, p: AttentionParams, x: tf.Tensor, b: 
   return { out, probs };
 }
 
+/** One attention sub-layer on the stream x [B·T, D]: its output [B·T, D] and probabilities [B, H, T, T]. */
+export function transformerAttention(cfg: TransformerConfig, p: AttentionParams, x: tf.Tensor, b: number, t: number): { out: tf.Tensor; probs: tf.Tensor } {
+  return attention(cfg, p, x, b, t);
+}
+
 // ---------------------------------------------------------------------------------------------
 // MLP
 

@@ -192,7 +192,10 @@ export function barFigure(categories: string[], series: { name: string; y: Array
 export function heatmapFigure(z: ArrayLike<ArrayLike<number>>, options: AxesOptions & { colorscale?: string; zmin?: number; zmax?: number; square?: boolean } = {}): Figure {
   return {
     data: [{ type: "heatmap", z: Array.from(z, (row) => Array.from(row)), colorscale: options.colorscale ?? "Viridis", zmin: options.zmin, zmax: options.zmax }],
-    layout: { ...axes(options), yaxis: { autorange: "reversed", ...(options.square ? { scaleanchor: "x" } : {}) } },
+    layout: (() => {
+      const layout = axes(options);
+      return { ...layout, yaxis: { ...(layout.yaxis as object), autorange: "reversed", ...(options.square ? { scaleanchor: "x" } : {}) } };
+    })(),
   };
 }
 
