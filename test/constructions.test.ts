@@ -11,7 +11,8 @@ import {
   mlpToAttentionHeads, mlpViaHeads, toAttentionOnly,
 } from "../lib/models/attention-only";
 import {
-  applyFeatureMap, fastWeightProgrammer, featureDim, linearAttention, retrievalBatch, softmaxAttention,
+  applyFeatureMap, fastWeightProgrammer, featureDim, initRetrievalModel, linearAttention, retrievalBatch, retrievalLoss, retrievalReadout,
+  softmaxAttention, trainRetrieval,
 } from "../lib/models/fast-weights";
 import { disposeParams } from "../lib/models/params";
 import { activate, initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
@@ -197,5 +198,23 @@ describe("fast weights", () => {
     const again = retrievalBatch(createRng(4), { batchSize: 3, pairs: 5, valueDim: 4, overwrites: 6 });
     expect(Array.from(again.keys)).toEqual(Array.from(b.keys));
     expect(() => retrievalBatch(createRng(1), { batchSize: 1, pairs: 0, valueDim: 2 })).toThrow(/pairs must be a positive integer/);
+  });
+
+  it("retrieval: predicting zeros scores 1, a model learns S = 4 keys, the same seed gives the same run", () => {
+    const b = retrievalBatch(createRng(3), { batchSize: 8, pairs: 4, valueDim: 8 });
+    expect(retrievalLoss(tf.zeros([8, 8]), b).dataSync()[0]).toBeCloseTo(1, 6);
+    const model = initRetrievalModel({ kind: "softmax" }, { pairs: 4, keyDim: 8, seed: 1 });
+    expect(retrievalReadout(model, b).shape).toEqual([8, 8]);
+    disposeParams(model);
+    const nTensors = tf.memory().numTensors;
+    const opts = { attention: { kind: "softmax" } as const, pairs: 4, keyDim: 8, valueDim: 8, steps: 120, lr: 3e-2, batchSize: 16, seed: 2 };
+    const a = trainRetrieval(opts), again = trainRetrieval(opts);
+    expect(tf.memory().numTensors).toBe(nTensors);
+    expect(a.losses).toEqual(again.losses);
+    expect(a.losses[0]).toBeGreaterThan(0.3);
+    expect(a.finalLoss).toBeLessThan(0.05);
+    const delta = trainRetrieval({ ...opts, attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "delta" }, overwrites: 2, steps: 5 });
+    expect(Number.isFinite(delta.finalLoss)).toBe(true);
+    expect(() => trainRetrieval({ ...opts, attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 99 }, rule: "sum" } })).toThrow(/ν must be an integer/);
   });
 });

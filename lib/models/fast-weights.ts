@@ -253,14 +253,15 @@ export function retrievalLoss(predicted: tf.Tensor, batch: RetrievalBatch): tf.S
   return tf.tidy(() => tf.mean(tf.sum(tf.square(tf.sub(predicted, tf.tensor2d(batch.target, predicted.shape as [number, number]))), -1)) as tf.Scalar);
 }
 
-/** Fresh embeddings for S keys of width `keyDim` (N(0, 1) entries, from `seed`). */
-export function initRetrievalModel(attention: RetrievalAttention, o: { pairs: number; keyDim: number; seed: number }): RetrievalModel {
+/** Fresh embeddings for S keys of width `keyDim` (N(0, initStd²) entries, default 1/√keyDim, from `seed`). */
+export function initRetrievalModel(attention: RetrievalAttention, o: { pairs: number; keyDim: number; seed: number; initStd?: number }): RetrievalModel {
+  const std = o.initStd ?? 1 / Math.sqrt(o.keyDim);
   if (attention.kind === "fast-weights") featureDim(o.keyDim, attention.featureMap);
   const rng = createRng(o.seed);
   return {
     attention,
-    keyEmbedding: normalVariable(rng, [o.pairs, o.keyDim], 1),
-    queryEmbedding: normalVariable(rng, [o.pairs, o.keyDim], 1),
+    keyEmbedding: normalVariable(rng, [o.pairs, o.keyDim], std),
+    queryEmbedding: normalVariable(rng, [o.pairs, o.keyDim], std),
     betaWeight: normalVariable(rng, [o.keyDim], 0.1),
     betaBias: zerosVariable([1]),
   };
@@ -273,6 +274,8 @@ export interface RetrievalRunOptions extends Omit<RetrievalOptions, "batchSize">
   lr: number;
   batchSize: number;
   seed: number;
+  /** Std of the initial embeddings (default 1/√keyDim: softmax logits start at unit scale). */
+  initStd?: number;
   /** Fresh batches for the final evaluation (default 8). */
   evalBatches?: number;
   progress?: string | false;
@@ -287,7 +290,7 @@ export interface RetrievalRun {
 
 /** Trains the key and query embeddings (and β for the delta rule) on fresh retrieval batches. */
 export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
-  const model = initRetrievalModel(o.attention, { pairs: o.pairs, keyDim: o.keyDim, seed: o.seed });
+  const model = initRetrievalModel(o.attention, { pairs: o.pairs, keyDim: o.keyDim, seed: o.seed, initStd: o.initStd });
   const data = createRng(o.seed + 1_000_003);
   const batchOf = () => retrievalBatch(data, { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites });
   const { attention: _kind, ...params } = model;
