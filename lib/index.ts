@@ -49,3 +49,6 @@ export * from "./models/linearize";
 export * from "./data/brown";
 export * from "./models/attention-only";
 export * from "./models/fast-weights";
+export * from "./models/rnn";
+export * from "./data/sentiment";
+export * from "./train/ulmfit";
