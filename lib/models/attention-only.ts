@@ -17,7 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { NormParams, applyNorm } from "./norms";
-import { MlpParams, TransformerParams, causalMask, transformerAttention } from "./transformer";
+import { MlpParams, TransformerParams, causalMask, embedTokens, transformerAttention, unembed } from "./transformer";
 
 /** Column layout of the augmented stream. */
 export interface AugmentedLayout {
@@ -237,17 +237,14 @@ export function attentionOnlyForward(model: AttentionOnlyTransformer, tokens: tf
   const [b, t] = tokens.shape;
   const norm = (np: NormParams, y: tf.Tensor) => applyNorm({ kind: cfg.norm, eps: cfg.normEps, fraction: cfg.normFraction }, np, y);
   return tf.tidy(() => {
-    const ids = tf.reshape(tf.cast(tokens, "int32"), [b * t]);
-    let x = tf.add(tf.reshape(tf.gather(params.tokenEmbedding, ids), [b, t, cfg.dModel]), tf.slice(params.positionEmbedding, [0, 0], [t, cfg.dModel]));
-    x = tf.reshape(x, [b * t, cfg.dModel]);
+    let x = embedTokens(params, tokens);
     params.blocks.forEach((p, l) => {
       x = tf.add(x, transformerAttention(cfg, p.attn, norm(p.norm1, x), b, t).out);
       const viaHeads = mlpViaHeads(model.mlpHeads[l], tf.reshape(norm(p.norm2, x), [b, t, cfg.dModel]));
       x = tf.add(x, tf.reshape(viaHeads, [b * t, cfg.dModel]));
     });
     if (params.finalNorm) x = norm(params.finalNorm, x);
-    const flat = params.unembedding ? tf.matMul(x, params.unembedding) : tf.matMul(x, params.tokenEmbedding, false, true);
-    return tf.reshape(flat, [b, t, cfg.vocabSize]);
+    return unembed(params, x, b, t);
   });
 }
 

@@ -371,6 +371,25 @@ export interface ForwardResult {
   hiddenTerm?: tf.Scalar;
 }
 
+/** Token + position embeddings of ids [B, T]: the residual stream [B·T, D] entering the first block. */
+export function embedTokens(params: TransformerParams, tokens: tf.Tensor): tf.Tensor {
+  const d = params.config.dModel;
+  const [b, t] = tokens.shape;
+  return tf.tidy(() => {
+    const ids = tf.reshape(tokens.dtype === "int32" ? tokens : tf.cast(tokens, "int32"), [b * t]);
+    const positions = tf.slice(params.positionEmbedding, [0, 0], [t, d]); // [T, D]
+    return tf.reshape(tf.add(tf.reshape(tf.gather(params.tokenEmbedding, ids), [b, t, d]), positions), [b * t, d]);
+  });
+}
+
+/** The output projection (tied or not) of the final stream [B·T, D] → logits [B, T, V]. */
+export function unembed(params: TransformerParams, x: tf.Tensor, b: number, t: number): tf.Tensor {
+  return tf.tidy(() => {
+    const flat = params.unembedding ? tf.matMul(x, params.unembedding) : tf.matMul(x, params.tokenEmbedding, false, true); // [B·T, V]
+    return tf.reshape(flat, [b, t, params.config.vocabSize]);
+  });
+}
+
 /** Token ids [B, T] (int32) → logits [B, T, V]. Captured tensors are the caller's to dispose. */
 export function transformerForward(params: TransformerParams, tokens: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
   const cfg = params.config;
@@ -389,10 +408,7 @@ export function transformerForward(params: TransformerParams, tokens: tf.Tensor,
   }
   let term: tf.Scalar | undefined;
   const logits = tf.tidy(() => {
-    const ids = tf.reshape(tokens.dtype === "int32" ? tokens : tf.cast(tokens, "int32"), [b * t]);
-    const positions = tf.slice(params.positionEmbedding, [0, 0], [t, cfg.dModel]); // [T, D]
-    const embedded = tf.reshape(tf.gather(params.tokenEmbedding, ids), [b, t, cfg.dModel]);
-    let x = tf.reshape(tf.add(embedded, positions), [b * t, cfg.dModel]); // [B·T, D]
+    let x = embedTokens(params, tokens); // [B·T, D]
     const streams = [x];
     if (options.captureHidden) hidden.push(tf.keep(tf.reshape(x, [b, t, cfg.dModel])));
     x = transformerBlocks(cfg, params.blocks, params.finalNorm, x, b, t, (stream, probs, mlpHidden) => {
@@ -402,10 +418,7 @@ export function transformerForward(params: TransformerParams, tokens: tf.Tensor,
       if (options.captureMlp) mlpActivations.push(tf.keep(tf.reshape(mlpHidden!, [b, t, cfg.dFF])));
     }, replace);
     if (options.hiddenTerm) term = tf.keep(options.hiddenTerm(streams));
-    const flat = params.unembedding
-      ? tf.matMul(x, params.unembedding)
-      : tf.matMul(x, params.tokenEmbedding, false, true); // [B·T, V]
-    return tf.reshape(flat, [b, t, cfg.vocabSize]);
+    return unembed(params, x, b, t);
   });
   return {
     logits,
