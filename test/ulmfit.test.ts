@@ -10,7 +10,7 @@ import { createRng } from "../lib/engine/rng";
 import { LabelledSentence, labelSubset, loadSentiment, stratifiedSplit } from "../lib/data/sentiment";
 import { wordTokenizer } from "../lib/data/tokenizers";
 import { namedVariables, snapshotParams } from "../lib/models/params";
-import { concatPool, initRnnClassifier, initRnnLm, rnnClassify, rnnLmLogits } from "../lib/models/rnn";
+import { concatPool, initRnnClassifier, initRnnLm, rnnClassify, rnnEncode, rnnLmLogits } from "../lib/models/rnn";
 import {
   discriminativeLrScale, encodeSentences, evaluateRnnClassifier, rnnGroupCount, rnnLayerGroup, trainRnnClassifier, trainRnnLm, unfrozenAt,
 } from "../lib/train/ulmfit";
@@ -42,6 +42,21 @@ describe("LSTM LM and classifier", () => {
     expect(pooled[0]).toEqual([3, 0, 3, 0, 2, -0.5]);
     expect(pooled[1].map((v) => +v.toFixed(6))).toEqual([-1, 1, 2, 4, 0.333333, 2.333333]);
     expect(() => concatPool(h, [0, 3])).toThrow(/row 0 has length 0/);
+  });
+
+  it("the head's batch norms: training uses batch statistics and moves the running ones by momentum 0.1; evaluation uses the running ones", () => {
+    const clf = initRnnClassifier(initRnnLm({ ...tiny, dropout: 0 }), { classes: 2, seed: 5 }); // no dropout: the same features in both modes
+    const x = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], [3, 4], "int32");
+    const lengths = [4, 3, 2];
+    const pooled = concatPool(rnnEncode(clf.encoder, x), lengths);
+    const batchMean = tf.mean(pooled, 0).dataSync();
+    const evalBefore = Array.from(rnnClassify(clf, x, lengths).dataSync());
+    rnnClassify(clf, x, lengths, { rng: createRng(3) });
+    Array.from(batchMean).forEach((m, i) => expect(clf.stats.bn1.mean[i]).toBeCloseTo(0.1 * m, 6));
+    // Evaluation is deterministic and now uses the moved statistics.
+    const evalAfter = Array.from(rnnClassify(clf, x, lengths).dataSync());
+    expect(Array.from(rnnClassify(clf, x, lengths).dataSync())).toEqual(evalAfter);
+    expect(evalAfter).not.toEqual(evalBefore);
   });
 
   it("every classifier parameter gets a gradient; the LM decoder bias is not part of the classifier", () => {

@@ -2,7 +2,8 @@
  * A multi-layer LSTM language model and text classifier, ULMFiT-style (Howard & Ruder 2018, on
  * Merity et al.'s AWD-LSTM at a small size): embedding → LSTM layers (the last one as wide as the
  * embedding, so the decoder can be tied to it) → softmax over the vocabulary; or, for
- * classification, concat pooling [h_T; max_t h_t; mean_t h_t] of the last layer → a small MLP.
+ * classification, concat pooling [h_T; max_t h_t; mean_t h_t] of the last layer → ULMFiT's head
+ * (batch norm, dropout, linear, ReLU, batch norm, dropout, linear).
  * Dropout on the embedding output and between layers (inverted; masks from our seeded generator).
  *
  * Each LSTM layer: z_t = x_t·Wx + h_{t−1}·Wh + b; i, f, g, o = split(z); c_t = σ(f + 1)·c_{t−1} +
@@ -11,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, resolveConfig, Schema } from "../config";
 import { Rng, createRng, uniformArray } from "../engine/rng";
-import { normalVariable, zerosVariable } from "./params";
+import { normalVariable, variableFrom, zerosVariable } from "./params";
 
 export interface RnnConfig {
   vocabSize: number;
@@ -129,12 +130,56 @@ export function rnnLmLogits(params: RnnLmParams, tokens: tf.Tensor, options: Rnn
   });
 }
 
-export interface RnnClassifierParams {
-  encoder: RnnLmParams;
-  head: { w1: tf.Variable; b1: tf.Variable; w2: tf.Variable; b2: tf.Variable };
+export interface BatchNormParams {
+  gain: tf.Variable;
+  bias: tf.Variable;
 }
 
-/** A classifier on an encoder (fresh or pretrained): concat pooling (3·H_last) → hidden → classes. */
+/** Running mean and variance of a batch norm (plain arrays: state, not parameters). */
+export interface RunningStats {
+  mean: Float32Array;
+  variance: Float32Array;
+  momentum: number;
+}
+
+export interface RnnClassifierParams {
+  encoder: RnnLmParams;
+  /** ULMFiT's head: BN → dropout → linear → ReLU → BN → dropout → linear. */
+  head: { bn1: BatchNormParams; w1: tf.Variable; b1: tf.Variable; bn2: BatchNormParams; w2: tf.Variable; b2: tf.Variable };
+  /** Running statistics of the head's two batch norms (used in evaluation). */
+  stats: { bn1: RunningStats; bn2: RunningStats };
+}
+
+function batchNormParams(d: number): BatchNormParams {
+  return { gain: variableFrom(() => tf.ones([d])), bias: zerosVariable([d]) };
+}
+
+function runningStats(d: number): RunningStats {
+  return { mean: new Float32Array(d), variance: new Float32Array(d).fill(1), momentum: 0.1 };
+}
+
+/**
+ * Batch norm over rows of x [B, D]: in training (`update`) with the batch's statistics, which also
+ * move the running ones; in evaluation with the running statistics.
+ */
+function batchNorm(x: tf.Tensor, p: BatchNormParams, stats: RunningStats, update: boolean, eps = 1e-5): tf.Tensor {
+  let mean: tf.Tensor, variance: tf.Tensor;
+  if (update && x.shape[0] > 1) {
+    ({ mean, variance } = tf.moments(x, 0));
+    const m = mean.dataSync(), v = variance.dataSync();
+    const n = x.shape[0];
+    for (let i = 0; i < m.length; i++) {
+      stats.mean[i] = (1 - stats.momentum) * stats.mean[i] + stats.momentum * m[i];
+      stats.variance[i] = (1 - stats.momentum) * stats.variance[i] + stats.momentum * v[i] * (n / (n - 1));
+    }
+  } else {
+    mean = tf.tensor1d(stats.mean);
+    variance = tf.tensor1d(stats.variance);
+  }
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), p.gain), p.bias);
+}
+
+/** A classifier on an encoder (fresh or pretrained): concat pooling (3·H_last) → the head → classes. */
 export function initRnnClassifier(encoder: RnnLmParams, options: { classes: number; hidden?: number; seed?: number }): RnnClassifierParams {
   if (!(Number.isInteger(options.classes) && options.classes >= 2)) throw new ConfigError(`initRnnClassifier: classes must be an integer ≥ 2, got ${options.classes}`);
   const r = createRng(options.seed ?? 0);
@@ -143,9 +188,10 @@ export function initRnnClassifier(encoder: RnnLmParams, options: { classes: numb
   return {
     encoder,
     head: {
-      w1: normalVariable(r, [d, hidden], Math.sqrt(2 / d)), b1: zerosVariable([hidden]),
-      w2: normalVariable(r, [hidden, options.classes], Math.sqrt(1 / hidden)), b2: zerosVariable([options.classes]),
+      bn1: batchNormParams(d), w1: normalVariable(r, [d, hidden], Math.sqrt(2 / d)), b1: zerosVariable([hidden]),
+      bn2: batchNormParams(hidden), w2: normalVariable(r, [hidden, options.classes], Math.sqrt(1 / hidden)), b2: zerosVariable([options.classes]),
     },
+    stats: { bn1: runningStats(d), bn2: runningStats(hidden) },
   };
 }
 
@@ -173,11 +219,16 @@ export function concatPool(h: tf.Tensor3D, lengths: ArrayLike<number>): tf.Tenso
   });
 }
 
-/** Class logits [B, classes] for padded token ids [B, T] with their `lengths`. */
+/** Class logits [B, classes] for padded token ids [B, T] with their `lengths`; training mode (dropout, batch statistics) iff `options.rng`. */
 export function rnnClassify(params: RnnClassifierParams, tokens: tf.Tensor, lengths: ArrayLike<number>, options: RnnRunOptions = {}): tf.Tensor2D {
+  const training = options.rng !== undefined;
+  const { head, stats } = params;
+  const rate = params.encoder.config.dropout;
   return tf.tidy(() => {
     const pooled = concatPool(rnnEncode(params.encoder, tokens, options), lengths);
-    const hid = tf.relu(tf.add(tf.matMul(pooled, params.head.w1), params.head.b1));
-    return tf.add(tf.matMul(hid, params.head.w2), params.head.b2) as tf.Tensor2D;
+    const a = dropout(batchNorm(pooled, head.bn1, stats.bn1, training), rate, options.rng);
+    const hid = tf.relu(tf.add(tf.matMul(a, head.w1), head.b1));
+    const b = dropout(batchNorm(hid, head.bn2, stats.bn2, training), rate, options.rng);
+    return tf.add(tf.matMul(b, head.w2), head.b2) as tf.Tensor2D;
   });
 }
