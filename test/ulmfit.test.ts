@@ -128,6 +128,11 @@ describe("ULMFiT training options", () => {
     const lm = initRnnLm(tiny);
     const lmRun = trainRnnLm({ params: lm, trainIds: ids, validIds: ids, steps: 60, lr: 3e-2, batchSize: 8, seqLen: 8, seed: 1, evalEvery: 60, evalBatches: 1, progress: false });
     expect(lmRun.valLosses[1]).toBeLessThan(lmRun.valLosses[0] - 0.5);
+    // Discriminative rates in LM fine-tuning: a scale of 0 freezes the embedding.
+    const embeddingBefore = Array.from(lm.embedding.dataSync());
+    trainRnnLm({ params: lm, trainIds: ids, validIds: ids, steps: 3, lr: 1e-2, batchSize: 8, seqLen: 8, seed: 2, evalEvery: 3, evalBatches: 1, progress: false,
+      lrScale: (name) => (name === "embedding" ? 0 : 1) });
+    expect(Array.from(lm.embedding.dataSync())).toEqual(embeddingBefore);
     expect(() => trainRnnClassifier({ params: initRnnClassifier(lm, { classes: 2 }), data, epochs: 0, batchSize: 8, lr: 1e-2, seed: 1 })).toThrow(/epochs must be a positive integer/);
   });
 });

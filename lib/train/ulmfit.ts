@@ -189,6 +189,8 @@ export interface RnnLmTrainOptions {
   evalEvery: number;
   evalBatches: number;
   clipNorm?: number;
+  /** Per-variable rate multiplier (names "embedding", "layers.0.wx", …, "decoderBias"): discriminative fine-tuning. */
+  lrScale?: (name: string) => number;
   progress?: string | false;
   callbacks?: Callback[];
 }
@@ -202,7 +204,7 @@ export function trainRnnLm(o: RnnLmTrainOptions): { result: TrainResult; valStep
   const first = validLoss();
   const result = train({
     params: { embedding: o.params.embedding, layers: o.params.layers, decoderBias: o.params.decoderBias, decoder: o.params.decoder },
-    steps: o.steps, lr: o.lr, clipNorm: o.clipNorm, progress: o.progress, callbacks: o.callbacks,
+    steps: o.steps, lr: o.lr, clipNorm: o.clipNorm, lrScale: o.lrScale, progress: o.progress, callbacks: o.callbacks,
     evaluate: () => ({ valLoss: validLoss() }), evalEvery: o.evalEvery,
     loss: () => {
       const b = batches.next();
