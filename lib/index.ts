@@ -52,3 +52,4 @@ export * from "./models/fast-weights";
 export * from "./models/rnn";
 export * from "./data/sentiment";
 export * from "./train/ulmfit";
+export * from "./models/communication";

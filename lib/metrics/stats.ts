@@ -77,3 +77,22 @@ export function bestUnitCorrelation(features: number[][], indicators: number[][]
   });
   return { perLatent, mean: mean(perLatent) };
 }
+
+/** Ranks (1-based) with ties given their average rank. */
+export function ranks(xs: ArrayLike<number>): number[] {
+  const order = Array.from(xs, (v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const out = new Array<number>(xs.length);
+  for (let i = 0; i < order.length;) {
+    let j = i;
+    while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
+    for (let k = i; k <= j; k++) out[order[k][1]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Spearman rank correlation: Pearson correlation of the ranks (ties averaged). */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`spearman: series of different lengths (${a.length} and ${b.length})`);
+  return correlation(ranks(a), ranks(b));
+}
