@@ -53,3 +53,4 @@ export * from "./models/rnn";
 export * from "./data/sentiment";
 export * from "./train/ulmfit";
 export * from "./models/communication";
+export * from "./metrics/curvature";

@@ -11,6 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createRng } from "../engine/rng";
 
 export const BROWN_GENRES = [
   "adventure", "belles_lettres", "editorial", "fiction", "government", "hobbies", "humor", "learned",
@@ -89,4 +90,19 @@ export function loadBrown(genres: readonly BrownGenre[] = BROWN_GENRES): BrownCo
   const corpus = { name: `Brown corpus (${genres.length === BROWN_GENRES.length ? "all genres" : genres.join(", ")})`, train: join("train"), valid: join("valid"), test: join("test"), samples };
   memo.set(key, corpus);
   return corpus;
+}
+
+/**
+ * A seeded sample of `count` Brown sentences (one per line of the detagged text) whose length,
+ * by `lengthOf` (default: characters), lies in [minLength, maxLength].
+ */
+export function brownSentences(options: { count: number; minLength: number; maxLength: number; seed: number; genres?: readonly BrownGenre[]; lengthOf?: (s: string) => number }): string[] {
+  const lengthOf = options.lengthOf ?? ((s: string) => s.length);
+  const corpus = loadBrown(options.genres ?? BROWN_GENRES);
+  const pool = [corpus.train, corpus.valid, corpus.test].join("\n").split("\n").filter((s) => {
+    const n = lengthOf(s);
+    return n >= options.minLength && n <= options.maxLength;
+  });
+  if (pool.length < options.count) throw new Error(`brownSentences: only ${pool.length} sentences have length ${options.minLength}–${options.maxLength}; asked for ${options.count}`);
+  return createRng(options.seed).shuffle(pool).slice(0, options.count);
 }

@@ -58,11 +58,13 @@ function linear(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor): tf.Tensor {
 }
 
 /** Multi-head attention on the residual stream x [B·T, D]; returns [B·T, D] and the probabilities. */
-function attention(cfg: TransformerConfig, p: AttentionParams, x: tf.Tensor, b: number, t: number) {
+function attention(cfg: TransformerConfig, p: AttentionParams, x: tf.Tensor, b: number, t: number, ablate?: AblatedModule) {
   const h = cfg.nHeads;
-  const q = splitHeads(linear(x, p.wq, p.bq), b, t, h); // [B, H, T, K]
-  const k = splitHeads(linear(x, p.wk, p.bk), b, t, h);
-  const v = splitHeads(linear(x, p.wv, p.bv), b, t, h);
+  const project = (w: tf.Tensor, bias: tf.Tensor, module: AblatedModule) =>
+    splitHeads(ablate === module ? tf.zeros([b * t, cfg.dModel]) : linear(x, w, bias), b, t, h); // [B, H, T, K]
+  const q = project(p.wq, p.bq, "query");
+  const k = project(p.wk, p.bk, "key");
+  const v = project(p.wv, p.bv, "value");
   let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(cfg.dModel / h)); // [B, H, T, T]
   if (cfg.causal) scores = tf.add(scores, causalMask(t));
   const probs = tf.softmax(scores); // rows sum to 1 over keys
@@ -117,17 +119,21 @@ function normSpec(cfg: TransformerConfig): NormSpec {
   return { kind: cfg.norm, eps: cfg.normEps, fraction: cfg.normFraction };
 }
 
-function block(cfg: TransformerConfig, p: BlockParams, x: tf.Tensor, b: number, t: number) {
+function block(cfg: TransformerConfig, p: BlockParams, x: tf.Tensor, b: number, t: number, ablate?: AblatedModule) {
   const norm = (np: NormParams, y: tf.Tensor) => applyNorm(normSpec(cfg), np, y);
+  const mlpOut = (y: tf.Tensor) => {
+    const m = mlp(cfg, p.mlp, y);
+    return ablate === "mlp" ? { out: tf.zerosLike(m.out), hidden: m.hidden } : m;
+  };
   if (cfg.normPlacement === "pre") {
-    const a = attention(cfg, p.attn, norm(p.norm1, x), b, t);
+    const a = attention(cfg, p.attn, norm(p.norm1, x), b, t, ablate);
     const y = tf.add(x, a.out);
-    const m = mlp(cfg, p.mlp, norm(p.norm2, y));
+    const m = mlpOut(norm(p.norm2, y));
     return { out: tf.add(y, m.out), probs: a.probs, hidden: m.hidden };
   }
-  const a = attention(cfg, p.attn, x, b, t);
+  const a = attention(cfg, p.attn, x, b, t, ablate);
   const y = norm(p.norm1, tf.add(x, a.out));
-  const m = mlp(cfg, p.mlp, y);
+  const m = mlpOut(y);
   return { out: norm(p.norm2, tf.add(y, m.out)), probs: a.probs, hidden: m.hidden };
 }
 
@@ -303,6 +309,9 @@ export function initTransformerBlocks(cfg: TransformerConfig, r: Rng): BlockPara
   }));
 }
 
+export const ABLATED_MODULES = ["query", "key", "value", "mlp"] as const;
+export type AblatedModule = (typeof ABLATED_MODULES)[number];
+
 /** A stand-in for a block: a function of the residual stream [B·T, D] (e.g. a fitted linear map, or identity). */
 export type BlockReplacement = (stream: tf.Tensor) => tf.Tensor;
 
@@ -315,6 +324,7 @@ export function transformerBlocks(
   cfg: TransformerConfig, blocks: BlockParams[], finalNorm: NormParams | undefined, x: tf.Tensor, b: number, t: number,
   each?: (stream: tf.Tensor, probs: tf.Tensor | undefined, mlpHidden: tf.Tensor | undefined) => void,
   replace?: ReadonlyMap<number, BlockReplacement>,
+  ablate?: { layer: number; module: AblatedModule },
 ): tf.Tensor {
   blocks.forEach((p, l) => {
     const stand = replace?.get(l);
@@ -323,7 +333,7 @@ export function transformerBlocks(
       each?.(x, undefined, undefined);
       return;
     }
-    const out = block(cfg, p, x, b, t);
+    const out = block(cfg, p, x, b, t, ablate?.layer === l ? ablate.module : undefined);
     x = out.out;
     each?.(x, out.probs, out.hidden);
   });
@@ -352,6 +362,11 @@ export interface ForwardOptions {
   captureAttention?: boolean;
   /** Keep every layer's MLP hidden activations act(x W₁ + b₁) ([B, T, F] each). */
   captureMlp?: boolean;
+  /**
+   * Zero one module of one block (Hosseini & Fedorenko's supplement): the attention queries, keys or
+   * values of all heads, or the MLP's output.
+   */
+  ablate?: { layer: number; module: AblatedModule };
   /** Blocks computed by a stand-in instead (block index → function of the stream [B·T, D]). */
   replace?: ReadonlyMap<number, BlockReplacement>;
   /**
@@ -406,6 +421,11 @@ export function transformerForward(params: TransformerParams, tokens: tf.Tensor,
       if (options.captureAttention || options.captureMlp) throw new Error(`transformerForward: block ${l} is replaced; it has no attention or MLP to capture`);
     }
   }
+  if (options.ablate) {
+    const { layer, module } = options.ablate;
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < cfg.nLayers)) throw new Error(`transformerForward: ablate.layer must be in 0…${cfg.nLayers - 1}, got ${layer}`);
+    if (!ABLATED_MODULES.includes(module)) throw new Error(`transformerForward: ablate.module must be one of ${ABLATED_MODULES.join(", ")}, got "${module}"`);
+  }
   let term: tf.Scalar | undefined;
   const logits = tf.tidy(() => {
     let x = embedTokens(params, tokens); // [B·T, D]
@@ -416,7 +436,7 @@ export function transformerForward(params: TransformerParams, tokens: tf.Tensor,
       if (options.captureHidden) hidden.push(tf.keep(tf.reshape(stream, [b, t, cfg.dModel])));
       if (options.captureAttention) attention.push(tf.keep(probs!));
       if (options.captureMlp) mlpActivations.push(tf.keep(tf.reshape(mlpHidden!, [b, t, cfg.dFF])));
-    }, replace);
+    }, replace, options.ablate);
     if (options.hiddenTerm) term = tf.keep(options.hiddenTerm(streams));
     return unembed(params, x, b, t);
   });
