@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// npm run bench [-- --backends wasm,wasm-stock,cpu] [--steps N]
+// npm run bench [-- --backends wasm,wasm-stock,cpu] [--steps N] [--vs-torch [--rounds R]]
 // The reference LM training step (B16, T128, d128, 4 layers, 4 heads, vocab 256, Adam) and
 // square matmuls (256, 512, 1024) on every available backend, and on stock tfjs-wasm (our
-// patches off) for comparison. Prints a table and writes
-// build/bench.json. A benchmark, not a test: numbers depend on the machine and its load.
+// patches off) for comparison. With --vs-torch, also PyTorch on the CPU (scripts/bench_torch.py,
+// Debian's python3-torch, installed if missing and possible), interleaved with tfjs-wasm round by
+// round (A B A B …), with peak RSS, the ratio tfjs/torch and the machine's FP32 peak estimate.
+// Prints a table and writes build/bench.json. A benchmark, not a test: numbers depend on the
+// machine and its load.
 import { createRequire } from "node:module";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -93,12 +96,71 @@ for (const backend of backends) {
   results.push({ backend, threads: info.threads, ...step, matmul: mm });
 }
 
+/** Debian's PyTorch for /usr/bin/python3: present, or installed with apt (as root or with sudo), or a reason. */
+function ensureTorch() {
+  const has = () => spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0;
+  if (has()) return null;
+  const root = process.getuid?.() === 0;
+  const sudo = !root && spawnSync("sudo", ["-n", "true"], { stdio: "ignore" }).status === 0;
+  if (!root && !sudo) return "python3-torch is missing and apt-get needs root or sudo: run `sudo apt-get install python3-torch libopenblas0-pthread`";
+  console.error("[bench] installing python3-torch and libopenblas0-pthread with apt-get (≈650 MB, once)");
+  const cmd = ["apt-get", "install", "-y", "python3-torch", "libopenblas0-pthread"];
+  const r = spawnSync(root ? cmd[0] : "sudo", root ? cmd.slice(1) : cmd, { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  return r.status === 0 && has() ? null : "apt-get could not install python3-torch";
+}
+
+/** FP32 peak estimate: cores × clock × FLOPs/cycle (Intel AVX-512: 2 FMA units × 16 lanes × 2; AVX2+FMA or AMD: 2 × 8 × 2). */
+function fp32Peak() {
+  try {
+    const info = fs.readFileSync("/proc/cpuinfo", "utf8");
+    const mhz = Math.max(...[...info.matchAll(/cpu MHz\s*:\s*([\d.]+)/g)].map((m) => Number(m[1])));
+    const flags = /flags\s*:(.*)/.exec(info)?.[1] ?? "";
+    // Intel with AVX-512: two 512-bit FMA units; AMD Zen (even with AVX-512) and AVX2 parts: two 256-bit FMA units.
+    const amd = /AuthenticAMD/.test(info);
+    const perCycle = / avx512f/.test(flags) && !amd ? 64 : / fma/.test(flags) ? 32 : 8;
+    return { gflops: (os.cpus().length * mhz * perCycle) / 1000, formula: `${os.cpus().length} cores × ${(mhz / 1000).toFixed(2)} GHz × ${perCycle} FLOP/cycle` };
+  } catch {
+    return null;
+  }
+}
+
+let versusTorch;
+if (process.argv.includes("--vs-torch")) {
+  const missing = ensureTorch();
+  if (missing) {
+    console.error(`[bench] PyTorch comparison skipped: ${missing}`);
+    versusTorch = { skipped: missing };
+  } else {
+    const rounds = Number(argValue("--rounds") ?? 3);
+    const torchEnv = { ...process.env, OPENBLAS_NUM_THREADS: "1", TA_TORCH_THREADS: "2" };
+    delete torchEnv.OPENBLAS_CORETYPE;
+    await ta.ready({ backend: "wasm", quiet: true });
+    const tfjsRounds = [], torchRounds = [];
+    for (let r = 0; r < rounds; r++) {
+      tfjsRounds.push(referenceStep(wasmSteps).msPerStep);
+      const child = spawnSync("/usr/bin/python3", [path.join(ROOT, "scripts", "bench_torch.py"), "--steps", String(wasmSteps)], { env: torchEnv, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+      if (child.status !== 0) throw new Error("bench_torch.py failed");
+      torchRounds.push(JSON.parse(child.stdout));
+      console.error(`[bench] round ${r + 1}/${rounds}: tfjs-wasm ${tfjsRounds[r].toFixed(0)} ms, torch ${torchRounds[r].msPerStep.toFixed(0)} ms`);
+    }
+    const torchLast = torchRounds[torchRounds.length - 1];
+    const tfjsMs = median(tfjsRounds), torchMs = median(torchRounds.map((t) => t.msPerStep));
+    versusTorch = {
+      rounds, tfjsMsPerStep: tfjsMs, torchMsPerStep: torchMs, ratio: tfjsMs / torchMs,
+      tfjsPeakRssMiB: process.resourceUsage().maxRSS / 1024, torchPeakRssMiB: median(torchRounds.map((t) => t.peakRssMiB)),
+      torchMatmul: torchLast.matmul, torchVersions: torchLast.versions, torchConfig: torchLast.config, fp32Peak: fp32Peak(),
+    };
+    results.push({ backend: "torch-cpu", threads: torchLast.threads, msPerStep: torchMs, steps: wasmSteps, firstLoss: torchLast.firstLoss, matmul: torchLast.matmul });
+  }
+}
+
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
   versions: { node: process.version, tfjs: tf.version.tfjs },
   reference: "LM step: B16, T128, dModel 128, 4 layers, 4 heads, dFF 512, vocab 256, Adam (forward + backward + update)",
   results,
+  versusTorch,
 };
 if (process.argv.includes("--json-only")) {
   console.log(JSON.stringify(report));
@@ -114,4 +176,11 @@ const line = (cells) => cells.map((c, j) => c.padStart(widths[j])).join("  ");
 console.log(line(head));
 for (const r of rows) console.log(line(r));
 console.log(`(written to build/bench.json; ${report.machine.cpus} CPUs, ${report.machine.model})`);
+if (versusTorch && !versusTorch.skipped) {
+  const v = versusTorch;
+  console.log(`tfjs-wasm vs PyTorch ${v.torchVersions.torch}, interleaved over ${v.rounds} rounds: reference step ${v.tfjsMsPerStep.toFixed(0)} ms vs ${v.torchMsPerStep.toFixed(0)} ms ` +
+    `(tfjs/torch ${v.ratio.toFixed(2)}×); peak RSS ${v.tfjsPeakRssMiB.toFixed(0)} MiB (whole bench process) vs ${v.torchPeakRssMiB.toFixed(0)} MiB` +
+    (v.fp32Peak ? `; FP32 peak ≈ ${v.fp32Peak.gflops.toFixed(0)} GFLOP/s (${v.fp32Peak.formula}, at the nominal clock` +
+      (Math.max(...v.torchMatmul.map((m) => m.gflops)) > v.fp32Peak.gflops ? "; torch's matmul exceeds it, so the cores boost above nominal)" : ")") : ""));
+}
 await ta.closeRenderer();
