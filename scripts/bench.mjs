@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// npm run bench [-- --backends wasm,wasm-stock,cpu] [--steps N] [--vs-torch [--rounds R]]
+// npm run bench [-- --backends wasm,wasm-stock,cpu] [--steps N] [--vs-torch [--rounds R]] [--profile]
 // The reference LM training step (B16, T128, d128, 4 layers, 4 heads, vocab 256, Adam) and
 // square matmuls (256, 512, 1024) on every available backend, and on stock tfjs-wasm (our
 // patches off) for comparison. With --vs-torch, also PyTorch on the CPU (scripts/bench_torch.py,
 // Debian's python3-torch, installed if missing and possible), interleaved with tfjs-wasm round by
 // round (A B A B …), with peak RSS, the ratio tfjs/torch and the machine's FP32 peak estimate.
+// With --profile, the per-kernel time of one reference step on tfjs-wasm (tf.profile).
 // Prints a table and writes build/bench.json. A benchmark, not a test: numbers depend on the
 // machine and its load.
 import { createRequire } from "node:module";
@@ -154,6 +155,37 @@ if (process.argv.includes("--vs-torch")) {
   }
 }
 
+/** Time per kernel (summed over calls) of one reference step, after two warm-up steps. */
+async function profileStep() {
+  await ta.ready({ backend: "wasm", quiet: true });
+  const cfg = ta.transformerConfig("lm-reference", { seed: 0 });
+  const params = ta.initTransformer(cfg);
+  const adam = new ta.Adam(ta.namedVariables(params));
+  const rng = ta.createRng(0);
+  const [B, T] = [16, cfg.seqLen];
+  const step = () => {
+    const ids = tf.tensor2d(Int32Array.from({ length: B * (T + 1) }, () => rng.int(cfg.vocabSize)), [B, T + 1], "int32");
+    const inputs = tf.slice(ids, [0, 0], [B, T]), targets = tf.slice(ids, [0, 1], [B, T]);
+    ta.train({ params, steps: 1, lr: 1e-3, adam, progress: false, loss: () => ta.crossEntropy(ta.transformerForward(params, inputs).logits, targets) });
+    tf.dispose([ids, inputs, targets]);
+  };
+  step();
+  step();
+  const info = await tf.profile(() => { step(); });
+  const byKernel = new Map();
+  for (const k of info.kernels) {
+    const e = byKernel.get(k.name) ?? { name: k.name, ms: 0, calls: 0 };
+    e.ms += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+    e.calls += 1;
+    byKernel.set(k.name, e);
+  }
+  adam.dispose();
+  ta.disposeParams(params);
+  return [...byKernel.values()].sort((a, b) => b.ms - a.ms);
+}
+
+const kernelProfile = process.argv.includes("--profile") ? await profileStep() : undefined;
+
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
@@ -161,6 +193,7 @@ const report = {
   reference: "LM step: B16, T128, dModel 128, 4 layers, 4 heads, dFF 512, vocab 256, Adam (forward + backward + update)",
   results,
   versusTorch,
+  kernelProfile,
 };
 if (process.argv.includes("--json-only")) {
   console.log(JSON.stringify(report));
@@ -176,6 +209,11 @@ const line = (cells) => cells.map((c, j) => c.padStart(widths[j])).join("  ");
 console.log(line(head));
 for (const r of rows) console.log(line(r));
 console.log(`(written to build/bench.json; ${report.machine.cpus} CPUs, ${report.machine.model})`);
+if (kernelProfile) {
+  const total = kernelProfile.reduce((t, k) => t + k.ms, 0);
+  console.log(`per-kernel time of one tfjs-wasm reference step (summed ${total.toFixed(0)} ms):`);
+  for (const k of kernelProfile.slice(0, 12)) console.log(`  ${k.name.padEnd(24)} ${k.ms.toFixed(1).padStart(7)} ms  ${String(k.calls).padStart(5)} calls  ${(100 * k.ms / total).toFixed(1).padStart(5)}%`);
+}
 if (versusTorch && !versusTorch.skipped) {
   const v = versusTorch;
   console.log(`tfjs-wasm vs PyTorch ${v.torchVersions.torch}, interleaved over ${v.rounds} rounds: reference step ${v.tfjsMsPerStep.toFixed(0)} ms vs ${v.torchMsPerStep.toFixed(0)} ms ` +
