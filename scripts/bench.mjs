@@ -32,16 +32,21 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** Seeded random token batches of the reference step (B16 × T): inputs and next-token targets. */
+function referenceBatches(cfg) {
+  const rng = ta.createRng(0);
+  const [B, T] = [16, cfg.seqLen];
+  return () => {
+    const ids = tf.tensor2d(Int32Array.from({ length: B * (T + 1) }, () => rng.int(cfg.vocabSize)), [B, T + 1], "int32");
+    return { inputs: tf.slice(ids, [0, 0], [B, T]), targets: tf.slice(ids, [0, 1], [B, T]) };
+  };
+}
+
 /** ms per reference training step: median over `steps` after one warm-up step. */
 function referenceStep(steps) {
   const cfg = ta.transformerConfig("lm-reference", { seed: 0 });
   const params = ta.initTransformer(cfg);
-  const rng = ta.createRng(0);
-  const [B, T] = [16, cfg.seqLen];
-  const batch = () => {
-    const ids = tf.tensor2d(Int32Array.from({ length: B * (T + 1) }, () => rng.int(cfg.vocabSize)), [B, T + 1], "int32");
-    return { inputs: tf.slice(ids, [0, 0], [B, T]), targets: tf.slice(ids, [0, 1], [B, T]) };
-  };
+  const batch = referenceBatches(cfg);
   const times = [];
   let last = performance.now();
   const result = ta.train({
@@ -161,13 +166,12 @@ async function profileStep() {
   const cfg = ta.transformerConfig("lm-reference", { seed: 0 });
   const params = ta.initTransformer(cfg);
   const adam = new ta.Adam(ta.namedVariables(params));
-  const rng = ta.createRng(0);
-  const [B, T] = [16, cfg.seqLen];
+  const batch = referenceBatches(cfg);
   const step = () => {
-    const ids = tf.tensor2d(Int32Array.from({ length: B * (T + 1) }, () => rng.int(cfg.vocabSize)), [B, T + 1], "int32");
-    const inputs = tf.slice(ids, [0, 0], [B, T]), targets = tf.slice(ids, [0, 1], [B, T]);
-    ta.train({ params, steps: 1, lr: 1e-3, adam, progress: false, loss: () => ta.crossEntropy(ta.transformerForward(params, inputs).logits, targets) });
-    tf.dispose([ids, inputs, targets]);
+    ta.train({ params, steps: 1, lr: 1e-3, adam, progress: false, loss: () => {
+      const b = batch();
+      return ta.crossEntropy(ta.transformerForward(params, b.inputs).logits, b.targets);
+    } });
   };
   step();
   step();
