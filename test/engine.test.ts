@@ -50,6 +50,28 @@ describe("patched wasm matmul equals cpu", () => {
     });
   }
 
+  // One large product: k and n span several cache blocks (256 × 128) with ragged ends, n not a
+  // multiple of the 8-column panel, rows not a multiple of the 4-row tile or of the thread split.
+  const large: [number[], number[], boolean, boolean][] = [
+    [[301, 530], [530, 270], false, false],
+    [[530, 67], [530, 264], true, false], // weight gradient Xᵀ·dY with k = 530
+    [[45, 300], [131, 300], false, true], // dY·Wᵀ
+    [[300, 45], [131, 300], true, true],
+    [[2, 150, 290], [290, 136], false, false], // shared right operand folded into one tall product
+  ];
+  for (const [sa, sb, ta, tb] of large) {
+    it(`large [${sa}]${ta ? "ᵀ" : ""} × [${sb}]${tb ? "ᵀ" : ""} within 1e-5 of cpu (relative to √k)`, async () => {
+      const a = rand(sa), b = rand(sb);
+      const f = () => tf.matMul(tf.tensor(a.values, sa), tf.tensor(b.values, sb), ta, tb);
+      const [want] = await onBackend("cpu", f);
+      const [got] = await onBackend("wasm", f);
+      expect(got.shape).toEqual(want.shape);
+      // Entries are sums of k unit-normal products, of size ≈ √k: compare on that scale.
+      const k = ta ? sa[sa.length - 2] : sa[sa.length - 1];
+      expectClose(got.values.map((v) => v / Math.sqrt(k)), want.values.map((v) => v / Math.sqrt(k)), 1e-5);
+    });
+  }
+
   it("broadcasts batch dims [2,1] × [1,3] like an explicit tile", async () => {
     // tfjs's own cpu kernel mishandles this broadcast, so the reference tiles explicitly.
     const a = rand([2, 1, 7, 5]), b = rand([1, 3, 5, 4]);
@@ -96,7 +118,7 @@ describe("other patched kernels equal cpu", () => {
   });
 
   it("Sum over leading axes (bias gradients) and over other axes", async () => {
-    const x = rand([3, 7, 5]);
+    const x = rand([3, 7, 21]); // 21 columns: the SIMD 8-column blocks and a scalar tail
     for (const axis of [0, [0, 1], 1, 2, [1, 2]] as (number | number[])[]) {
       for (const keepDims of [false, true]) {
         const f = () => tf.sum(tf.tensor(x.values, x.shape), axis, keepDims);
@@ -106,6 +128,41 @@ describe("other patched kernels equal cpu", () => {
         expectClose(got.values, want.values, 1e-5);
       }
     }
+  });
+
+  it("Exp and Erf (SIMD polynomials) equal cpu, at the under- and overflow limits too", async () => {
+    const special = [0, -0, 1e-8, -1e-8, 1, -1, 0.5, 10, -10, 50, -50, 87, -87.3, -100, -104, -200, 88.7, 88.8, 89, 1000,
+      Infinity, -Infinity, NaN];
+    const x = [...special, ...Array.from(rand([997]).values, (v) => 8 * v)]; // odd length: the scalar tail
+    for (const op of ["exp", "erf"] as const) {
+      const f = () => tf[op](tf.tensor1d(x));
+      const [want] = await onBackend("cpu", f);
+      const [got] = await onBackend("wasm", f);
+      for (let i = 0; i < x.length; i++) {
+        const w = want.values[i], g = got.values[i];
+        if (Number.isNaN(w) || !Number.isFinite(w)) {
+          expect(g, `${op}(${x[i]})`).toBe(w);
+          continue;
+        }
+        expect(Math.abs(g - w), `${op}(${x[i]}): ${g} vs ${w}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(w)));
+      }
+    }
+  });
+
+  it("GatherV2 over rows equals cpu; an out-of-range index is a clear error", async () => {
+    const table = rand([7, 3, 2]);
+    const ids = [6, 0, 0, 3, 5];
+    const f = () => tf.gather(tf.tensor(table.values, table.shape), tf.tensor2d(ids, [5, 1], "int32"));
+    const [want] = await onBackend("cpu", f);
+    const [got] = await onBackend("wasm", f);
+    expect(got.shape).toEqual([5, 1, 3, 2]);
+    expect(got.values).toEqual(want.values);
+    await ready({ backend: "wasm", quiet: true });
+    const before = tf.memory().numTensors;
+    const t = tf.tensor(table.values, table.shape), bad = tf.tensor1d([1, 7], "int32");
+    expect(() => tf.gather(t, bad)).toThrow(/index 7 at position 1 is outside \[0, 6\]/);
+    tf.dispose([t, bad]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it("Identity shares data but a clone outlives its source", async () => {
@@ -132,11 +189,16 @@ describe("engine", () => {
 });
 
 /** A few steps of a tiny LM; returns the loss sequence. */
-function tinyRun(seed: number, steps: number, onStep?: () => void): number[] {
-  const cfg = transformerConfig("lm-tiny", { seed, vocabSize: 11, seqLen: 7, dModel: 12, nHeads: 3, nLayers: 2, dFF: 20 });
+function tinyRun(seed: number, steps: number, onStep?: () => void, size: "tiny" | "blocked" = "tiny"): number[] {
+  // "blocked": big enough for the cache-blocked product (k = 264 and 320 > 256, n = 264 not a
+  // multiple of 8) and the SIMD elementwise kernels' vector loops.
+  const [B, T, V] = size === "tiny" ? [3, 7, 11] : [8, 40, 300];
+  const cfg = transformerConfig("lm-tiny", size === "tiny"
+    ? { seed, vocabSize: V, seqLen: T, dModel: 12, nHeads: 3, nLayers: 2, dFF: 20 }
+    : { seed, vocabSize: V, seqLen: T, dModel: 64, nHeads: 4, nLayers: 2, dFF: 264 });
   const params = initTransformer(cfg);
   const data = createRng(seed + 1);
-  const batch = () => Int32Array.from({ length: 3 * 8 }, () => data.int(11));
+  const batch = () => Int32Array.from({ length: B * (T + 1) }, () => data.int(V));
   const result = train({
     params,
     steps,
@@ -145,8 +207,8 @@ function tinyRun(seed: number, steps: number, onStep?: () => void): number[] {
     progress: false,
     callbacks: onStep ? [{ onStep }] : [],
     loss: () => {
-      const ids = tf.tensor2d(batch(), [3, 8], "int32");
-      const inputs = tf.slice(ids, [0, 0], [3, 7]), targets = tf.slice(ids, [0, 1], [3, 7]);
+      const ids = tf.tensor2d(batch(), [B, T + 1], "int32");
+      const inputs = tf.slice(ids, [0, 0], [B, T]), targets = tf.slice(ids, [0, 1], [B, T]);
       return crossEntropy(transformerForward(params, inputs).logits, targets);
     },
   });
@@ -167,7 +229,16 @@ describe("training", () => {
     const want = tinyRun(7, 3);
     await ready({ backend: "wasm", quiet: true });
     const got = tinyRun(7, 3);
-    expectClose(got, want, 1e-4);
+    expectClose(got, want, 1e-5);
+  });
+
+  it("wasm and cpu give the same loss sequence at sizes that use the blocked kernels", async () => {
+    await ready({ backend: "cpu", quiet: true });
+    const want = tinyRun(8, 3, undefined, "blocked");
+    await ready({ backend: "wasm", quiet: true });
+    const got = tinyRun(8, 3, undefined, "blocked");
+    expect(got.every(Number.isFinite) && got[2] !== got[0]).toBe(true); // finite, and the weights moved
+    expectClose(got, want, 1e-5);
   });
 
   it("keeps the tensor count stable across steps, and frees everything after", async () => {

@@ -10,12 +10,18 @@
  *     started from a `blob:` URL, which Node's `worker_threads` rejects. We start the threaded-SIMD
  *     build ourselves with the worker script written to a file. The C++ side also sizes its thread
  *     pool as logical cores / 2, which is 1 on a 2-vCPU VM; we report the core count we want.
- *  2. Matmul routing. The C++ `BatchMatMul` uses XNNPACK (SIMD, threaded) only for a single,
+ *  2. Matmuls. The C++ `BatchMatMul` uses XNNPACK (SIMD, threaded) only for a single,
  *     untransposed matrix pair; any transposed or batched product — every matmul gradient, every
- *     attention product — falls to a scalar loop (~2 GFLOP/s). We transpose explicitly (one
- *     XNNPACK-speed pass), fold a shared right operand into one tall product, and otherwise send
- *     each batch element through the fast path as a zero-copy view.
- *  3. `UnsortedSegmentSum`, the gradient of `tf.gather` (embedding lookups), has no wasm kernel; we
+ *     attention product — falls to a scalar loop (~2 GFLOP/s). Every float32 product now runs on
+ *     our SIMD kernels (kernels.ts, simd/matmul.as.ts): cache-blocked with packed panels for one
+ *     large product, rows split over the threads; per batch element for attention. XNNPACK's own
+ *     pool is cut to one thread so its spin-waiting workers do not take our cores. Without our
+ *     kernels (single-threaded build, or not built) products go to XNNPACK with explicit
+ *     transposes and zero-copy per-element views.
+ *  3. Elementwise and reduction kernels that cost most in a training step: Exp and Erf (SIMD
+ *     polynomials instead of per-element libm), Sum over leading axes (bias gradients), GatherV2
+ *     over rows (embeddings), Identity (no copy).
+ *  4. `UnsortedSegmentSum`, the gradient of `tf.gather` (embedding lookups), has no wasm kernel; we
  *     add one.
  */
 import * as crypto from "node:crypto";
@@ -24,7 +30,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
-import { BatchedKernel, createBatchedKernel } from "./batched";
+import { KERNEL_FILE, SimdKernels, createSimdKernels } from "./kernels";
 
 /** The parts of the emscripten module we call. */
 interface WasmModule {
@@ -76,8 +82,8 @@ export interface WasmInitInfo {
 }
 
 let initInfo: WasmInitInfo | null = null;
-/** Our SIMD kernel for batched small products (null: not built, or single-threaded build). */
-let batched: BatchedKernel | null = null;
+/** Our SIMD kernels on the tfjs heap (null: not built, or single-threaded build). */
+let simd: SimdKernels | null = null;
 
 /** Threads and SIMD of the live wasm backend, or null before it has started. */
 export function wasmInitInfo(): WasmInitInfo | null {
@@ -96,10 +102,10 @@ export function registerPatchedWasm(threads: number, priority: number): void {
 }
 
 async function createBackend(threads: number): Promise<tf.KernelBackend> {
-  const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
-  const threaded = simd && threads > 1;
+  const hasSimd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
+  const threaded = hasSimd && threads > 1;
   const before = processListeners();
-  const wasm = threaded ? await startThreadedModule(threads) : await startSingleThreadModule(simd);
+  const wasm = threaded ? await startThreadedModule(threads) : await startSingleThreadModule(hasSimd);
   // Emscripten adds process handlers that rethrow every uncaught error from inside its minified
   // source, so Node prints that whole line (hundreds of KB) instead of the error; drop them.
   const after = processListeners();
@@ -117,13 +123,17 @@ async function createBackend(threads: number): Promise<tf.KernelBackend> {
     disposeData: wasm.cwrap("dispose_data", null, ["number"]),
     dispose: wasm.cwrap("dispose", null, []),
   } as unknown as WasmModule["tfjs"];
-  tfWasm.setThreadsCount(threaded ? threads : 1);
+  // With our kernels doing the products on their own threads, XNNPACK's pool gets one thread: its
+  // workers spin-wait after each job and took the cores from ours (step 409 ms with a 2-thread
+  // pool, 281 ms with none, same kernels).
+  const ours = threaded && fs.existsSync(KERNEL_FILE);
+  tfWasm.setThreadsCount(ours ? 1 : threaded ? threads : 1);
   const backend = new tfWasm.BackendWasm(wasm as never);
   // The pool's threads wait for work forever; emscripten keeps them ref'd, so Node would never
   // exit. Compute runs synchronously on the main thread, so letting Node ignore them is safe.
   for (const worker of wasm.PThread?.runningWorkers ?? []) worker.unref();
-  batched = threaded && wasm.wasmMemory ? createBatchedKernel(wasm.wasmMemory, threads) : null;
-  initInfo = { threads: tfWasm.getThreadsCount(), simd };
+  simd = threaded && wasm.wasmMemory ? createSimdKernels(wasm.wasmMemory, threads, (bytes) => wasm._malloc(bytes)) : null;
+  initInfo = { threads: simd ? simd.threads : tfWasm.getThreadsCount(), simd: hasSimd };
   return backend;
 }
 
@@ -259,7 +269,61 @@ function patchKernels(): void {
       return sumLeadingAxes(backend as unknown as WasmBackendInternals, x, axes.length, keepDims);
     },
   });
+  // Unary kernels: stock tfjs-wasm calls libm per element (exp ≈ 7 ns, erf ≈ 3.7 ns per element);
+  // ours are SIMD polynomials (exp ≈ 1.2 ns). GELU's erf and its gradient, and softmax-style exps.
+  for (const [name, entry] of [["Exp", "exp"], ["Erf", "erf"]] as const) {
+    const stock = tf.getKernel(name, "wasm");
+    replace({
+      kernelName: name,
+      backendName: "wasm",
+      setupFunc: stock?.setupFunc,
+      kernelFunc: (args) => {
+        const { x } = args.inputs as { x: tf.TensorInfo };
+        if (!simd || x.dtype !== "float32") return stock!.kernelFunc(args);
+        const b = args.backend as unknown as WasmBackendInternals;
+        const out = b.makeOutput(x.shape, "float32");
+        const size = x.shape.reduce((p, d) => p * d, 1);
+        simd[entry](b.dataIdMap.get(x.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, size);
+        return out;
+      },
+    });
+  }
+  const stockGather = tf.getKernel("GatherV2", "wasm");
+  replace({
+    // Embedding lookups: whole rows copied inside the heap (stock: ~37 ns per element).
+    kernelName: "GatherV2",
+    backendName: "wasm",
+    setupFunc: stockGather?.setupFunc,
+    kernelFunc: (args) => {
+      const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+      const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+      const rank = x.shape.length;
+      const ax = axis < 0 ? axis + rank : axis;
+      if (ax !== 0 || (batchDims ?? 0) !== 0 || x.dtype !== "float32" || indices.dtype !== "int32") return stockGather!.kernelFunc(args);
+      return gatherRows(args.backend as unknown as WasmBackendInternals, x, indices);
+    },
+  });
   registerMissingKernels();
+}
+
+/** out[i] = x[indices[i]] over the first axis, as whole-row copies within the heap. */
+function gatherRows(backend: WasmBackendInternals, x: tf.TensorInfo, indices: tf.TensorInfo): tf.TensorInfo {
+  const rows = x.shape[0];
+  const inner = x.shape.slice(1);
+  const width = inner.reduce((p, d) => p * d, 1);
+  const out = backend.makeOutput([...indices.shape, ...inner], "float32");
+  const ids = backend.typedArrayFromHeap(indices) as Int32Array;
+  const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+  const src = backend.dataIdMap.get(x.dataId).memoryOffset / 4, dst = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
+  for (let i = 0; i < ids.length; i++) {
+    const r = ids[i];
+    if (!(r >= 0 && r < rows)) {
+      backend.disposeData(out.dataId);
+      throw new Error(`gather: index ${r} at position ${i} is outside [0, ${rows - 1}]`);
+    }
+    heap.copyWithin(dst + i * width, src + r * width, src + (r + 1) * width);
+  }
+  return out;
 }
 
 /** Kernels stock tfjs-wasm lacks but training needs; also registered with the patches off. */
@@ -306,7 +370,8 @@ function transposeLastTwo(backend: WasmBackendInternals, x: tf.TensorInfo): tf.T
   const [r, c] = x.shape.slice(-2);
   const batch = x.shape.slice(0, -2).reduce((p, s) => p * s, 1);
   const out = backend.makeOutput([...x.shape.slice(0, -2), c, r], x.dtype);
-  transposeTiles(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, batch, r, c);
+  if (simd) simd.transpose(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, batch, r, c);
+  else transposeTiles(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, batch, r, c);
   return out;
 }
 
@@ -369,8 +434,6 @@ function batchIndexer(outer: number[], operand: number[]): (i: number) => number
 function packCost(elements: number): number {
   return elements * (elements > 262144 ? 5 : 0.5);
 }
-/** Above this many multiply-adds per product, XNNPACK's per-product set-up no longer dominates. */
-const BATCHED_MAX_MACS = 1 << 20;
 
 /** Our tiled transpose, ≈2 ns per element. */
 const TRANSPOSE_COST = 2;
@@ -427,14 +490,24 @@ function fastMatMul(
     return t;
   };
 
-  // Many small products (attention): our kernel, no per-product set-up, operands used in place.
+  // Our SIMD kernels: no per-product set-up, operands used in place, rows or batch elements split
+  // over the threads (measured faster than XNNPACK at every size of the benchmark).
   const simpleBatch = (batchA === batch || batchA === 1) && batchB === batch && outerA.length <= outerB.length;
-  if (batched && batch > 1 && simpleBatch && bias === null && !(transposeA && transposeB) && m * k * n <= BATCHED_MAX_MACS) {
-    batched.run(
-      backend.dataIdMap.get(a.dataId).memoryOffset, backend.dataIdMap.get(b.dataId).memoryOffset,
-      backend.dataIdMap.get(out.dataId).memoryOffset, batch, m, k, n, transposeA, transposeB,
-      batchA === 1 ? 0 : m * k, k * n,
-    );
+  const tall = batch === 1 || (batchB === 1 && batchA === batch && !transposeA);
+  if (simd && bias === null && (tall || simpleBatch)) {
+    const offset = (x: tf.TensorInfo) => backend.dataIdMap.get(x.dataId).memoryOffset;
+    if (tall) {
+      // One product (a shared right operand folds into a tall one). Bᵀ is stored [n, k]: making it
+      // row-major costs k·n moves and lets the faster broadcast-A kernel run.
+      const bRows = rowMajor(b, transposeB);
+      simd.gemm(offset(a), offset(bRows), offset(out), batch * m, k, n, transposeA, false);
+    } else {
+      // Many small products (attention); both transposed has no tiled kernel, so make B row-major.
+      const bb = transposeA && transposeB ? rowMajor(b, true) : b;
+      simd.bmm(offset(a), offset(bb), offset(out), batch, m, k, n, transposeA, transposeB && !transposeA,
+        batchA === 1 ? 0 : m * k, k * n);
+    }
+    for (const t of temporaries) backend.disposeData(t.dataId);
     return out;
   }
 
@@ -485,6 +558,10 @@ function sumLeadingAxes(backend: WasmBackendInternals, x: tf.TensorInfo, count: 
   const inner = x.shape.slice(count);
   const width = inner.reduce((p, s) => p * s, 1);
   const out = backend.makeOutput(keepDims ? [...new Array<number>(count).fill(1), ...inner] : inner, "float32");
+  if (simd) {
+    simd.sumRows(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, rows, width);
+    return out;
+  }
   const src = backend.typedArrayFromHeap(x) as Float32Array;
   const acc = new Float64Array(width);
   for (let r = 0; r < rows; r++) {
