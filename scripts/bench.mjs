@@ -47,7 +47,7 @@ function referenceStep(steps) {
   const cfg = ta.transformerConfig("lm-reference", { seed: 0 });
   const params = ta.initTransformer(cfg);
   const batch = referenceBatches(cfg);
-  const times = [];
+  const times = [], tensors = [];
   let last = performance.now();
   const result = ta.train({
     params,
@@ -58,10 +58,12 @@ function referenceStep(steps) {
       const b = batch();
       return ta.crossEntropy(ta.transformerForward(params, b.inputs).logits, b.targets);
     },
-    callbacks: [{ onStep() { const now = performance.now(); times.push(now - last); last = now; } }],
+    callbacks: [{ onStep() { const now = performance.now(); times.push(now - last); tensors.push(tf.memory().numTensors); last = now; } }],
   });
   ta.disposeParams(params);
-  return { msPerStep: median(times.slice(1)), steps: times.length - 1, firstLoss: result.losses[0] };
+  // Live tensors after each step (after warm-up): equal from step to step means nothing leaks.
+  const live = tensors.slice(1);
+  return { msPerStep: median(times.slice(1)), steps: times.length - 1, firstLoss: result.losses[0], tensorGrowth: live[live.length - 1] - live[0] };
 }
 
 /**
@@ -81,6 +83,15 @@ function matmul(n, reps) {
   tf.dispose([a, b]);
   const ms = median(times.slice(1));
   return { n, ms, gflops: (2 * n ** 3) / (ms * 1e6) };
+}
+
+// One tfjs round of the PyTorch comparison, in its own process like torch's (so peak RSS is the
+// reference step's alone): prints {msPerStep, peakRssMiB, tensorGrowth} and exits.
+if (process.argv.includes("--ref-only")) {
+  await ta.ready({ backend: "wasm", quiet: true });
+  const step = referenceStep(wasmSteps);
+  console.log(JSON.stringify({ ...step, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  process.exit(0);
 }
 
 const results = [];
@@ -140,20 +151,23 @@ if (process.argv.includes("--vs-torch")) {
     const rounds = Number(argValue("--rounds") ?? 3);
     const torchEnv = { ...process.env, OPENBLAS_NUM_THREADS: "1", TA_TORCH_THREADS: "2" };
     delete torchEnv.OPENBLAS_CORETYPE;
-    await ta.ready({ backend: "wasm", quiet: true });
     const tfjsRounds = [], torchRounds = [];
     for (let r = 0; r < rounds; r++) {
-      tfjsRounds.push(referenceStep(wasmSteps).msPerStep);
+      const own = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--ref-only", "--steps", String(wasmSteps)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+      if (own.status !== 0) throw new Error("tfjs reference round failed");
+      tfjsRounds.push(JSON.parse(own.stdout));
       const child = spawnSync("/usr/bin/python3", [path.join(ROOT, "scripts", "bench_torch.py"), "--steps", String(wasmSteps)], { env: torchEnv, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
       if (child.status !== 0) throw new Error("bench_torch.py failed");
       torchRounds.push(JSON.parse(child.stdout));
-      console.error(`[bench] round ${r + 1}/${rounds}: tfjs-wasm ${tfjsRounds[r].toFixed(0)} ms, torch ${torchRounds[r].msPerStep.toFixed(0)} ms`);
+      console.error(`[bench] round ${r + 1}/${rounds}: tfjs-wasm ${tfjsRounds[r].msPerStep.toFixed(0)} ms, torch ${torchRounds[r].msPerStep.toFixed(0)} ms`);
     }
     const torchLast = torchRounds[torchRounds.length - 1];
-    const tfjsMs = median(tfjsRounds), torchMs = median(torchRounds.map((t) => t.msPerStep));
+    const tfjsMs = median(tfjsRounds.map((t) => t.msPerStep)), torchMs = median(torchRounds.map((t) => t.msPerStep));
     versusTorch = {
       rounds, tfjsMsPerStep: tfjsMs, torchMsPerStep: torchMs, ratio: tfjsMs / torchMs,
-      tfjsPeakRssMiB: process.resourceUsage().maxRSS / 1024, torchPeakRssMiB: median(torchRounds.map((t) => t.peakRssMiB)),
+      tfjsRounds: tfjsRounds.map((t) => t.msPerStep), torchRounds: torchRounds.map((t) => t.msPerStep),
+      tfjsPeakRssMiB: median(tfjsRounds.map((t) => t.peakRssMiB)), torchPeakRssMiB: median(torchRounds.map((t) => t.peakRssMiB)),
+      tfjsTensorGrowth: Math.max(...tfjsRounds.map((t) => Math.abs(t.tensorGrowth))),
       torchMatmul: torchLast.matmul, torchVersions: torchLast.versions, torchConfig: torchLast.config, fp32Peak: fp32Peak(),
     };
     results.push({ backend: "torch-cpu", threads: torchLast.threads, msPerStep: torchMs, steps: wasmSteps, firstLoss: torchLast.firstLoss, matmul: torchLast.matmul });
@@ -221,7 +235,8 @@ if (kernelProfile) {
 if (versusTorch && !versusTorch.skipped) {
   const v = versusTorch;
   console.log(`tfjs-wasm vs PyTorch ${v.torchVersions.torch}, interleaved over ${v.rounds} rounds: reference step ${v.tfjsMsPerStep.toFixed(0)} ms vs ${v.torchMsPerStep.toFixed(0)} ms ` +
-    `(tfjs/torch ${v.ratio.toFixed(2)}×); peak RSS ${v.tfjsPeakRssMiB.toFixed(0)} MiB (whole bench process) vs ${v.torchPeakRssMiB.toFixed(0)} MiB` +
+    `(tfjs/torch ${v.ratio.toFixed(2)}×); peak RSS of a reference-step process ${v.tfjsPeakRssMiB.toFixed(0)} MiB vs ${v.torchPeakRssMiB.toFixed(0)} MiB ` +
+    `(${(v.tfjsPeakRssMiB / v.torchPeakRssMiB).toFixed(2)}×); live tensors grew by ${v.tfjsTensorGrowth} over the timed steps` +
     (v.fp32Peak ? `; FP32 peak ≈ ${v.fp32Peak.gflops.toFixed(0)} GFLOP/s (${v.fp32Peak.formula}, at the nominal clock` +
       (Math.max(...v.torchMatmul.map((m) => m.gflops)) > v.fp32Peak.gflops ? "; torch's matmul exceeds it, so the cores boost above nominal)" : ")") : ""));
 }
