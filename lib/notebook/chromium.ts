@@ -14,7 +14,7 @@ type Page = import("playwright-core").Page;
 const PROFILE_PREFIX = "transformer-anatomy-chromium-";
 
 /** Flags needed on these offline machines (see shared/toolchain.md): no sandbox as root, no GPU, no network chatter. */
-const CHROMIUM_FLAGS = [
+export const CHROMIUM_FLAGS = [
   "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
 ];

@@ -1,0 +1,259 @@
+#!/usr/bin/env node
+// npm run book: a static site in build/book/ from the executed notebooks (their committed outputs):
+// an index, one page per notebook (markdown with KaTeX equations, code, outputs, live plotly charts
+// from the figures' JSON), and a scorecard of every claim, read from the claim records the
+// notebooks' assert cells write as they run. Everything it needs is copied into build/book/assets:
+// it works offline, from any folder, with no CDN and no links to system paths.
+// npm run book:serve serves it on 127.0.0.1 (TA_BOOK_PORT, default 8123).
+import * as fs from "node:fs";
+import * as http from "node:http";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const BOOK_DIR = path.join(ROOT, "build", "book");
+const NOTEBOOKS = path.join(ROOT, "notebooks");
+const CLAIM_MIME = "application/vnd.transformer-anatomy.claim+json";
+
+const { Marked } = require("marked");
+const katex = require("katex");
+
+const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const joined = (x) => (Array.isArray(x) ? x.join("") : x ?? "");
+
+/** Markdown with $…$ and $$…$$ rendered by KaTeX (code spans are lexed first, so `${x}` is safe). */
+const markdown = new Marked({
+  extensions: [
+    {
+      name: "math",
+      level: "inline",
+      start: (src) => src.indexOf("$"),
+      tokenizer(src) {
+        const m = /^\$\$([\s\S]+?)\$\$/.exec(src) ?? /^\$((?:\\.|[^\\$\n])+?)\$/.exec(src);
+        if (m) return { type: "math", raw: m[0], text: m[1], display: m[0].startsWith("$$") };
+        return undefined;
+      },
+      renderer: (token) => katex.renderToString(token.text, { displayMode: token.display, throwOnError: false, output: "html" }),
+    },
+  ],
+});
+
+/** Notebooks in order, with their title (first heading) and page name. */
+function listNotebooks() {
+  return fs.readdirSync(NOTEBOOKS).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort().map((file) => {
+    const nb = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, file), "utf8"));
+    const firstMd = nb.cells.find((c) => c.cell_type === "markdown");
+    const heading = /^#\s+(.+)$/m.exec(joined(firstMd?.source))?.[1] ?? file;
+    return { file, id: file.slice(0, 2), page: file.replace(/\.ipynb$/, ".html"), title: heading.replace(/[*_`]/g, ""), nb };
+  });
+}
+
+/** A figure's JSON from the live-chart HTML output written by lib/notebook/plot.ts. */
+function figureJson(html) {
+  const m = /<script type="application\/json" class="ta-figure"[^>]*>([\s\S]*?)<\/script>/.exec(html);
+  return m ? m[1] : null;
+}
+
+const VERDICT_CLASS = { held: "held", partly: "partly", "not reproduced": "not", "smoke run": "smoke" };
+
+function renderClaim(record) {
+  return `<div class="claim ${VERDICT_CLASS[record.verdict] ?? ""}" id="claim-${escapeHtml(record.id)}">
+<span class="verdict">${escapeHtml(record.verdict)}</span> ${escapeHtml(record.claim)}
+<div class="claim-figures"><b>Paper:</b> ${escapeHtml(record.paper)}<br><b>Ours:</b> ${escapeHtml(record.ours)}${record.caveat ? `<br><b>Caveat:</b> ${escapeHtml(record.caveat)}` : ""}</div></div>`;
+}
+
+/** One output of a code cell; `plots` collects the figures to draw on load. */
+function renderOutput(output, next, plots, claims, notebook) {
+  if (output.output_type === "stream") return `<pre class="stream ${output.name}">${escapeHtml(joined(output.text))}</pre>`;
+  if (output.output_type === "error") return `<pre class="error">${escapeHtml(`${output.ename}: ${output.evalue}`)}</pre>`;
+  const data = output.data ?? {};
+  if (data[CLAIM_MIME]) {
+    claims.push({ ...data[CLAIM_MIME], notebook });
+    return renderClaim(data[CLAIM_MIME]);
+  }
+  const html = joined(data["text/html"]);
+  const figure = html ? figureJson(html) : null;
+  if (figure) {
+    const id = `plot-${plots.length}`;
+    plots.push({ id, figure });
+    return `<div class="ta-plot" id="${id}"></div>`;
+  }
+  if (data["image/png"]) {
+    // A PNG followed by its live chart is the chart's static copy: the chart replaces it.
+    if (next && figureJson(joined(next.data?.["text/html"]))) return "";
+    return `<img class="figure" alt="figure" src="data:image/png;base64,${joined(data["image/png"]).replace(/\s/g, "")}">`;
+  }
+  if (html) return `<div class="html-output">${html}</div>`;
+  if (data["text/plain"] !== undefined) {
+    const text = joined(data["text/plain"]);
+    return text.trim() ? `<pre class="result">${escapeHtml(text)}</pre>` : "";
+  }
+  return "";
+}
+
+function page({ title, body, nav, plots = [], depth = "" }) {
+  const plotScript = plots.length
+    ? `<script src="${depth}assets/plotly.min.js"></script>
+<script>
+for (const { id, figure } of ${JSON.stringify(plots).replace(/</g, "\\u003c")}) {
+  const fig = JSON.parse(figure);
+  Plotly.newPlot(document.getElementById(id), fig.data, fig.layout, { responsive: true, displaylogo: false });
+}
+</script>`
+    : "";
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · transformer-anatomy</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="${depth}assets/katex/katex.min.css"><link rel="stylesheet" href="${depth}assets/book.css">
+</head><body>
+<nav class="top">${nav}</nav>
+<main>
+${body}
+</main>
+${plotScript}
+</body></html>
+`;
+}
+
+function navFor(notebooks, i) {
+  const link = (nb, label) => (nb ? `<a href="${nb.page}">${label}</a>` : `<span></span>`);
+  return `${link(notebooks[i - 1], `← ${notebooks[i - 1]?.id ?? ""}`)} <a href="index.html">contents</a> · <a href="scorecard.html">scorecard</a> ${link(notebooks[i + 1], `${notebooks[i + 1]?.id ?? ""} →`)}`;
+}
+
+function renderNotebook(entry, notebooks, i, claims) {
+  const plots = [];
+  const parts = [];
+  for (const [index, cell] of entry.nb.cells.entries()) {
+    const anchor = `cell-${index}`;
+    if (cell.cell_type === "markdown") {
+      parts.push(`<section class="markdown" id="${anchor}">${markdown.parse(joined(cell.source))}</section>`);
+    } else if (cell.cell_type === "code") {
+      const outputs = cell.outputs ?? [];
+      const rendered = outputs.map((o, k) => renderOutput(o, outputs[k + 1], plots, claims, entry)).join("\n");
+      parts.push(`<section class="code" id="${anchor}"><pre class="source"><code>${escapeHtml(joined(cell.source))}</code></pre>
+${rendered ? `<div class="outputs">${rendered}</div>` : ""}</section>`);
+    }
+  }
+  return page({ title: entry.title, body: parts.join("\n"), nav: navFor(notebooks, i), plots });
+}
+
+function renderIndex(notebooks, claims) {
+  const rows = notebooks.map((nb) => {
+    const mine = claims.filter((c) => c.notebook === nb);
+    const count = (v) => mine.filter((c) => c.verdict === v).length;
+    return `<li><a href="${nb.page}">${escapeHtml(nb.id)} · ${escapeHtml(nb.title)}</a>
+<span class="counts">${mine.length} claims: ${count("held")} held, ${count("partly")} partly, ${count("not reproduced")} not reproduced</span></li>`;
+  });
+  const body = `<h1>transformer-anatomy</h1>
+<p>Ten papers about how transformers work inside, reproduced step by step at laptop scale. Each page is a
+notebook as it last ran in full: its narrative, code, outputs and live charts. The
+<a href="scorecard.html">scorecard</a> lists every claim with the paper's figure and ours.</p>
+<ol class="contents">${rows.join("\n")}</ol>`;
+  return page({ title: "Contents", body, nav: `<a href="index.html">contents</a> · <a href="scorecard.html">scorecard</a>` });
+}
+
+function renderScorecard(notebooks, claims) {
+  const count = (v) => claims.filter((c) => c.verdict === v).length;
+  const rows = claims.map((c) => `<tr class="${VERDICT_CLASS[c.verdict] ?? ""}">
+<td><a href="${c.notebook.page}">${escapeHtml(c.notebook.id)}</a></td><td>${escapeHtml(c.notebook.title.replace(/^\d\d\s*[·:.-]\s*/, ""))}</td>
+<td>${escapeHtml(c.claim)}</td><td>${escapeHtml(c.paper)}</td><td>${escapeHtml(c.ours)}${c.caveat && c.verdict !== "held" ? `<div class="caveat">${escapeHtml(c.caveat)}</div>` : ""}</td>
+<td class="verdict-cell">${escapeHtml(c.verdict === "not reproduced" ? "not at our scale" : c.verdict)}</td>
+<td><a href="${c.notebook.page}#claim-${escapeHtml(c.id)}">cell</a></td></tr>`);
+  const body = `<h1>Scorecard</h1>
+<p class="summary"><b>${claims.length}</b> claims from ${new Set(claims.map((c) => c.notebook)).size} notebooks:
+<span class="held">${count("held")} held</span>, <span class="partly">${count("partly")} partly</span>,
+<span class="not">${count("not reproduced")} not reproduced at our scale</span>${count("smoke run") ? `, ${count("smoke run")} from smoke runs (not judged)` : ""}.
+Each row is read from the claim record the notebook's own assert cell wrote when it last ran.</p>
+<table class="scorecard"><thead><tr><th>#</th><th>paper</th><th>claim</th><th>paper's figure</th><th>our figure</th><th>verdict</th><th></th></tr></thead>
+<tbody>${rows.join("\n")}</tbody></table>`;
+  return page({ title: "Scorecard", body, nav: `<a href="index.html">contents</a> · <a href="scorecard.html">scorecard</a>` });
+}
+
+const CSS = `
+body { font: 16px/1.55 "DejaVu Sans", system-ui, sans-serif; margin: 0; color: #1d1d1f; background: #fff; }
+nav.top { position: sticky; top: 0; background: #f6f6f8; border-bottom: 1px solid #ddd; padding: 8px 24px; display: flex; gap: 16px; justify-content: center; z-index: 10; }
+nav.top a { color: #0b5cad; text-decoration: none; }
+main { max-width: 980px; margin: 0 auto; padding: 16px 24px 64px; }
+section.code { margin: 18px 0; }
+pre { overflow-x: auto; padding: 10px 12px; border-radius: 6px; font: 13px/1.45 "DejaVu Sans Mono", monospace; }
+pre.source { background: #f3f5f8; border-left: 3px solid #8aa4c8; }
+pre.stream, pre.result { background: #fff; border: 1px solid #eee; margin: 6px 0; }
+pre.stderr { color: #8a4b00; }
+pre.error { background: #fff0f0; color: #a00; }
+.outputs { margin-left: 12px; }
+.ta-plot { width: 100%; min-height: 380px; }
+img.figure { max-width: 100%; }
+.html-output table, table.scorecard { border-collapse: collapse; font-size: 14px; margin: 8px 0; }
+.html-output td, .html-output th, table.scorecard td, table.scorecard th { border: 1px solid #ddd; padding: 4px 8px; vertical-align: top; }
+table.scorecard th { background: #f3f5f8; position: sticky; top: 42px; }
+.claim { border-left: 4px solid #999; padding: 6px 10px; margin: 8px 0; background: #fafafa; }
+.claim.held { border-color: #2e7d32; } .claim.partly { border-color: #e0a000; } .claim.not { border-color: #c62828; }
+.claim .verdict { font-weight: bold; text-transform: uppercase; font-size: 12px; margin-right: 6px; }
+.claim-figures { font-size: 14px; margin-top: 4px; }
+tr.held .verdict-cell, span.held { color: #2e7d32; font-weight: bold; }
+tr.partly .verdict-cell, span.partly { color: #a57500; font-weight: bold; }
+tr.not .verdict-cell, span.not { color: #c62828; font-weight: bold; }
+.caveat { color: #666; font-size: 12px; margin-top: 4px; }
+ol.contents li { margin: 8px 0; } .counts { display: block; color: #666; font-size: 13px; }
+.katex-display { overflow-x: auto; overflow-y: hidden; }
+`;
+
+/** Builds the book; returns what it wrote (for the test and the summary line). */
+export function buildBook(outDir = BOOK_DIR) {
+  const notebooks = listNotebooks();
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(outDir, "assets"), { recursive: true });
+  fs.copyFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), path.join(outDir, "assets", "plotly.min.js"));
+  fs.cpSync(path.dirname(require.resolve("katex/dist/katex.min.css")), path.join(outDir, "assets", "katex"), {
+    recursive: true, filter: (src) => fs.statSync(src).isDirectory() || /katex\.min\.css$|\.woff2$/.test(src),
+  });
+  fs.writeFileSync(path.join(outDir, "assets", "book.css"), CSS);
+  const claims = [];
+  notebooks.forEach((nb, i) => fs.writeFileSync(path.join(outDir, nb.page), renderNotebook(nb, notebooks, i, claims)));
+  fs.writeFileSync(path.join(outDir, "index.html"), renderIndex(notebooks, claims));
+  fs.writeFileSync(path.join(outDir, "scorecard.html"), renderScorecard(notebooks, claims));
+  const scorecard = claims.map((c) => ({ notebook: c.notebook.id, id: c.id, claim: c.claim, paper: c.paper, ours: c.ours, verdict: c.verdict, cell: `${c.notebook.page}#claim-${c.id}` }));
+  fs.writeFileSync(path.join(outDir, "scorecard.json"), JSON.stringify(scorecard, null, 2) + "\n");
+  return { outDir, pages: notebooks.map((nb) => nb.page), claims: scorecard };
+}
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".woff2": "font/woff2", ".png": "image/png" };
+
+/** Serves a folder on 127.0.0.1; resolves to the server once listening (port 0 = any free port). */
+export function serve(dir = BOOK_DIR, port = 8123) {
+  const server = http.createServer((req, res) => {
+    const url = decodeURIComponent(new URL(req.url, "http://127.0.0.1").pathname);
+    const file = path.join(dir, url.endsWith("/") ? url + "index.html" : url);
+    if (!file.startsWith(dir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes("--serve")) {
+    if (!fs.existsSync(path.join(BOOK_DIR, "index.html"))) buildBook();
+    const port = Number(process.env.TA_BOOK_PORT ?? 8123);
+    const server = await serve(BOOK_DIR, port).catch((err) => {
+      console.error(`[book] cannot listen on 127.0.0.1:${port}: ${err.message} (set TA_BOOK_PORT to another port)`);
+      process.exit(1);
+    });
+    console.log(`[book] serving ${path.relative(ROOT, BOOK_DIR)} at http://127.0.0.1:${server.address().port}/ (Ctrl-C to stop)`);
+  } else {
+    const t0 = performance.now();
+    const { pages, claims } = buildBook();
+    const count = (v) => claims.filter((c) => c.verdict === v).length;
+    console.log(`[book] ${pages.length} notebook pages, scorecard of ${claims.length} claims (${count("held")} held, ${count("partly")} partly, ` +
+      `${count("not reproduced")} not reproduced) in ${path.relative(ROOT, BOOK_DIR)}/ (${((performance.now() - t0) / 1000).toFixed(1)} s); ` +
+      "open build/book/index.html or run npm run book:serve");
+  }
+}
