@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { ready } from "../lib/engine";
 import { createRng, normalArray } from "../lib/engine/rng";
-import { initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
+import { activate, initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
 import { crossEntropy } from "../lib/models/loss";
 import { namedVariables } from "../lib/models/params";
 import { train } from "../lib/train/trainer";
@@ -147,6 +147,25 @@ describe("other patched kernels equal cpu", () => {
         expect(Math.abs(g - w), `${op}(${x[i]}): ${g} vs ${w}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(w)));
       }
     }
+  });
+
+  it("fused GELU and its gradient equal the composed x·Φ(x) on cpu", async () => {
+    const x = [...Array.from(rand([1001]).values, (v) => 4 * v), 0, -0, 30, -30, 1e-6];
+    const w = rand([x.length]).values;
+    const f = () => {
+      const t = tf.tensor1d(x);
+      const y = activate("gelu", t);
+      const g = tf.grad((u: tf.Tensor) => tf.sum(tf.mul(activate("gelu", u), tf.tensor1d(w))))(t);
+      return [y, g];
+    };
+    const [wantY, wantG] = await onBackend("cpu", f);
+    const [gotY, gotG] = await onBackend("wasm", f);
+    expectClose(gotY.values, wantY.values, 1e-5);
+    expectClose(gotG.values, wantG.values, 1e-5);
+    // the fused path is the one taken on wasm: one kernel forward
+    await ready({ backend: "wasm", quiet: true });
+    const profile = await tf.profile(() => activate("gelu", tf.tensor1d(x)));
+    expect(profile.kernels.map((k) => k.name)).toContain("TransformerAnatomyGelu");
   });
 
   it("GatherV2 over rows equals cpu; an out-of-range index is a clear error", async () => {

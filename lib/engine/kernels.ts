@@ -57,6 +57,9 @@ export interface SimdKernels {
   gemm(a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
   exp(x: number, out: number, size: number): void;
   erf(x: number, out: number, size: number): void;
+  /** GELU x·Φ(x), and its gradient dy·GELU'(x). */
+  gelu(x: number, out: number, size: number): void;
+  geluGrad(x: number, dy: number, out: number, size: number): void;
   /** out[j] = Σ_r x[r, j] for x [rows, width], accumulated in float64. */
   sumRows(x: number, out: number, rows: number, width: number): void;
   /** [batch, r, c] → [batch, c, r]. */
@@ -120,6 +123,8 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
     },
     exp: (x, out, size) => entry.vexp(x, out, size),
     erf: (x, out, size) => entry.verf(x, out, size),
+    gelu: (x, out, size) => entry.vgelu(x, out, size),
+    geluGrad: (x, dy, out, size) => entry.vgeluGrad(x, dy, out, size),
     sumRows: (x, out, rows, width) => entry.sumRows(x, out, rows, width),
     transpose: (src, dst, batch, r, c) => entry.transpose(src, dst, batch, r, c),
   };

@@ -288,6 +288,25 @@ function patchKernels(): void {
       },
     });
   }
+  // GELU as one kernel forward and one backward (composed, it is five elementwise ops forward and
+  // about eight backward, each a full pass and a saved [B·T, dFF] tensor). Only registered here;
+  // used through `fusedGelu`, which checks that our kernels are live.
+  const heapOf = (args: { backend: unknown }) => args.backend as unknown as WasmBackendInternals;
+  const unary = (name: string, run: (b: WasmBackendInternals, ins: tf.TensorInfo[], out: tf.TensorInfo, size: number) => void) =>
+    replace({
+      kernelName: name,
+      backendName: "wasm",
+      kernelFunc: (args) => {
+        const b = heapOf(args);
+        const ins = Object.values(args.inputs) as tf.TensorInfo[];
+        const out = b.makeOutput(ins[0].shape, "float32");
+        run(b, ins, out, ins[0].shape.reduce((p, d) => p * d, 1));
+        return out;
+      },
+    });
+  const at = (b: WasmBackendInternals, t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+  unary(GELU_KERNEL, (b, [x], out, size) => simd!.gelu(at(b, x), at(b, out), size));
+  unary(GELU_GRAD_KERNEL, (b, [x, dy], out, size) => simd!.geluGrad(at(b, x), at(b, dy), at(b, out), size));
   const stockGather = tf.getKernel("GatherV2", "wasm");
   replace({
     // Embedding lookups: whole rows copied inside the heap (stock: ~37 ns per element).
@@ -304,6 +323,26 @@ function patchKernels(): void {
     },
   });
   registerMissingKernels();
+}
+
+const GELU_KERNEL = "TransformerAnatomyGelu";
+const GELU_GRAD_KERNEL = "TransformerAnatomyGeluGrad";
+
+const geluOp = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: tf.engine().runKernel(GELU_KERNEL, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved, dy }) as tf.Tensor,
+  };
+}) as never) as unknown as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Exact GELU x·Φ(x) as one fused kernel (and one for its gradient) when the patched wasm backend
+ * with our SIMD kernels is running and x is float32; null otherwise (compose it from tf ops).
+ */
+export function fusedGelu(x: tf.Tensor): tf.Tensor | null {
+  if (!simd || x.dtype !== "float32" || tf.getBackend() !== "wasm") return null;
+  return geluOp(x);
 }
 
 /** out[i] = x[indices[i]] over the first axis, as whole-row copies within the heap. */

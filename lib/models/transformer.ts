@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { resolveConfig, Schema, ConfigError } from "../config";
 import { Rng, createRng } from "../engine/rng";
+import { fusedGelu } from "../engine/wasm";
 import { NormParams, NormKind, NORM_KINDS, applyNorm, initNorm, NormSpec } from "./norms";
 import { normalVariable, zerosVariable } from "./params";
 
@@ -94,7 +95,7 @@ export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
     case "relu":
       return tf.relu(x);
     case "gelu":
-      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+      return fusedGelu(x) ?? tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
     case "silu":
       return tf.mul(x, tf.sigmoid(x));
   }

@@ -344,3 +344,34 @@ export function transpose(src: usize, dst: usize, batch: i32, r: i32, c: i32): v
     }
   }
 }
+
+/** GELU, exact form x·Φ(x) = x·(1 + erf(x/√2))/2. */
+@inline function geluLanes(v: v128): v128 {
+  return f32x4.mul(f32x4.mul(v, f32x4.splat(0.5)), f32x4.add(f32x4.splat(1), erfLanes(f32x4.mul(v, f32x4.splat(0.7071067811865476)))));
+}
+
+export function vgelu(x: usize, out: usize, size: i32): void {
+  const size4 = size & ~3;
+  for (let i = 0; i < size4; i += 4) v128.store(out + (<usize>i << 2), geluLanes(v128.load(x + (<usize>i << 2))));
+  for (let i = size4; i < size; i++) {
+    store<f32>(out + (<usize>i << 2), f32x4.extract_lane(geluLanes(f32x4.splat(load<f32>(x + (<usize>i << 2)))), 0));
+  }
+}
+
+/** dx = dy·GELU'(x), GELU'(x) = Φ(x) + x·φ(x) = (1 + erf(x/√2))/2 + x·e^(−x²/2)/√(2π). */
+@inline function geluGradLanes(v: v128, dy: v128): v128 {
+  const cdf = f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.splat(1), erfLanes(f32x4.mul(v, f32x4.splat(0.7071067811865476)))));
+  const pdf = f32x4.mul(f32x4.splat(0.3989422804014327), expLanes(f32x4.mul(f32x4.mul(v, v), f32x4.splat(-0.5))));
+  return f32x4.mul(dy, f32x4.add(cdf, f32x4.mul(v, pdf)));
+}
+
+export function vgeluGrad(x: usize, dy: usize, out: usize, size: i32): void {
+  const size4 = size & ~3;
+  for (let i = 0; i < size4; i += 4) {
+    v128.store(out + (<usize>i << 2), geluGradLanes(v128.load(x + (<usize>i << 2)), v128.load(dy + (<usize>i << 2))));
+  }
+  for (let i = size4; i < size; i++) {
+    const r = geluGradLanes(f32x4.splat(load<f32>(x + (<usize>i << 2))), f32x4.splat(load<f32>(dy + (<usize>i << 2))));
+    store<f32>(out + (<usize>i << 2), f32x4.extract_lane(r, 0));
+  }
+}
