@@ -28,6 +28,7 @@ export * from "./notebook/plot";
 export * from "./notebook/progress";
 export * from "./notebook/table";
 export * from "./notebook/claims";
+export * from "./notebook/exercise";
 export * from "./notebook/mode";
 export * from "./models/generate";
 export * from "./train/evaluate";
