@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { closeRenderer, renderPng } from "../lib/notebook/chromium";
 import { claim, recordedClaims, ClaimFailed } from "../lib/notebook/claims";
+import { exercise } from "../lib/notebook/exercise";
 import { displayBundle, droppedOutputs, inNotebook, unflushedOutputs } from "../lib/notebook/kernel";
 import { barFigure, heatmapFigure, lineFigure, plot } from "../lib/notebook/plot";
 import { formatSeconds, progress, progressSpacingMs } from "../lib/notebook/progress";
@@ -61,6 +62,33 @@ describe("claims", () => {
       log.mockRestore();
     }
     expect(recordedClaims().find((r) => r.id === "t-smoke")?.verdict).toBe("smoke run");
+  });
+});
+
+describe("exercises", () => {
+  it("an unanswered exercise runs nothing and reports a to-do", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const run = vi.fn(() => 1);
+    const out = await exercise<number, number>({ id: "00.9", question: "q?", prediction: undefined, run, check: () => true });
+    expect(out).toBeUndefined();
+    expect(run).not.toHaveBeenCalled();
+    expect(log.mock.calls.flat().join(" ")).toMatch(/✎ Exercise 00\.9: q\? — write your prediction/);
+    log.mockRestore();
+  });
+
+  it("grades a prediction against the measurement, both ways", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const spec = { id: "01.1", question: "loss?", run: async () => 4.5213, check: (p: number, m: number) => Math.abs(p - m) < 0.1, show: (m: number) => m.toFixed(2) };
+    expect(await exercise({ ...spec, prediction: Math.log(92) })).toBe(4.5213);
+    expect(await exercise({ ...spec, prediction: 2 })).toBe(4.5213);
+    const lines = log.mock.calls.map((c) => String(c[0]));
+    expect(lines[0]).toBe("✔ Exercise 01.1: you predicted 4.522; measured 4.52 — correct.");
+    expect(lines[1]).toBe("✘ Exercise 01.1: you predicted 2; measured 4.52 — incorrect.");
+    log.mockRestore();
+  });
+
+  it("rejects a malformed id", async () => {
+    await expect(exercise({ id: "1", question: "", prediction: 1, run: () => 1, check: () => true })).rejects.toThrow(/"01\.2"/);
   });
 });
 

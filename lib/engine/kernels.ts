@@ -2,8 +2,8 @@
  * Our SIMD kernels on the tfjs heap (simd/matmul.as.ts, built to dist/kernels/matmul.wasm). The
  * module imports the shared memory of the threaded tfjs-wasm build, so its pointers are tfjs
  * tensors' byte offsets and no data is copied. Products run on the main thread plus `threads − 1`
- * worker threads (split over batch elements, or over output rows for one large product);
- * elementwise kernels and reductions run on the calling thread.
+ * worker threads (split over batch elements, or over output rows for one large product, or over
+ * elements for large elementwise kernels); reductions and transposes run on the calling thread.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -22,7 +22,9 @@ type Entry = (...args: number[]) => void;
 /** Control block layout (Int32): [posted job, finished job, entry index, 13 arguments]. */
 const POSTED = 0, FINISHED = 1, ENTRY = 2, ARGS = 3, N_ARGS = 13;
 /** Entry points a worker can run, by index. */
-const PARALLEL = ["bmm", "gemmRows"] as const;
+const PARALLEL = ["bmm", "gemmRows", "vexpRange", "verfRange", "vgeluRange", "vgeluGradRange"] as const;
+/** Below this many elements an elementwise kernel runs on the calling thread alone. */
+const SPLIT_ELEMENTS = 1 << 16;
 
 // The worker: instantiate the same kernels on the same memory, then run posted jobs forever.
 const WORKER_SOURCE = `
@@ -113,6 +115,10 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
     }
   };
 
+  // Elementwise: compute-bound (polynomials, a division), so large tensors are split too.
+  const elementwise = (name: (typeof PARALLEL)[number], args: number[], size: number) =>
+    split(name, args, size, size < SPLIT_ELEMENTS ? size + 1 : 4);
+
   return {
     threads: 1 + helpers.length,
     bmm(a, b, c, batch, m, k, n, transA, transB, strideA, strideB) {
@@ -121,10 +127,10 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
     gemm(a, b, c, m, k, n, transA, transB) {
       split("gemmRows", [a, b, c, m, k, n, transA ? 1 : 0, transB ? 1 : 0], m, 4, true);
     },
-    exp: (x, out, size) => entry.vexp(x, out, size),
-    erf: (x, out, size) => entry.verf(x, out, size),
-    gelu: (x, out, size) => entry.vgelu(x, out, size),
-    geluGrad: (x, dy, out, size) => entry.vgeluGrad(x, dy, out, size),
+    exp: (x, out, size) => elementwise("vexpRange", [x, out], size),
+    erf: (x, out, size) => elementwise("verfRange", [x, out], size),
+    gelu: (x, out, size) => elementwise("vgeluRange", [x, out], size),
+    geluGrad: (x, dy, out, size) => elementwise("vgeluGradRange", [x, dy, out], size),
     sumRows: (x, out, rows, width) => entry.sumRows(x, out, rows, width),
     transpose: (src, dst, batch, r, c) => entry.transpose(src, dst, batch, r, c),
   };

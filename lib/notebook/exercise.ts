@@ -37,6 +37,11 @@ export interface ExerciseRecord {
   measured?: string;
 }
 
+/** A prediction as the student would write it: numbers to 4 significant digits. */
+function formatPrediction(value: unknown): string {
+  return typeof value === "number" ? String(Number(value.toPrecision(4))) : JSON.stringify(value);
+}
+
 function emit(record: ExerciseRecord, plain: string, html: string): void {
   if (!displayBundle({ "text/html": html, "text/plain": plain, [EXERCISE_MIME]: record })) console.log(plain);
 }
@@ -55,12 +60,13 @@ export async function exercise<P, M>(spec: ExerciseSpec<P, M>): Promise<M | unde
   const shown = spec.show ? spec.show(measured) : JSON.stringify(measured);
   const correct = spec.check(spec.prediction, measured);
   const verdict = correct ? "correct" : "incorrect";
-  const plain = `${correct ? "✔" : "✘"} Exercise ${spec.id}: you predicted ${JSON.stringify(spec.prediction)}; measured ${shown} — ${verdict}.` +
+  const predicted = formatPrediction(spec.prediction);
+  const plain = `${correct ? "✔" : "✘"} Exercise ${spec.id}: you predicted ${predicted}; measured ${shown} — ${verdict}.` +
     (spec.explain ? ` ${spec.explain}` : "");
   const colour = correct ? "#2a7a3a" : "#b03030";
   emit({ id: spec.id, status: verdict, prediction: spec.prediction, measured: shown }, plain,
     `<div style="border-left:4px solid ${colour};padding:4px 10px;margin:4px 0"><b style="color:${colour}">${correct ? "✔" : "✘"} ` +
-    `Exercise ${escapeHtml(spec.id)}: ${verdict}</b> — you predicted <code>${escapeHtml(JSON.stringify(spec.prediction))}</code>; ` +
+    `Exercise ${escapeHtml(spec.id)}: ${verdict}</b> — you predicted <code>${escapeHtml(predicted)}</code>; ` +
     `measured <code>${escapeHtml(shown)}</code>.${spec.explain ? `<br><small>${escapeHtml(spec.explain)}</small>` : ""}</div>`);
   return measured;
 }

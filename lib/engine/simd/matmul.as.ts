@@ -375,3 +375,17 @@ export function vgeluGrad(x: usize, dy: usize, out: usize, size: i32): void {
     store<f32>(out + (<usize>i << 2), f32x4.extract_lane(r, 0));
   }
 }
+
+// Element ranges [begin, end) of the elementwise kernels, for the thread split.
+export function vexpRange(x: usize, out: usize, begin: i32, end: i32): void {
+  vexp(x + (<usize>begin << 2), out + (<usize>begin << 2), end - begin);
+}
+export function verfRange(x: usize, out: usize, begin: i32, end: i32): void {
+  verf(x + (<usize>begin << 2), out + (<usize>begin << 2), end - begin);
+}
+export function vgeluRange(x: usize, out: usize, begin: i32, end: i32): void {
+  vgelu(x + (<usize>begin << 2), out + (<usize>begin << 2), end - begin);
+}
+export function vgeluGradRange(x: usize, dy: usize, out: usize, begin: i32, end: i32): void {
+  vgeluGrad(x + (<usize>begin << 2), dy + (<usize>begin << 2), out + (<usize>begin << 2), end - begin);
+}
