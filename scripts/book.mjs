@@ -132,7 +132,9 @@ function renderNotebook(entry, notebooks, i, claims) {
     } else if (cell.cell_type === "code") {
       const outputs = cell.outputs ?? [];
       const rendered = outputs.map((o, k) => renderOutput(o, outputs[k + 1], plots, claims, entry)).join("\n");
-      parts.push(`<section class="code" id="${anchor}"><pre class="source"><code>${escapeHtml(joined(cell.source))}</code></pre>
+      const role = (cell.metadata?.tags ?? []).find((t) => t === "exercise" || t === "solution");
+      const label = role ? `<div class="cell-label">${role === "exercise" ? "exercise cell (student copy)" : "solution (instructor copy)"}</div>` : "";
+      parts.push(`<section class="code${role ? ` ${role}` : ""}" id="${anchor}">${label}<pre class="source"><code>${escapeHtml(joined(cell.source))}</code></pre>
 ${rendered ? `<div class="outputs">${rendered}</div>` : ""}</section>`);
     }
   }
@@ -143,8 +145,9 @@ function renderIndex(notebooks, claims) {
   const rows = notebooks.map((nb) => {
     const mine = claims.filter((c) => c.notebook === nb);
     const count = (v) => mine.filter((c) => c.verdict === v).length;
+    const exercises = nb.nb.cells.filter((c) => (c.metadata?.tags ?? []).includes("exercise")).length;
     return `<li><a href="${nb.page}">${escapeHtml(nb.id)} · ${escapeHtml(nb.title)}</a>
-<span class="counts">${mine.length} claims: ${count("held")} held, ${count("partly")} partly, ${count("not reproduced")} not reproduced</span></li>`;
+<span class="counts">${mine.length} claims: ${count("held")} held, ${count("partly")} partly, ${count("not reproduced")} not reproduced · ${exercises} exercises</span></li>`;
   });
   const body = `<h1>transformer-anatomy</h1>
 <p>Ten papers about how transformers work inside, reproduced step by step at laptop scale. Each page is a
@@ -198,6 +201,8 @@ tr.not .verdict-cell, span.not { color: #c62828; font-weight: bold; }
 .caveat { color: #666; font-size: 12px; margin-top: 4px; }
 ol.contents li { margin: 8px 0; } .counts { display: block; color: #666; font-size: 13px; }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
+.cell-label { font-size: 12px; color: #5b7fb5; text-transform: uppercase; letter-spacing: 0.04em; }
+section.solution pre.source { border-left-color: #2e7d32; background: #f3f8f3; }
 `;
 
 /** Builds the book; returns what it wrote (for the test and the summary line). */
