@@ -42,7 +42,10 @@ function referenceBatches(cfg) {
   };
 }
 
-/** ms per reference training step: median over `steps` after one warm-up step. */
+/** Warm-up steps before timing (JIT and wasm tier-up, first-use allocations); bench_torch.py uses the same. */
+const WARMUP = 3;
+
+/** ms per reference training step: median over `steps` after WARMUP warm-up steps. */
 function referenceStep(steps) {
   const cfg = ta.transformerConfig("lm-reference", { seed: 0 });
   const params = ta.initTransformer(cfg);
@@ -51,7 +54,7 @@ function referenceStep(steps) {
   let last = performance.now();
   const result = ta.train({
     params,
-    steps: steps + 1,
+    steps: steps + WARMUP,
     lr: 1e-3,
     progress: false,
     loss: () => {
@@ -62,8 +65,8 @@ function referenceStep(steps) {
   });
   ta.disposeParams(params);
   // Live tensors after each step (after warm-up): equal from step to step means nothing leaks.
-  const live = tensors.slice(1);
-  return { msPerStep: median(times.slice(1)), steps: times.length - 1, firstLoss: result.losses[0], tensorGrowth: live[live.length - 1] - live[0] };
+  const live = tensors.slice(WARMUP);
+  return { msPerStep: median(times.slice(WARMUP)), steps: times.length - WARMUP, firstLoss: result.losses[0], tensorGrowth: live[live.length - 1] - live[0] };
 }
 
 /**

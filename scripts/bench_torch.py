@@ -28,6 +28,9 @@ except ImportError:
 B, T, D, H, L, FF, V = 16, 128, 128, 4, 4, 512, 256
 
 
+# Warm-up steps before timing, as in scripts/bench.mjs.
+WARMUP = 3
+
 def init_params(gen):
     def normal(*shape, std=0.02):
         return (torch.randn(*shape, generator=gen) * std).requires_grad_()
@@ -73,7 +76,7 @@ def reference_step(steps):
     opt = torch.optim.Adam(p.values(), lr=1e-3)
     mask = torch.full((T, T), float("-inf")).triu(1)
     times, first = [], None
-    for _ in range(steps + 1):
+    for _ in range(steps + WARMUP):
         t0 = time.perf_counter()
         ids = torch.randint(0, V, (B, T + 1), generator=gen)
         logits = forward(p, ids[:, :T], mask)
@@ -83,7 +86,7 @@ def reference_step(steps):
         opt.step()
         first = first if first is not None else loss.item()
         times.append((time.perf_counter() - t0) * 1000)
-    return {"msPerStep": statistics.median(times[1:]), "steps": steps, "firstLoss": first}
+    return {"msPerStep": statistics.median(times[WARMUP:]), "steps": steps, "firstLoss": first}
 
 
 def matmul(n, reps):
