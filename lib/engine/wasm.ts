@@ -283,7 +283,7 @@ function patchKernels(): void {
         const b = args.backend as unknown as WasmBackendInternals;
         const out = b.makeOutput(x.shape, "float32");
         const size = x.shape.reduce((p, d) => p * d, 1);
-        simd[entry](b.dataIdMap.get(x.dataId).memoryOffset, b.dataIdMap.get(out.dataId).memoryOffset, size);
+        simd[entry](heapOffset(b, x), heapOffset(b, out), size);
         return out;
       },
     });
@@ -304,9 +304,8 @@ function patchKernels(): void {
         return out;
       },
     });
-  const at = (b: WasmBackendInternals, t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
-  unary(GELU_KERNEL, (b, [x], out, size) => simd!.gelu(at(b, x), at(b, out), size));
-  unary(GELU_GRAD_KERNEL, (b, [x, dy], out, size) => simd!.geluGrad(at(b, x), at(b, dy), at(b, out), size));
+  unary(GELU_KERNEL, (b, [x], out, size) => simd!.gelu(heapOffset(b, x), heapOffset(b, out), size));
+  unary(GELU_GRAD_KERNEL, (b, [x, dy], out, size) => simd!.geluGrad(heapOffset(b, x), heapOffset(b, dy), heapOffset(b, out), size));
   const stockGather = tf.getKernel("GatherV2", "wasm");
   replace({
     // Embedding lookups: whole rows copied inside the heap (stock: ~37 ns per element).
@@ -353,7 +352,7 @@ function gatherRows(backend: WasmBackendInternals, x: tf.TensorInfo, indices: tf
   const out = backend.makeOutput([...indices.shape, ...inner], "float32");
   const ids = backend.typedArrayFromHeap(indices) as Int32Array;
   const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
-  const src = backend.dataIdMap.get(x.dataId).memoryOffset / 4, dst = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
+  const src = heapOffset(backend, x) / 4, dst = heapOffset(backend, out) / 4;
   for (let i = 0; i < ids.length; i++) {
     const r = ids[i];
     if (!(r >= 0 && r < rows)) {
@@ -377,6 +376,11 @@ export function registerMissingKernels(): void {
       return unsortedSegmentSum(backend as unknown as WasmBackendInternals, x, segmentIds, numSegments);
     },
   });
+}
+
+/** Byte offset of a tensor's data on the wasm heap (what our SIMD kernels take as a pointer). */
+function heapOffset(backend: WasmBackendInternals, t: tf.TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
 /** Per-backend scratch memory for the shape arguments of the C entry points. */
@@ -409,7 +413,7 @@ function transposeLastTwo(backend: WasmBackendInternals, x: tf.TensorInfo): tf.T
   const [r, c] = x.shape.slice(-2);
   const batch = x.shape.slice(0, -2).reduce((p, s) => p * s, 1);
   const out = backend.makeOutput([...x.shape.slice(0, -2), c, r], x.dtype);
-  if (simd) simd.transpose(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, batch, r, c);
+  if (simd) simd.transpose(heapOffset(backend, x), heapOffset(backend, out), batch, r, c);
   else transposeTiles(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, batch, r, c);
   return out;
 }
@@ -534,7 +538,7 @@ function fastMatMul(
   const simpleBatch = (batchA === batch || batchA === 1) && batchB === batch && outerA.length <= outerB.length;
   const tall = batch === 1 || (batchB === 1 && batchA === batch && !transposeA);
   if (simd && bias === null && (tall || simpleBatch)) {
-    const offset = (x: tf.TensorInfo) => backend.dataIdMap.get(x.dataId).memoryOffset;
+    const offset = (x: tf.TensorInfo) => heapOffset(backend, x);
     if (tall) {
       // One product (a shared right operand folds into a tall one). Bᵀ is stored [n, k]: making it
       // row-major costs k·n moves and lets the faster broadcast-A kernel run.
@@ -598,7 +602,7 @@ function sumLeadingAxes(backend: WasmBackendInternals, x: tf.TensorInfo, count: 
   const width = inner.reduce((p, s) => p * s, 1);
   const out = backend.makeOutput(keepDims ? [...new Array<number>(count).fill(1), ...inner] : inner, "float32");
   if (simd) {
-    simd.sumRows(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, rows, width);
+    simd.sumRows(heapOffset(backend, x), heapOffset(backend, out), rows, width);
     return out;
   }
   const src = backend.typedArrayFromHeap(x) as Float32Array;
