@@ -1,7 +1,11 @@
 /**
- * Typed, validated configuration objects. Every model, dataset and trainer config is built with
- * `resolveConfig(name, defaults, schema, overrides)`: unknown fields, wrong types and values out of
- * range fail at once with an error naming the field and what is allowed.
+ * Typed, validated configuration objects, built with `resolveConfig(name, defaults, schema,
+ * overrides)`: unknown fields, wrong types and values out of range fail at once with an error
+ * naming the field and what is allowed. It builds five configs: the transformer's
+ * (`transformerConfig`), the LSTM language model's (`rnnConfig`), gMLP's (`gmlpConfig`), the vision
+ * models' (`visionConfig`, ViT or gMLP backbone) and Adam's (`new Adam(variables, config)`).
+ * Datasets, trainers (`train`, …) and the other models take plain option objects, each checked
+ * (as far as it is) by the function that takes it; some of those throw ConfigError too.
  */
 
 export type FieldSpec =

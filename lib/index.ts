@@ -1,6 +1,10 @@
 /**
  * transformer-anatomy: the shared library behind the notebooks.
  * Everything public is re-exported here; notebooks `import * as ta from "transformer-anatomy"`.
+ *
+ * The core — engine, models, training, data, metrics, notebook display — knows no paper; each
+ * paper's own models, metrics and procedures live in `papers/NN-name/` (its header names the
+ * paper, the equations and the notebook).
  */
 import * as tf from "@tensorflow/tfjs";
 import { assertFreshBuild } from "./buildcheck";
@@ -9,19 +13,35 @@ assertFreshBuild(__dirname);
 
 export { tf };
 export * from "./config";
+
 export * from "./engine";
 export * from "./engine/rng";
+
+export * from "./models/ops";
 export * from "./models/norms";
 export * from "./models/params";
 export * from "./models/loss";
 export * from "./models/transformer";
+export * from "./models/generate";
+export * from "./models/lstm";
+
 export * from "./train/schedules";
 export * from "./train/optimizer";
 export * from "./train/trainer";
+export * from "./train/evaluate";
+export * from "./train/lm";
+
 export * from "./data/cache";
 export * from "./data/sotu";
+export * from "./data/brown";
+export * from "./data/sentiment";
+export * from "./data/images";
 export * from "./data/tokenizers";
 export * from "./data/batches";
+
+export * from "./metrics/stats";
+export * from "./metrics/matrix";
+
 export * from "./notebook/kernel";
 export * from "./notebook/chromium";
 export * from "./notebook/plot";
@@ -30,28 +50,14 @@ export * from "./notebook/table";
 export * from "./notebook/claims";
 export * from "./notebook/exercise";
 export * from "./notebook/mode";
-export * from "./models/generate";
-export * from "./train/evaluate";
-export * from "./metrics/norms";
-export * from "./train/lm";
-export * from "./metrics/stats";
-export * from "./data/images";
-export * from "./models/gmlp";
-export * from "./models/vision";
-export * from "./train/classifier";
-export * from "./models/arms";
-export * from "./metrics/spatial";
-export * from "./metrics/attention";
-export * from "./models/joma";
-export * from "./data/hierarchical";
-export * from "./metrics/latents";
-export * from "./metrics/linearity";
-export * from "./models/linearize";
-export * from "./data/brown";
-export * from "./models/attention-only";
-export * from "./models/fast-weights";
-export * from "./models/rnn";
-export * from "./data/sentiment";
-export * from "./train/ulmfit";
-export * from "./models/communication";
-export * from "./metrics/curvature";
+
+export * from "./papers/01-pre-ln-vs-post-ln";
+export * from "./papers/02-rmsnorm-gopher";
+export * from "./papers/03-gmlp";
+export * from "./papers/04-joma";
+export * from "./papers/05-secretly-linear";
+export * from "./papers/06-attention-only";
+export * from "./papers/07-fast-weights";
+export * from "./papers/08-ulmfit";
+export * from "./papers/09-one-hot-tokens";
+export * from "./papers/10-sentence-curvature";

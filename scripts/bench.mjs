@@ -17,9 +17,33 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-const ta = require(path.join(ROOT, "dist"));
+const ta = require(path.join(ROOT, "dist")); // untyped (any): the built library, loaded at run time
 const { tf } = ta;
 
+/** @typedef {{ n: number, ms: number, gflops: number }} MatmulResult one square matmul size */
+/** @typedef {{ msPerStep: number, steps: number, firstLoss: number, tensorGrowth: number }} StepResult */
+/**
+ * One row of the results table (bench_torch.py's row has no tensorGrowth).
+ * @typedef {{ backend: string, threads: number, msPerStep: number, steps: number, firstLoss: number,
+ *   tensorGrowth?: number, matmul: MatmulResult[] }} BackendResult
+ */
+/**
+ * What bench_torch.py prints.
+ * @typedef {BackendResult & { peakRssMiB: number, versions: { torch: string, python: string },
+ *   config: Record<string, string | null> }} TorchRound
+ */
+/** @typedef {StepResult & { peakRssMiB: number }} TfjsRound what `--ref-only` prints */
+/**
+ * @typedef {{ rounds: number, tfjsMsPerStep: number, torchMsPerStep: number, ratio: number,
+ *   tfjsRounds: number[], torchRounds: number[], tfjsPeakRssMiB: number, torchPeakRssMiB: number,
+ *   tfjsTensorGrowth: number, torchMatmul: MatmulResult[], torchVersions: TorchRound["versions"],
+ *   torchConfig: TorchRound["config"], fp32Peak: { gflops: number, formula: string } | null }} TorchComparison
+ */
+
+/**
+ * @param {string} name
+ * @returns {string | undefined} the command-line value after `name`
+ */
 const argValue = (name) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -27,12 +51,16 @@ const argValue = (name) => {
 const backends = (argValue("--backends") ?? [...ta.availableBackends(), "wasm-stock"].join(",")).split(",");
 const wasmSteps = Number(argValue("--steps") ?? 7);
 
+/** @param {number[]} xs */
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Seeded random token batches of the reference step (B16 × T): inputs and next-token targets. */
+/**
+ * Seeded random token batches of the reference step (B16 × T): inputs and next-token targets.
+ * @param {{ seqLen: number, vocabSize: number }} cfg
+ */
 function referenceBatches(cfg) {
   const rng = ta.createRng(0);
   const [B, T] = [16, cfg.seqLen];
@@ -45,12 +73,19 @@ function referenceBatches(cfg) {
 /** Warm-up steps before timing (JIT and wasm tier-up, first-use allocations); bench_torch.py uses the same. */
 const WARMUP = 3;
 
-/** ms per reference training step: median over `steps` after WARMUP warm-up steps. */
+/**
+ * ms per reference training step: median over `steps` after WARMUP warm-up steps.
+ * @param {number} steps
+ * @returns {StepResult}
+ */
 function referenceStep(steps) {
   const cfg = ta.transformerConfig("lm-reference", { seed: 0 });
   const params = ta.initTransformer(cfg);
   const batch = referenceBatches(cfg);
-  const times = [], tensors = [];
+  /** @type {number[]} */
+  const times = [];
+  /** @type {number[]} */
+  const tensors = [];
   let last = performance.now();
   const result = ta.train({
     params,
@@ -72,9 +107,13 @@ function referenceStep(steps) {
 /**
  * GFLOP/s of an n×n·n×n matmul: median over repetitions after a warm-up. Kernels run
  * synchronously on these backends, so the timing excludes copying the result out.
+ * @param {number} n
+ * @param {number} reps timed repetitions (after one warm-up)
+ * @returns {MatmulResult}
  */
 function matmul(n, reps) {
   const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
+  /** @type {number[]} */
   const times = [];
   for (let i = 0; i <= reps; i++) {
     const t0 = performance.now();
@@ -97,6 +136,7 @@ if (process.argv.includes("--ref-only")) {
   process.exit(0);
 }
 
+/** @type {BackendResult[]} */
 const results = [];
 for (const backend of backends) {
   if (backend === "wasm-stock") {
@@ -105,7 +145,7 @@ for (const backend of backends) {
       env: { ...process.env, TA_WASM_PATCHES: "off" }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"],
     });
     if (child.status !== 0) throw new Error("stock wasm benchmark failed");
-    results.push(...JSON.parse(child.stdout).results.map((r) => ({ ...r, backend: "wasm-stock" })));
+    results.push(.../** @type {BackendResult[]} */ (JSON.parse(child.stdout).results).map((r) => ({ ...r, backend: "wasm-stock" })));
     continue;
   }
   const info = await ta.ready({ backend, quiet: true });
@@ -116,7 +156,10 @@ for (const backend of backends) {
   results.push({ backend, threads: info.threads, ...step, matmul: mm });
 }
 
-/** Debian's PyTorch for /usr/bin/python3: present, or installed with apt (as root or with sudo), or a reason. */
+/**
+ * Debian's PyTorch for /usr/bin/python3: present, or installed with apt (as root or with sudo), or a reason.
+ * @returns {string | null} null when torch is there, else why not
+ */
 function ensureTorch() {
   const has = () => spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0;
   if (has()) return null;
@@ -129,11 +172,15 @@ function ensureTorch() {
   return r.status === 0 && has() ? null : "apt-get could not install python3-torch";
 }
 
-/** FP32 peak estimate: cores × clock × FLOPs/cycle (Intel AVX-512: 2 FMA units × 16 lanes × 2; AVX2+FMA or AMD: 2 × 8 × 2). */
+/**
+ * FP32 peak estimate: cores × clock × FLOPs/cycle (Intel AVX-512: 2 FMA units × 16 lanes × 2; AVX2+FMA or AMD: 2 × 8 × 2).
+ * @returns {{ gflops: number, formula: string } | null}
+ */
 function fp32Peak() {
   try {
     const info = fs.readFileSync("/proc/cpuinfo", "utf8");
     const mhz = Math.max(...[...info.matchAll(/cpu MHz\s*:\s*([\d.]+)/g)].map((m) => Number(m[1])));
+    if (!(mhz > 0)) return null; // no "cpu MHz" lines (e.g. ARM): Math.max() of nothing is -Infinity
     const flags = /flags\s*:(.*)/.exec(info)?.[1] ?? "";
     // Intel with AVX-512: two 512-bit FMA units; AMD Zen (even with AVX-512) and AVX2 parts: two 256-bit FMA units.
     const amd = /AuthenticAMD/.test(info);
@@ -144,6 +191,7 @@ function fp32Peak() {
   }
 }
 
+/** @type {TorchComparison | { skipped: string } | undefined} */
 let versusTorch;
 if (process.argv.includes("--vs-torch")) {
   const missing = ensureTorch();
@@ -152,9 +200,13 @@ if (process.argv.includes("--vs-torch")) {
     versusTorch = { skipped: missing };
   } else {
     const rounds = Number(argValue("--rounds") ?? 3);
+    /** @type {NodeJS.ProcessEnv} */
     const torchEnv = { ...process.env, OPENBLAS_NUM_THREADS: "1", TA_TORCH_THREADS: "2" };
     delete torchEnv.OPENBLAS_CORETYPE;
-    const tfjsRounds = [], torchRounds = [];
+    /** @type {TfjsRound[]} */
+    const tfjsRounds = [];
+    /** @type {TorchRound[]} */
+    const torchRounds = [];
     for (let r = 0; r < rounds; r++) {
       const own = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--ref-only", "--steps", String(wasmSteps)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
       if (own.status !== 0) throw new Error("tfjs reference round failed");
@@ -177,7 +229,10 @@ if (process.argv.includes("--vs-torch")) {
   }
 }
 
-/** Time per kernel (summed over calls) of one reference step, after two warm-up steps. */
+/**
+ * Time per kernel (summed over calls) of one reference step, after two warm-up steps.
+ * @returns {Promise<{ name: string, ms: number, calls: number }[]>}
+ */
 async function profileStep() {
   await ta.ready({ backend: "wasm", quiet: true });
   const cfg = ta.transformerConfig("lm-reference", { seed: 0 });
@@ -193,6 +248,7 @@ async function profileStep() {
   step();
   step();
   const info = await tf.profile(() => { step(); });
+  /** @type {Map<string, { name: string, ms: number, calls: number }>} */
   const byKernel = new Map();
   for (const k of info.kernels) {
     const e = byKernel.get(k.name) ?? { name: k.name, ms: 0, calls: 0 };
@@ -226,6 +282,7 @@ fs.writeFileSync(path.join(ROOT, "build", "bench.json"), JSON.stringify(report, 
 const rows = results.map((r) => [r.backend, String(r.threads), r.msPerStep.toFixed(0), ...r.matmul.map((m) => m.gflops.toFixed(1))]);
 const head = ["backend", "threads", "ref step ms", "mm256 GFLOP/s", "mm512 GFLOP/s", "mm1024 GFLOP/s"];
 const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
+/** @param {string[]} cells */
 const line = (cells) => cells.map((c, j) => c.padStart(widths[j])).join("  ");
 console.log(line(head));
 for (const r of rows) console.log(line(r));
@@ -235,7 +292,7 @@ if (kernelProfile) {
   console.log(`per-kernel time of one tfjs-wasm reference step (summed ${total.toFixed(0)} ms):`);
   for (const k of kernelProfile.slice(0, 12)) console.log(`  ${k.name.padEnd(24)} ${k.ms.toFixed(1).padStart(7)} ms  ${String(k.calls).padStart(5)} calls  ${(100 * k.ms / total).toFixed(1).padStart(5)}%`);
 }
-if (versusTorch && !versusTorch.skipped) {
+if (versusTorch && !("skipped" in versusTorch)) {
   const v = versusTorch;
   console.log(`tfjs-wasm vs PyTorch ${v.torchVersions.torch}, interleaved over ${v.rounds} rounds: reference step ${v.tfjsMsPerStep.toFixed(0)} ms vs ${v.torchMsPerStep.toFixed(0)} ms ` +
     `(tfjs/torch ${v.ratio.toFixed(2)}×); peak RSS of a reference-step process ${v.tfjsPeakRssMiB.toFixed(0)} MiB vs ${v.torchPeakRssMiB.toFixed(0)} MiB ` +

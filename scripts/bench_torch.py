@@ -4,9 +4,12 @@ lib/ (Pre-LN GPT-2-style decoder: B16, T128, d128, 4 layers, 4 heads, dFF 512, v
 embeddings, GELU (erf), N(0, 0.02²) init with residual projections scaled by 1/sqrt(2L), Adam
 lr 1e-3) and square matmuls, on the CPU. Prints one JSON object on stdout.
 
-Torch is configured at its best on these machines (see ../shared/toolchain.md): OpenBLAS with one
-thread and two torch threads, OPENBLAS_CORETYPE unset (the caller sets the environment; this
-script reports what it found).
+Torch is configured as it ran fastest on the project's 2-vCPU machines:
+OpenBLAS with one thread (OPENBLAS_NUM_THREADS=1) and two torch threads, OPENBLAS_CORETYPE unset
+(a forced OPENBLAS_CORETYPE=Haswell made torch ~1.6× slower). Debian's python3-torch needs
+libopenblas0-pthread: without it torch silently uses reference BLAS (~3 GFLOP/s) and the
+comparison is void. The caller (scripts/bench.mjs) sets the environment; this script reports
+what it found.
 
 usage: bench_torch.py [--steps N]
 """

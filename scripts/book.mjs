@@ -5,11 +5,17 @@
 // notebooks' assert cells write as they run. Everything it needs is copied into build/book/assets:
 // it works offline, from any folder, with no CDN and no links to system paths.
 // npm run book:serve serves it on 127.0.0.1 (TA_BOOK_PORT, default 8123).
+// Exercises: the notebooks hold one solution cell per exercise (tagged "solution", answers marked
+// /* answer */ … /* end */); the book shows the student's exercise cell derived from it
+// (scripts/course.mjs, exerciseFromSolution) and then the solution with its outputs.
 import * as fs from "node:fs";
 import * as http from "node:http";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+// marked is ESM-only: imported, not require()d (require of an ES module needs Node ≥ 20.19).
+import { Marked } from "marked";
+import { exerciseFromSolution } from "./course.mjs";
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -17,10 +23,27 @@ export const BOOK_DIR = path.join(ROOT, "build", "book");
 const NOTEBOOKS = path.join(ROOT, "notebooks");
 const CLAIM_MIME = "application/vnd.transformer-anatomy.claim+json";
 
-const { Marked } = require("marked");
+/** @type {typeof import("katex")} */
 const katex = require("katex");
 
-const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+/**
+ * Notebook JSON (nbformat 4), as far as the book reads it. Multi-line text is a string or a list of lines.
+ * @typedef {string | string[]} MultilineText
+ * @typedef {{ id: string, claim: string, paper: string, ours: string, caveat?: string, verdict: string, smoke?: boolean }} ClaimRecord
+ *   what lib/notebook/claims.ts writes under CLAIM_MIME
+ * @typedef {{ "text/html"?: MultilineText, "text/plain"?: MultilineText, "image/png"?: MultilineText,
+ *   "application/vnd.transformer-anatomy.claim+json"?: ClaimRecord }} MimeBundle
+ * @typedef {{ output_type: string, name?: string, text?: MultilineText, ename?: string, evalue?: string, data?: MimeBundle }} Output
+ * @typedef {{ cell_type: string, source: MultilineText, metadata?: { tags?: string[] }, outputs?: Output[] }} Cell
+ * @typedef {{ cells: Cell[] }} Notebook
+ * @typedef {{ file: string, id: string, page: string, title: string, nb: Notebook }} Entry a notebook and its page
+ * @typedef {ClaimRecord & { notebook: Entry }} Claim a claim record and the notebook it came from
+ * @typedef {{ id: string, figure: string }} Plot a plot element's id and its figure's JSON
+ */
+
+/** @param {unknown} s */
+const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => /** @type {Record<string, string>} */ ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+/** @param {MultilineText | undefined} x */
 const joined = (x) => (Array.isArray(x) ? x.join("") : x ?? "");
 
 /** Markdown with $…$ and $$…$$ rendered by KaTeX (code spans are lexed first, so `${x}` is safe). */
@@ -40,9 +63,13 @@ const markdown = new Marked({
   ],
 });
 
-/** Notebooks in order, with their title (first heading) and page name. */
+/**
+ * Notebooks in order, with their title (first heading) and page name.
+ * @returns {Entry[]}
+ */
 function listNotebooks() {
   return fs.readdirSync(NOTEBOOKS).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort().map((file) => {
+    /** @type {Notebook} */
     const nb = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, file), "utf8"));
     const firstMd = nb.cells.find((c) => c.cell_type === "markdown");
     const heading = /^#\s+(.+)$/m.exec(joined(firstMd?.source))?.[1] ?? file;
@@ -50,28 +77,43 @@ function listNotebooks() {
   });
 }
 
-/** A figure's JSON from the live-chart HTML output written by lib/notebook/plot.ts. */
+/**
+ * A figure's JSON from the live-chart HTML output written by lib/notebook/plot.ts.
+ * @param {string} html
+ * @returns {string | null}
+ */
 function figureJson(html) {
   const m = /<script type="application\/json" class="ta-figure"[^>]*>([\s\S]*?)<\/script>/.exec(html);
   return m ? m[1] : null;
 }
 
+/** @type {Record<string, string | undefined>} */
 const VERDICT_CLASS = { held: "held", partly: "partly", "not reproduced": "not", "smoke run": "smoke" };
 
+/** @param {ClaimRecord} record */
 function renderClaim(record) {
   return `<div class="claim ${VERDICT_CLASS[record.verdict] ?? ""}" id="claim-${escapeHtml(record.id)}">
 <span class="verdict">${escapeHtml(record.verdict)}</span> ${escapeHtml(record.claim)}
 <div class="claim-figures"><b>Paper:</b> ${escapeHtml(record.paper)}<br><b>Ours:</b> ${escapeHtml(record.ours)}${record.caveat ? `<br><b>Caveat:</b> ${escapeHtml(record.caveat)}` : ""}</div></div>`;
 }
 
-/** One output of a code cell; `plots` collects the figures to draw on load. */
+/**
+ * One output of a code cell; `plots` collects the figures to draw on load.
+ * @param {Output} output
+ * @param {Output | undefined} next the output after it
+ * @param {Plot[]} plots
+ * @param {Claim[]} claims collects the claim records
+ * @param {Entry} notebook
+ * @returns {string} HTML
+ */
 function renderOutput(output, next, plots, claims, notebook) {
   if (output.output_type === "stream") return `<pre class="stream ${output.name}">${escapeHtml(joined(output.text))}</pre>`;
   if (output.output_type === "error") return `<pre class="error">${escapeHtml(`${output.ename}: ${output.evalue}`)}</pre>`;
   const data = output.data ?? {};
-  if (data[CLAIM_MIME]) {
-    claims.push({ ...data[CLAIM_MIME], notebook });
-    return renderClaim(data[CLAIM_MIME]);
+  const record = data[CLAIM_MIME];
+  if (record) {
+    claims.push({ ...record, notebook });
+    return renderClaim(record);
   }
   const html = joined(data["text/html"]);
   const figure = html ? figureJson(html) : null;
@@ -93,6 +135,11 @@ function renderOutput(output, next, plots, claims, notebook) {
   return "";
 }
 
+/**
+ * A whole HTML page.
+ * @param {{ title: string, body: string, nav: string, plots?: Plot[], depth?: string }} parts
+ *   depth: the path from the page up to the book's folder ("" or "../"…)
+ */
 function page({ title, body, nav, plots = [], depth = "" }) {
   const plotScript = plots.length
     ? `<script src="${depth}assets/plotly.min.js"></script>
@@ -117,12 +164,24 @@ ${plotScript}
 `;
 }
 
+/**
+ * @param {Entry[]} notebooks
+ * @param {number} i the page's notebook
+ */
 function navFor(notebooks, i) {
+  /** @param {Entry | undefined} nb @param {string} label */
   const link = (nb, label) => (nb ? `<a href="${nb.page}">${label}</a>` : `<span></span>`);
   return `${link(notebooks[i - 1], `← ${notebooks[i - 1]?.id ?? ""}`)} <a href="index.html">contents</a> · <a href="scorecard.html">scorecard</a> ${link(notebooks[i + 1], `${notebooks[i + 1]?.id ?? ""} →`)}`;
 }
 
+/**
+ * @param {Entry} entry
+ * @param {Entry[]} notebooks
+ * @param {number} i entry's index in notebooks
+ * @param {Claim[]} claims collects the notebook's claim records
+ */
 function renderNotebook(entry, notebooks, i, claims) {
+  /** @type {Plot[]} */
   const plots = [];
   const parts = [];
   for (const [index, cell] of entry.nb.cells.entries()) {
@@ -132,20 +191,31 @@ function renderNotebook(entry, notebooks, i, claims) {
     } else if (cell.cell_type === "code") {
       const outputs = cell.outputs ?? [];
       const rendered = outputs.map((o, k) => renderOutput(o, outputs[k + 1], plots, claims, entry)).join("\n");
-      const role = (cell.metadata?.tags ?? []).find((t) => t === "exercise" || t === "solution");
-      const label = role ? `<div class="cell-label">${role === "exercise" ? "exercise cell (student copy)" : "solution (instructor copy)"}</div>` : "";
-      parts.push(`<section class="code${role ? ` ${role}` : ""}" id="${anchor}">${label}<pre class="source"><code>${escapeHtml(joined(cell.source))}</code></pre>
+      const solution = (cell.metadata?.tags ?? []).includes("solution");
+      if (solution) {
+        // The student's cell, derived from the solution (no outputs: it has not been run).
+        const exercise = exerciseFromSolution(cell, `${entry.file}, cell ${index}`);
+        parts.push(`<section class="code exercise" id="${anchor}-exercise"><div class="cell-label">exercise cell (student copy)</div>` +
+          `<pre class="source"><code>${escapeHtml(joined(exercise.source))}</code></pre></section>`);
+      }
+      const label = solution ? `<div class="cell-label">solution (instructor copy)</div>` : "";
+      parts.push(`<section class="code${solution ? " solution" : ""}" id="${anchor}">${label}<pre class="source"><code>${escapeHtml(joined(cell.source))}</code></pre>
 ${rendered ? `<div class="outputs">${rendered}</div>` : ""}</section>`);
     }
   }
   return page({ title: entry.title, body: parts.join("\n"), nav: navFor(notebooks, i), plots });
 }
 
+/**
+ * @param {Entry[]} notebooks
+ * @param {Claim[]} claims
+ */
 function renderIndex(notebooks, claims) {
   const rows = notebooks.map((nb) => {
     const mine = claims.filter((c) => c.notebook === nb);
+    /** @param {string} v a verdict */
     const count = (v) => mine.filter((c) => c.verdict === v).length;
-    const exercises = nb.nb.cells.filter((c) => (c.metadata?.tags ?? []).includes("exercise")).length;
+    const exercises = nb.nb.cells.filter((c) => (c.metadata?.tags ?? []).includes("solution")).length; // one solution cell per exercise
     return `<li><a href="${nb.page}">${escapeHtml(nb.id)} · ${escapeHtml(nb.title)}</a>
 <span class="counts">${mine.length} claims: ${count("held")} held, ${count("partly")} partly, ${count("not reproduced")} not reproduced · ${exercises} exercises</span></li>`;
   });
@@ -157,7 +227,12 @@ notebook as it last ran in full: its narrative, code, outputs and live charts. T
   return page({ title: "Contents", body, nav: `<a href="index.html">contents</a> · <a href="scorecard.html">scorecard</a>` });
 }
 
-function renderScorecard(notebooks, claims) {
+/**
+ * @param {Entry[]} _notebooks (unused: the claims carry their notebook)
+ * @param {Claim[]} claims
+ */
+function renderScorecard(_notebooks, claims) {
+  /** @param {string} v a verdict */
   const count = (v) => claims.filter((c) => c.verdict === v).length;
   const rows = claims.map((c) => `<tr class="${VERDICT_CLASS[c.verdict] ?? ""}">
 <td><a href="${c.notebook.page}">${escapeHtml(c.notebook.id)}</a></td><td>${escapeHtml(c.notebook.title.replace(/^\d\d\s*[·:.-]\s*/, ""))}</td>
@@ -215,6 +290,7 @@ export function buildBook(outDir = BOOK_DIR) {
     recursive: true, filter: (src) => fs.statSync(src).isDirectory() || /katex\.min\.css$|\.woff2$/.test(src),
   });
   fs.writeFileSync(path.join(outDir, "assets", "book.css"), CSS);
+  /** @type {Claim[]} */
   const claims = [];
   notebooks.forEach((nb, i) => fs.writeFileSync(path.join(outDir, nb.page), renderNotebook(nb, notebooks, i, claims)));
   fs.writeFileSync(path.join(outDir, "index.html"), renderIndex(notebooks, claims));
@@ -224,12 +300,23 @@ export function buildBook(outDir = BOOK_DIR) {
   return { outDir, pages: notebooks.map((nb) => nb.page), claims: scorecard };
 }
 
+/** @type {Record<string, string | undefined>} */
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".woff2": "font/woff2", ".png": "image/png" };
 
-/** Serves a folder on 127.0.0.1; resolves to the server once listening (port 0 = any free port). */
+/**
+ * Serves a folder on 127.0.0.1; resolves to the server once listening (port 0 = any free port).
+ * @returns {Promise<http.Server>}
+ */
 export function serve(dir = BOOK_DIR, port = 8123) {
   const server = http.createServer((req, res) => {
-    const url = decodeURIComponent(new URL(req.url, "http://127.0.0.1").pathname);
+    let url;
+    try {
+      url = decodeURIComponent(new URL(req.url ?? "/", "http://127.0.0.1").pathname);
+    } catch {
+      // A malformed %-escape (e.g. "/%E0%A4%A"): URIError here would be uncaught and stop the server.
+      res.writeHead(400, { "content-type": "text/plain" }).end("bad request");
+      return;
+    }
     const file = path.join(dir, url.endsWith("/") ? url + "index.html" : url);
     if (!file.startsWith(dir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
@@ -252,10 +339,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       console.error(`[book] cannot listen on 127.0.0.1:${port}: ${err.message} (set TA_BOOK_PORT to another port)`);
       process.exit(1);
     });
-    console.log(`[book] serving ${path.relative(ROOT, BOOK_DIR)} at http://127.0.0.1:${server.address().port}/ (Ctrl-C to stop)`);
+    const { port: actual } = /** @type {import("node:net").AddressInfo} */ (server.address());
+    console.log(`[book] serving ${path.relative(ROOT, BOOK_DIR)} at http://127.0.0.1:${actual}/ (Ctrl-C to stop)`);
   } else {
     const t0 = performance.now();
     const { pages, claims } = buildBook();
+    /** @param {string} v a verdict */
     const count = (v) => claims.filter((c) => c.verdict === v).length;
     console.log(`[book] ${pages.length} notebook pages, scorecard of ${claims.length} claims (${count("held")} held, ${count("partly")} partly, ` +
       `${count("not reproduced")} not reproduced) in ${path.relative(ROOT, BOOK_DIR)}/ (${((performance.now() - t0) / 1000).toFixed(1)} s); ` +

@@ -7,6 +7,11 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/**
+ * Runs a node script (with arguments) from the project root; exits on failure.
+ * @param {string} what its name in the error message
+ * @param {string[]} args
+ */
 const run = (what, args) => {
   const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: "inherit" });
   if (r.status !== 0) {

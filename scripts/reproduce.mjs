@@ -14,7 +14,10 @@ const smoke = args.includes("--smoke");
 const ids = args.filter((a) => !a.startsWith("--"));
 const all = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort();
 const chosen = ids.length === 0 ? all : ids.map((id) => {
-  const match = all.filter((f) => f === id || f === `${id}.ipynb` || f.startsWith(`${id}-`) || f.startsWith(id));
+  // A number is the notebook's number ("1" is 01, not 10, which the prefix match below would pick).
+  const match = /^\d+$/.test(id)
+    ? all.filter((f) => Number(f.slice(0, 2)) === Number(id))
+    : all.filter((f) => f === id || f === `${id}.ipynb` || f.startsWith(`${id}-`) || f.startsWith(id));
   if (match.length !== 1) {
     console.error(`reproduce: "${id}" matches ${match.length ? match.join(", ") : "no notebook"}; notebooks: ${all.join(", ")}`);
     process.exit(2);
@@ -31,7 +34,10 @@ const r = spawnSync(python, [
   ...chosen.map((f) => path.join(ROOT, "notebooks", f)),
 ], { stdio: "inherit", env: { ...process.env, JUPYTER_PATH: path.join(ROOT, ".jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1" } });
 
+/** @typedef {{ notebook: string, mode: "full" | "smoke", seconds: number, ok: boolean }} Timing one row of run_notebooks.py --json */
+
 if (fs.existsSync(report)) {
+  /** @type {Timing[]} */
   const rows = JSON.parse(fs.readFileSync(report, "utf8"));
   const width = Math.max(...rows.map((x) => path.basename(x.notebook).length), 8);
   console.log(`\n${"notebook".padEnd(width)}  mode   seconds  status`);

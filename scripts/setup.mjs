@@ -15,7 +15,9 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const quiet = process.argv.includes("--quiet");
+/** @param {string} msg */
 const say = (msg) => { if (!quiet) console.log(`[setup] ${msg}`); };
+/** @type {(msg: string) => never} */
 const fail = (msg) => { console.error(`[setup] ERROR: ${msg}`); process.exit(1); };
 
 const [major] = process.versions.node.split(".").map(Number);
@@ -24,9 +26,12 @@ if (major < 20) fail(`Node ${process.versions.node} is too old; Node 20 or newer
 // ---------------------------------------------------------------------------------------------
 // 1. System packages
 
-/** The Python that has Jupyter: Debian's first (the pyenv python3 on PATH cannot see apt packages). */
+/**
+ * The Python that has Jupyter: Debian's first (the pyenv python3 on PATH cannot see apt packages).
+ * @returns {string | null}
+ */
 function findPython() {
-  for (const py of [process.env.TA_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean)) {
+  for (const py of /** @type {string[]} */ ([process.env.TA_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean))) {
     const r = spawnSync(py, ["-c", "import notebook, nbclient, nbformat, nbconvert, jupyter_client"], { stdio: "ignore" });
     if (r.status === 0) return py;
   }
@@ -47,11 +52,16 @@ function fashionMnistPresent() {
   return fs.existsSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
 }
 
+/**
+ * @param {string[]} packages
+ * @returns {boolean} whether apt-get installed them
+ */
 function aptInstall(packages) {
   const isRoot = process.getuid?.() === 0;
   const hasApt = spawnSync("apt-get", ["--version"], { stdio: "ignore" }).status === 0;
   const hasSudo = !isRoot && spawnSync("sudo", ["-n", "true"], { stdio: "ignore" }).status === 0;
   if (!hasApt || (!isRoot && !hasSudo)) return false;
+  /** @param {string[]} args */
   const run = (args) => {
     const cmd = isRoot ? "apt-get" : "sudo";
     const full = isRoot ? args : ["-n", "apt-get", ...args];
@@ -67,6 +77,7 @@ function aptInstall(packages) {
 }
 
 let python = findPython();
+/** @type {string[]} */
 const missing = [];
 if (!python) missing.push(...APT_PACKAGES.jupyter);
 if (!chromiumPresent()) missing.push(...APT_PACKAGES.chromium);
@@ -82,14 +93,19 @@ if (missing.length) {
       `  and point TA_CHROMIUM at a Chrome/Chromium binary.`);
   }
   python = findPython();
-  if (!python) fail("Jupyter was installed but no python can import notebook, nbclient, nbformat, nbconvert.");
 }
+// Found at the first try (otherwise Jupyter's packages were in `missing`), or after installing.
+if (!python) fail("Jupyter was installed but no python can import notebook, nbclient, nbformat, nbconvert.");
 
 // ---------------------------------------------------------------------------------------------
 // 2. npm dependencies
 
 const lockfile = path.join(ROOT, "package-lock.json");
 const installedStamp = path.join(ROOT, "node_modules", ".package-lock.json");
+/**
+ * @param {string} p
+ * @returns {number} its modification time in ms, 0 when missing
+ */
 const mtime = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0);
 if (!fs.existsSync(installedStamp) || mtime(installedStamp) < mtime(lockfile) || !fs.existsSync(path.join(ROOT, "node_modules", "tslab"))) {
   say("installing npm dependencies (npm ci)");
@@ -104,6 +120,11 @@ if (!fs.existsSync(selfLink)) fs.symlinkSync("..", selfLink, "dir");
 // ---------------------------------------------------------------------------------------------
 // 3. Library build
 
+/**
+ * Newest modification time (ms) of the files under `dir`.
+ * @param {string} dir
+ * @returns {number}
+ */
 function newestSource(dir) {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {

@@ -27,5 +27,5 @@ child.stderr.on("data", (chunk) => {
     console.log(`\n  transformer-anatomy notebooks: ${url}\n  (open 00-tour.ipynb first; kernel "TypeScript (tslab)"; Ctrl-C to stop)\n`);
   }
 });
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(sig, () => child.kill(sig));
 child.on("exit", (code) => process.exit(code ?? 0));

@@ -1,7 +1,9 @@
 /**
- * Course mode: student copies have no solutions and no outputs, keep every exercise, and still run
- * top to bottom in a real kernel (smoke sizes) — each exercise cell, with its prediction left
- * undefined, reports a to-do instead of running its experiment.
+ * Course mode: each exercise has one source, its solution cell in the committed notebook; the
+ * student's exercise cell is derived from it (the answers it marks, see scripts/course.mjs, blanked).
+ * Student copies have no solutions and no outputs, keep every exercise, and still run top to
+ * bottom in a real kernel (smoke sizes) — each exercise cell, with its prediction left undefined,
+ * reports a to-do instead of running its experiment.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
@@ -11,10 +13,96 @@ import { EXERCISE_MIME } from "../lib/notebook/exercise";
 
 const ROOT = path.resolve(__dirname, "..");
 const python = fs.readFileSync(path.join(ROOT, ".jupyter", "python"), "utf8").trim();
-type Cell = { cell_type: string; metadata?: { tags?: string[] }; source: string[] | string; outputs?: { data?: Record<string, unknown>; output_type: string }[] };
+type Cell = {
+  cell_type: string; id?: string; metadata?: { tags?: string[] }; source: string[] | string;
+  outputs?: { data?: Record<string, unknown>; output_type: string }[]; execution_count?: number | null;
+};
 type Notebook = { cells: Cell[] };
 const read = (file: string) => JSON.parse(fs.readFileSync(file, "utf8")) as Notebook;
 const tagged = (nb: Notebook, tag: string) => nb.cells.filter((c) => c.metadata?.tags?.includes(tag));
+const text = (cell: Cell) => (Array.isArray(cell.source) ? cell.source.join("") : cell.source);
+const NOTEBOOK_FILES = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort();
+// An answer span as scripts/course.mjs documents it: /* answer[: note] */ … /* end */ or /* student: X */.
+const SPAN = /\/\*\s*answer\b[\s\S]*?\*\/.*?\/\*\s*(?:end|student:[\s\S]*?)\s*\*\//;
+
+interface Course {
+  buildCourse(out: string): { file: string; exercises: number }[];
+  exerciseFromSolution(cell: Cell, where?: string): Cell;
+}
+
+describe("exercises: one source", () => {
+  let course: Course;
+  beforeAll(async () => {
+    course = (await import(path.join(ROOT, "scripts", "course.mjs"))) as Course;
+  });
+
+  it("the notebooks hold only solution cells; each derived exercise cell differs from its solution only where marked", () => {
+    let pairs = 0;
+    for (const file of NOTEBOOK_FILES) {
+      const nb = read(path.join(ROOT, "notebooks", file));
+      expect(tagged(nb, "exercise"), `${file}: hand-kept exercise cells`).toEqual([]);
+      for (const solution of tagged(nb, "solution")) {
+        const where = `${file} ${solution.id}`;
+        const lines = text(solution).split("\n");
+        const predictionLine = lines.find((l) => /\bconst prediction\b/.test(l)) ?? "";
+        expect(predictionLine, `${where}: prediction marker`).toMatch(/=\s*\/\*\s*answer\b.*\/\*\s*end\s*\*\/;/);
+        const exercise = course.exerciseFromSolution(solution, where);
+        pairs++;
+        expect(exercise.metadata?.tags, where).toContain("exercise");
+        expect(exercise.metadata?.tags, where).not.toContain("solution");
+        expect(exercise.outputs, where).toEqual([]);
+        expect(exercise.execution_count, where).toBeNull();
+        const derived = text(exercise).split("\n");
+        expect(derived.length, where).toBe(lines.length);
+        const id = /^\/\/ Solution (\d\d\.\d+) /.exec(lines[0])?.[1];
+        expect(id, `${where}: first line`).toBeDefined();
+        expect(derived[0], where).toBe(`// Exercise ${id}: write your prediction, make the change, run.`);
+        expect(derived.find((l) => /\bconst prediction\b/.test(l)), where).toMatch(/^\s*const prediction: [^=]+= undefined;/);
+        for (let n = 1; n < lines.length; n++) {
+          if (!SPAN.test(lines[n])) {
+            expect(derived[n], `${where} line ${n + 1}: unmarked lines are copied`).toBe(lines[n]);
+            continue;
+          }
+          // A marked line: the same text outside the spans, in order.
+          const outside = lines[n].split(new RegExp(SPAN.source, "g"));
+          let at = 0;
+          for (const piece of outside) {
+            const found = derived[n].indexOf(piece, at);
+            expect(found, `${where} line ${n + 1}: ${JSON.stringify(piece)} kept`).toBeGreaterThanOrEqual(at);
+            at = found + piece.length;
+          }
+          expect(derived[n].startsWith(outside[0]) && derived[n].endsWith(outside[outside.length - 1]), where).toBe(true);
+        }
+        const all = derived.join("\n");
+        expect(all, where).not.toMatch(/Solution/);
+        expect(all, where).not.toMatch(/\/\*\s*(answer|end|student:)/);
+      }
+    }
+    expect(pairs).toBeGreaterThanOrEqual(2 * NOTEBOOK_FILES.length);
+  });
+
+  it("a solution cell without a prediction marker fails, naming the notebook and cell", () => {
+    const cell: Cell = {
+      cell_type: "code", id: "abc", metadata: { tags: ["solution"] }, outputs: [], execution_count: null,
+      source: ["// Solution 03.1 (instructor copy)\n", "{\n", "  const prediction: number | undefined = 0.5;\n", "}"],
+    };
+    expect(() => course.exerciseFromSolution(cell, "03-gmlp.ipynb, cell 22")).toThrow(/^03-gmlp\.ipynb, cell 22: no prediction marker/);
+  });
+
+  it("a marked change gives the student's starting value", () => {
+    const cell: Cell = {
+      cell_type: "code", id: "abc", metadata: { tags: ["solution"] }, outputs: [], execution_count: 3,
+      source: [
+        "// Solution 03.1 (instructor copy)\n", "{\n", "  const context = /* answer */ 4 /* student: 8 */; // ← window\n",
+        "  const prediction: number | undefined = /* answer: why */ 2 * context /* end */;\n", "}",
+      ],
+    };
+    expect(course.exerciseFromSolution(cell).source).toEqual([
+      "// Exercise 03.1: write your prediction, make the change, run.\n", "{\n", "  const context = 8; // ← window\n",
+      "  const prediction: number | undefined = undefined;\n", "}",
+    ]);
+  });
+});
 
 describe("course mode", () => {
   // Inside the project (build/), so the copies resolve "transformer-anatomy" as notebooks/ do.
@@ -28,7 +116,7 @@ describe("course mode", () => {
   });
 
   it("every notebook ends with 2–4 exercises, each with a solution in the instructor copy", () => {
-    expect(rows.length).toBe(fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).length);
+    expect(rows.length).toBe(NOTEBOOK_FILES.length);
     for (const { file, exercises } of rows) {
       expect(exercises, file).toBeGreaterThanOrEqual(2);
       expect(exercises, file).toBeLessThanOrEqual(4);
@@ -46,8 +134,9 @@ describe("course mode", () => {
       expect(tagged(student, "solution"), file).toEqual([]);
       expect(tagged(student, "exercise").length, file).toBe(exercises);
       expect(student.cells.every((c) => c.cell_type !== "code" || (c.outputs ?? []).length === 0), file).toBe(true);
-      const text = JSON.stringify(student);
-      expect(text, file).not.toContain("// Solution");
+      const json = JSON.stringify(student);
+      expect(json, file).not.toContain("// Solution");
+      expect(json, file).not.toMatch(/\/\*\s*answer\b/);
     }
   });
 

@@ -8,7 +8,7 @@ import { ready } from "../lib/engine";
 import { cached } from "../lib/data/cache";
 import { cleanSpeech, loadSotu } from "../lib/data/sotu";
 import { charTokenizer, gpt2Tokenizer, splitWords, wordTokenizer } from "../lib/data/tokenizers";
-import { lmBatcher, lmEvalBatches, mlmBatcher } from "../lib/data/batches";
+import { lmBatcher, lmEvalBatches, mlmBatcher, padTokenRows } from "../lib/data/batches";
 
 beforeAll(async () => {
   await ready({ backend: "cpu", quiet: true });
@@ -98,6 +98,16 @@ describe("batches", () => {
     expect(b.inputs.arraySync()).toEqual(x);
     expect(() => lmBatcher(ids.slice(0, 5), { batchSize: 1, seqLen: 7 })).toThrow(/too few/);
     tf.dispose([a.inputs, a.targets, b.inputs, b.targets]);
+  });
+
+  it("pads token rows at the end to the longest, keeping the lengths; rejects no rows", () => {
+    const { tokens, lengths } = padTokenRows([[4, 5], Int32Array.of(1, 2, 3), [7]], 9);
+    expect(tokens.dtype).toBe("int32");
+    expect(tokens.arraySync()).toEqual([[4, 5, 9], [1, 2, 3], [7, 9, 9]]);
+    expect(lengths).toEqual([2, 3, 1]);
+    tokens.dispose();
+    expect(() => padTokenRows([])).toThrow(/no rows/);
+    expect(() => padTokenRows([[], []])).toThrow(/every row is empty/);
   });
 
   it("evaluation windows are consecutive and non-overlapping", () => {

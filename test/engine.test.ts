@@ -7,7 +7,8 @@ import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { ready } from "../lib/engine";
 import { createRng, normalArray } from "../lib/engine/rng";
-import { activate, initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
+import { activate } from "../lib/models/ops";
+import { initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
 import { crossEntropy } from "../lib/models/loss";
 import { namedVariables } from "../lib/models/params";
 import { train } from "../lib/train/trainer";
@@ -223,7 +224,7 @@ function tinyRun(seed: number, steps: number, onStep?: () => void, size: "tiny" 
     steps,
     lr: 1e-2,
     clipNorm: 1,
-    progress: false,
+    
     callbacks: onStep ? [{ onStep }] : [],
     loss: () => {
       const ids = tf.tensor2d(batch(), [B, T + 1], "int32");

@@ -63,16 +63,31 @@ describe("train", () => {
 
   it("minimises, records losses/lrs/grad norms, and leaves frozen variables untouched", () => {
     const { params, loss } = setup();
-    const r = train({ params, loss, steps: 50, lr: 0.1, trainable: (n) => n !== "b", recordGradNorm: true, progress: false });
+    const r = train({ params, loss, steps: 50, lr: 0.1, trainable: (n) => n !== "b", recordGradNorm: true });
     expect(r.losses[49]).toBeLessThan(r.losses[0]);
     expect(r.lrs.length).toBe(50);
     expect(r.gradNorms[0]).toBeCloseTo(Math.sqrt(36 + 4), 5); // ∂/∂a of Σa² = 2a; b is frozen
     expect(params.b.dataSync()[0]).toBe(2);
   });
 
+  it("reports progress to the sink it is given, every step and once at the end (with the reason for an early stop)", () => {
+    const { params, loss } = setup();
+    const seen: string[] = [];
+    const sink = { update: (done: number, total: number, m: Record<string, number>) => seen.push(`${done}/${total} ${m.loss.toFixed(2)}`), done: (note?: string) => seen.push(`done ${note ?? ""}`) };
+    train({ params, loss, steps: 2, lr: 0.1, progress: sink });
+    expect(seen.length).toBe(3);
+    expect(seen[0]).toBe("1/2 14.00"); // the loss before the first update: 3² + 1² + 2²
+    expect(seen[1]).toMatch(/^2\/2 \d+\.\d\d$/);
+    expect(seen[2]).toBe("done ");
+    seen.length = 0;
+    train({ params, loss, steps: 5, lr: 0.1, progress: sink, callbacks: [{ onStep: ({ step }) => (step === 1 ? "stop" : undefined) }] });
+    expect(seen.slice(-1)).toEqual(["done stopped by a callback"]);
+    expect(seen.length).toBe(3);
+  });
+
   it("scales learning rates per variable (0 freezes)", () => {
     const { params, loss } = setup();
-    train({ params, loss, steps: 1, lr: 0.1, lrScale: (n) => (n === "a" ? 1 : 0), progress: false });
+    train({ params, loss, steps: 1, lr: 0.1, lrScale: (n) => (n === "a" ? 1 : 0) });
     expect(params.b.dataSync()[0]).toBe(2);
     expect(params.a.dataSync()[0]).toBeCloseTo(2.9, 5);
   });
@@ -87,7 +102,7 @@ describe("train", () => {
       }
     }
     const adam = new Recording(new Map([["a", params.a], ["b", params.b]]));
-    const r = train({ params, loss, steps: 1, lr: 0.1, clipNorm: 1, adam, progress: false });
+    const r = train({ params, loss, steps: 1, lr: 0.1, clipNorm: 1, adam });
     expect(r.gradNorms[0]).toBeCloseTo(Math.sqrt(36 + 4 + 16), 4); // before clipping: ‖(6, −2, 4)‖
     expect(seen[0]).toBeCloseTo(1, 4); // what the optimizer received
   });
@@ -99,14 +114,14 @@ describe("train", () => {
       while (performance.now() < until) { /* spin */ }
       return loss();
     };
-    const r1 = train({ params, loss: slow, steps: 1000, lr: 0.01, budgetSeconds: 0.05, progress: false });
+    const r1 = train({ params, loss: slow, steps: 1000, lr: 0.01, budgetSeconds: 0.05 });
     expect(r1.stoppedEarly).toBe(true);
     expect(r1.stopReason).toMatch(/time budget of 0.05 s reached after \d+ steps/);
-    const r2 = train({ params, loss: () => tf.mul(loss(), NaN) as tf.Scalar, steps: 10, lr: 0.01, progress: false });
+    const r2 = train({ params, loss: () => tf.mul(loss(), NaN) as tf.Scalar, steps: 10, lr: 0.01 });
     expect(r2.steps).toBe(0);
     expect(r2.stopReason).toBe("loss became NaN at step 0; that step was not applied");
     expect(Array.from(params.a.dataSync()).every(Number.isFinite)).toBe(true);
-    const r3 = train({ params, loss, steps: 10, lr: 0.01, progress: false, callbacks: [{ onStep: ({ step }) => (step === 2 ? "stop" : undefined) }] });
+    const r3 = train({ params, loss, steps: 10, lr: 0.01, callbacks: [{ onStep: ({ step }) => (step === 2 ? "stop" : undefined) }] });
     expect([r3.steps, r3.stopReason]).toEqual([3, "stopped by a callback"]);
   });
 
@@ -114,7 +129,7 @@ describe("train", () => {
     const { params, loss } = setup();
     const store: { step: number; values: Map<string, Float32Array> }[] = [];
     const r = train({ params, loss, steps: 6, lr: 0.1, evaluate: () => ({ a0: params.a.dataSync()[0] }), evalEvery: 3,
-      callbacks: [checkpoints(params, 2, store)], progress: false });
+      callbacks: [checkpoints(params, 2, store)] });
     expect(r.evals.map((e) => e.step)).toEqual([3, 6]);
     expect(store.map((c) => c.step)).toEqual([2, 4, 6]);
     expect(store[2].values.get("a")![0]).toBeCloseTo(r.evals[1].metrics.a0, 6);

@@ -6,10 +6,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { ready } from "../lib/engine";
 import { createRng } from "../lib/engine/rng";
-import { gradientNorms } from "../lib/metrics/norms";
+import { gradientNorms } from "../lib/papers/01-pre-ln-vs-post-ln";
 import { crossEntropy } from "../lib/models/loss";
-import { disposeParams } from "../lib/models/params";
-import { TransformerConfig, TransformerParams, initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
+import { disposeNewVariables, disposeParams, namedVariables } from "../lib/models/params";
+import { TransformerConfig, TransformerParams, ablateModule, blockParams, initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
 import { expectClose } from "./helpers";
 
 beforeAll(async () => {
@@ -121,7 +121,7 @@ describe("transformerForward computes the block equations", () => {
       expect(hidden!.length).toBe(3);
       for (let b = 0; b < 2; b++) {
         const want = refHidden(params, tokens[b]);
-        for (let l = 0; l < want.length; l++) expectClose((hidden![l].arraySync() as Mat[][])[b].flat(), want[l].flat(), 2e-4);
+        for (let l = 0; l < want.length; l++) expectClose((hidden![l].arraySync() as Mat[])[b].flat(), want[l].flat(), 2e-4);
       }
       expect(logits.shape).toEqual([2, 5, 9]);
       tf.dispose([logits, ...hidden!]);
@@ -171,5 +171,45 @@ describe("transformer", () => {
     expect(() => transformerForward(params, tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], "int32"))).toThrow(/sequence length 6 exceeds config.seqLen 5/);
     expect(() => transformerForward(params, tf.tensor1d([1, 2], "int32"))).toThrow(/tokens must be \[B, T\]/);
     disposeParams(params);
+  });
+
+describe("params transforms", () => {
+  it("ablating a module changes that layer's output and nothing before it; bad ablations are rejected", () => {
+    const cfg = transformerConfig({ vocabSize: 11, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 3, dFF: 16, initStd: 0.3, seed: 2 });
+    const params = initTransformer(cfg);
+    const x = tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], "int32");
+    const base = transformerForward(params, x, { captureHidden: true }).hidden!;
+    const nVariables = namedVariables(params).size;
+    for (const module of ["query", "key", "value", "mlp"] as const) {
+      const ablated = ablateModule(params, 1, module);
+      expect(ablated.blocks[0]).toBe(params.blocks[0]); // other blocks shared, not copied
+      const h = transformerForward(ablated, x, { captureHidden: true }).hidden!;
+      expect(Array.from(h[1].dataSync())).toEqual(Array.from(base[1].dataSync()));
+      expect(Array.from(h[2].dataSync())).not.toEqual(Array.from(base[2].dataSync()));
+      const before = tf.memory().numTensors;
+      disposeNewVariables(ablated, params); // frees the zeroed weights only
+      expect(tf.memory().numTensors).toBe(before - 2);
+      expect([...namedVariables(params).values()].every((v) => !v.isDisposed)).toBe(true);
+      expect(namedVariables(params).size).toBe(nVariables);
+      tf.dispose(h);
+    }
+    // Zero queries (or keys): every position attends uniformly to its past.
+    const zeroQueries = ablateModule(params, 0, "query");
+    const { attention, logits } = transformerForward(zeroQueries, x, { captureAttention: true });
+    const row = (attention![0].arraySync() as number[][][][])[0][0][3];
+    row.slice(0, 4).forEach((p) => expect(p).toBeCloseTo(0.25, 6));
+    // A zeroed MLP output is the MLP removed: the block is x + Attn(N(x)) alone.
+    const noMlp = ablateModule(params, 2, "mlp");
+    const viaZero = transformerForward(noMlp, x).logits;
+    const viaRemoved = transformerForward({ ...params, blocks: params.blocks.map((b, l) => (l === 2 ? { ...b, mlp: { ...b.mlp, w2: noMlp.blocks[2] === b ? b.mlp.w2 : blockParams(noMlp, 2).mlp.w2, b2: blockParams(noMlp, 2).mlp.b2 } } : b)) }, x).logits;
+    expect(Array.from(viaZero.dataSync())).toEqual(Array.from(viaRemoved.dataSync()));
+    expect(() => ablateModule(params, 3, "mlp")).toThrow(/layer must be in 0…2, got 3/);
+    expect(() => ablateModule(params, 0, "gate" as never)).toThrow(/module must be one of query, key, value, mlp/);
+    tf.dispose([...base, ...attention!, logits, viaZero, viaRemoved]);
+    disposeNewVariables(zeroQueries, params);
+    disposeNewVariables(noMlp, params);
+    disposeParams(params);
+    x.dispose();
+  });
   });
 });

@@ -149,3 +149,17 @@ function maskedBatch(ids: ArrayLike<number>, starts: number[], options: MlmOptio
     weights: tf.tensor2d(weights, [batchSize, seqLen], "float32"),
   };
 }
+
+/**
+ * Token rows of different lengths as one batch: ids [B, T] (int32, T = the longest row), each row
+ * padded at the end with `padId`, and the real lengths (for masks and pooling).
+ */
+export function padTokenRows(rows: ArrayLike<number>[], padId = 0): { tokens: tf.Tensor2D; lengths: number[] } {
+  if (rows.length === 0) throw new Error("padTokenRows: no rows");
+  const lengths = rows.map((r) => r.length);
+  const t = Math.max(...lengths);
+  if (t === 0) throw new Error("padTokenRows: every row is empty");
+  const flat = new Int32Array(rows.length * t).fill(padId);
+  rows.forEach((r, i) => flat.set(Array.from(r), i * t));
+  return { tokens: tf.tensor2d(flat, [rows.length, t], "int32"), lengths };
+}

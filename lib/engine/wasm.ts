@@ -5,19 +5,22 @@
  * factories in `wasm-out/`, `BackendWasm.dataIdMap`, the exported C entry points). The tests in
  * `test/engine.test.ts` compare every patched kernel with the pure-JS `cpu` backend.
  *
- * What the stock backend does, and what we change (measured facts: `../shared/toolchain.md`):
+ * What the stock backend does, and what we change (measured with 4.22.0 under Node 20 on a 2-vCPU
+ * machine; step times before and after are in README.md's "Engine" section):
  *  1. Threads. Stock tfjs turns threads off under Node (tfjs issue 3830): its pthread workers are
  *     started from a `blob:` URL, which Node's `worker_threads` rejects. We start the threaded-SIMD
  *     build ourselves with the worker script written to a file. The C++ side also sizes its thread
  *     pool as logical cores / 2, which is 1 on a 2-vCPU VM; we report the core count we want.
  *  2. Matmuls. The C++ `BatchMatMul` uses XNNPACK (SIMD, threaded) only for a single,
  *     untransposed matrix pair; any transposed or batched product — every matmul gradient, every
- *     attention product — falls to a scalar loop (~2 GFLOP/s). Every float32 product now runs on
- *     our SIMD kernels (kernels.ts, simd/matmul.as.ts): cache-blocked with packed panels for one
- *     large product, rows split over the threads; per batch element for attention. XNNPACK's own
- *     pool is cut to one thread so its spin-waiting workers do not take our cores. Without our
- *     kernels (single-threaded build, or not built) products go to XNNPACK with explicit
- *     transposes and zero-copy per-element views.
+ *     attention product — falls to a scalar single-threaded loop (~2 GFLOP/s), 91% of the stock
+ *     reference step's time. Float32 products now run on our SIMD kernels (kernels.ts,
+ *     simd/matmul.as.ts): cache-blocked with packed panels for one large product, rows split over
+ *     the threads; per batch element for attention. XNNPACK's own pool is cut to one thread so
+ *     its spin-waiting workers do not take our cores. Without our kernels (single-threaded build,
+ *     or not built), and for the few products they do not take (a fused bias, an uncommon batch
+ *     broadcast; see fastMatMul), products go to XNNPACK with explicit transposes and zero-copy
+ *     per-element views.
  *  3. Elementwise and reduction kernels that cost most in a training step: Exp and Erf (SIMD
  *     polynomials instead of per-element libm), Sum over leading axes (bias gradients), GatherV2
  *     over rows (embeddings), Identity (no copy).
@@ -91,8 +94,12 @@ export function wasmInitInfo(): WasmInitInfo | null {
 }
 
 /**
- * Replaces the stock `wasm` backend registration with one that runs threaded under Node and
- * routes matmuls to XNNPACK. Call before the backend is first used.
+ * Replaces the stock `wasm` backend registration with one that runs threaded under Node and sends
+ * float32 matmuls to our own SIMD kernels (kernels.ts, simd/matmul.as.ts; see fastMatMul), with
+ * XNNPACK as the fallback where those are not available (single-threaded build, or
+ * dist/kernels/matmul.wasm not built) or do not apply (a fused bias, an uncommon batch
+ * broadcast); also patches the other kernels listed at the top of this file. Call before the
+ * backend is first used.
  */
 export function registerPatchedWasm(threads: number, priority: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`wasm threads must be a positive integer, got ${threads}`);
@@ -482,8 +489,11 @@ function packCost(elements: number): number {
 const TRANSPOSE_COST = 2;
 
 /**
- * C = op(A)·op(B) through XNNPACK's fully-connected operator, which computes out = in · W for
- * row-major in [rows, k] and W [k, cols], packing W on first use. Two ways to get C:
+ * C = op(A)·op(B) (+ bias). On our SIMD kernels when they are available (threaded build with
+ * dist/kernels/matmul.wasm built), there is no bias, and the batch shapes are a single (or tall)
+ * product or a plain batch with A broadcast at most. Otherwise, the fallback: XNNPACK's
+ * fully-connected operator, which computes out = in · W for row-major in [rows, k] and
+ * W [k, cols], packing W on first use. Two ways to get C:
  *   direct:  in = op(A) [m, k], W = op(B) [k, n]  → C
  *   swapped: in = op(B)ᵀ [n, k], W = op(A)ᵀ [k, m] → Cᵀ, then one transpose (m·n)
  * For a weight gradient Xᵀ·dY the swapped form packs X instead of the larger dY, which costs more

@@ -1,6 +1,7 @@
 /**
- * Small statistics over plain arrays, for summarising runs and seeds.
+ * Small statistics over plain arrays (and tensors, for differences), for summarising runs and seeds.
  */
+import * as tf from "@tensorflow/tfjs";
 
 export function mean(xs: ArrayLike<number>): number {
   if (xs.length === 0) throw new Error("mean of an empty list");
@@ -16,6 +17,41 @@ export function std(xs: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < xs.length; i++) s += (xs[i] - m) ** 2;
   return Math.sqrt(s / (xs.length - 1));
+}
+
+/** Perplexity e^loss from a mean cross-entropy in nats. */
+export function perplexity(lossNats: number): number {
+  return Math.exp(lossNats);
+}
+
+/** Standard error of the mean, std/√n (sample std, n − 1); 0 for a single value. */
+export function standardError(xs: ArrayLike<number>): number {
+  return std(xs) / Math.sqrt(xs.length);
+}
+
+/**
+ * Standard error of the difference of two independent means (unequal variances, Welch):
+ * √(s_a²/n_a + s_b²/n_b).
+ */
+export function differenceStandardError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return Math.hypot(standardError(a), standardError(b));
+}
+
+/** max_i |a_i − b_i| over two tensors or arrays of the same shape. */
+export function maxAbsDifference(a: tf.Tensor | ArrayLike<number>, b: tf.Tensor | ArrayLike<number>): number {
+  const values = (x: tf.Tensor | ArrayLike<number>) => (x instanceof tf.Tensor ? x.dataSync() : x);
+  if (a instanceof tf.Tensor && b instanceof tf.Tensor && a.shape.join() !== b.shape.join()) {
+    throw new Error(`maxAbsDifference: shapes differ, [${a.shape}] vs [${b.shape}]`);
+  }
+  const av = values(a), bv = values(b);
+  if (av.length !== bv.length) throw new Error(`maxAbsDifference: ${av.length} values vs ${bv.length}`);
+  let m = 0;
+  for (let i = 0; i < av.length; i++) {
+    const d = Math.abs(av[i] - bv[i]);
+    if (Number.isNaN(d)) return NaN; // a NaN is never hidden by a later 0
+    if (d > m) m = d;
+  }
+  return m;
 }
 
 /** "mean ± std (n)" with `digits` decimals. */

@@ -36,6 +36,15 @@ export function disposeParams(params: unknown): void {
   for (const v of namedVariables(params).values()) v.dispose();
 }
 
+/**
+ * Disposes the variables of `derived` that `base` does not hold: what a params transform (e.g.
+ * `ablateModule`) created, leaving the weights it shares with `base` alive.
+ */
+export function disposeNewVariables(derived: unknown, base: unknown): void {
+  const shared = new Set(namedVariables(base).values());
+  for (const v of namedVariables(derived).values()) if (!shared.has(v)) v.dispose();
+}
+
 /** A deep copy with fresh variables (same values); the copy is independent of the original. */
 export function cloneParams<T>(params: T): T {
   const copy = (node: unknown): unknown => {

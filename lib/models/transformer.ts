@@ -1,6 +1,6 @@
 /**
  * One Transformer for every reproduction, read top to bottom in the order of the figure in
- * Vaswani et al. (2017): embeddings → attention → MLP → block → config → model.
+ * Vaswani et al. (2017): attention → MLP → block → config → model.
  *
  *   Pre-LN  block (Xiong et al. 2020):  x ← x + Attn(N(x));   x ← x + MLP(N(x));   final N
  *   Post-LN block (Vaswani et al.):     x ← N(x + Attn(x));   x ← N(x + MLP(x))
@@ -9,17 +9,20 @@
  * Shapes use fixed letters: B batch, T time, D dModel, H heads, K head size = D/H, F dFF, V vocab.
  * The residual stream is kept as [B·T, D] so every weight product is a plain 2-D matmul (the
  * [B,T,D]×[D,F] weight gradient fails in tfjs, issue 8721).
+ * The forward pass only computes and captures; what experiments do to a model is a transform of its
+ * params that shares the other weights: `ablateModule` zeroes one module, `replaceBlocks` puts a
+ * function of the stream in place of a block.
  * Notebooks: 01 (norm placement), 02 (norm kind), and every later one that trains a transformer.
  */
 import * as tf from "@tensorflow/tfjs";
-import { resolveConfig, Schema, ConfigError } from "../config";
+import { ConfigError, Schema, resolveConfig } from "../config";
 import { Rng, createRng } from "../engine/rng";
-import { fusedGelu } from "../engine/wasm";
-import { NormParams, NormKind, NORM_KINDS, applyNorm, initNorm, NormSpec } from "./norms";
-import { normalVariable, zerosVariable } from "./params";
+import { NORM_KINDS, NormKind, NormParams, NormSpec, applyNorm, initNorm } from "./norms";
+import { ACTIVATIONS, Activation, activate, linear, mergeHeads, scaledDotProductAttention, splitHeads } from "./ops";
+import { normalVariable, variableFrom, zerosVariable } from "./params";
 
 // ---------------------------------------------------------------------------------------------
-// Attention
+// Attention and MLP
 
 export interface AttentionParams {
   wq: tf.Variable; bq: tf.Variable;
@@ -28,77 +31,16 @@ export interface AttentionParams {
   wo: tf.Variable; bo: tf.Variable;
 }
 
-const causalMasks = new Map<number, tf.Tensor>();
-
-/** [T, T] additive mask: 0 on and below the diagonal, −1e9 above (a query never sees the future). */
-export function causalMask(t: number): tf.Tensor {
-  let mask = causalMasks.get(t);
-  if (!mask || mask.isDisposed) {
-    const values = new Float32Array(t * t);
-    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) values[i * t + j] = -1e9;
-    mask = tf.keep(tf.tensor(values, [t, t]));
-    causalMasks.set(t, mask);
-  }
-  return mask;
-}
-
-/** [B·T, D] → [B, H, T, K] */
-function splitHeads(x: tf.Tensor, b: number, t: number, h: number): tf.Tensor {
-  const k = x.shape[1]! / h;
-  return tf.transpose(tf.reshape(x, [b, t, h, k]), [0, 2, 1, 3]);
-}
-
-/** [B, H, T, K] → [B·T, D] */
-function mergeHeads(x: tf.Tensor): tf.Tensor {
-  const [b, h, t, k] = x.shape;
-  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b * t, h * k]);
-}
-
-function linear(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor): tf.Tensor {
-  return tf.add(tf.matMul(x, w), bias);
-}
-
-/** Multi-head attention on the residual stream x [B·T, D]; returns [B·T, D] and the probabilities. */
-function attention(cfg: TransformerConfig, p: AttentionParams, x: tf.Tensor, b: number, t: number, ablate?: AblatedModule) {
-  const h = cfg.nHeads;
-  const project = (w: tf.Tensor, bias: tf.Tensor, module: AblatedModule) =>
-    splitHeads(ablate === module ? tf.zeros([b * t, cfg.dModel]) : linear(x, w, bias), b, t, h); // [B, H, T, K]
-  const q = project(p.wq, p.bq, "query");
-  const k = project(p.wk, p.bk, "key");
-  const v = project(p.wv, p.bv, "value");
-  let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(cfg.dModel / h)); // [B, H, T, T]
-  if (cfg.causal) scores = tf.add(scores, causalMask(t));
-  const probs = tf.softmax(scores); // rows sum to 1 over keys
-  const out = linear(mergeHeads(tf.matMul(probs, v)), p.wo, p.bo); // [B·T, D]
-  return { out, probs };
-}
-
-/** One attention sub-layer on the stream x [B·T, D]: its output [B·T, D] and probabilities [B, H, T, T]. */
+/** Multi-head attention on the residual stream x [B·T, D]: its output [B·T, D] and probabilities [B, H, T, T]. */
 export function transformerAttention(cfg: TransformerConfig, p: AttentionParams, x: tf.Tensor, b: number, t: number): { out: tf.Tensor; probs: tf.Tensor } {
-  return attention(cfg, p, x, b, t);
+  const project = (w: tf.Tensor, bias: tf.Tensor) => splitHeads(linear(x, w, bias), b, t, cfg.nHeads); // [B, H, T, K]
+  const { out, probs } = scaledDotProductAttention(project(p.wq, p.bq), project(p.wk, p.bk), project(p.wv, p.bv), { causal: cfg.causal });
+  return { out: linear(mergeHeads(out), p.wo, p.bo), probs }; // [B·T, D]
 }
-
-// ---------------------------------------------------------------------------------------------
-// MLP
-
-export const ACTIVATIONS = ["relu", "gelu", "silu"] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
 
 export interface MlpParams {
   w1: tf.Variable; b1: tf.Variable;
   w2: tf.Variable; b2: tf.Variable;
-}
-
-/** act(x) elementwise. GELU is the exact x·Φ(x) (PyTorch's default), SiLU is x·σ(x). */
-export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
-  switch (kind) {
-    case "relu":
-      return tf.relu(x);
-    case "gelu":
-      return fusedGelu(x) ?? tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-    case "silu":
-      return tf.mul(x, tf.sigmoid(x));
-  }
 }
 
 function mlp(cfg: TransformerConfig, p: MlpParams, x: tf.Tensor): { out: tf.Tensor; hidden: tf.Tensor } {
@@ -120,21 +62,17 @@ function normSpec(cfg: TransformerConfig): NormSpec {
   return { kind: cfg.norm, eps: cfg.normEps, fraction: cfg.normFraction };
 }
 
-function block(cfg: TransformerConfig, p: BlockParams, x: tf.Tensor, b: number, t: number, ablate?: AblatedModule) {
+function block(cfg: TransformerConfig, p: BlockParams, x: tf.Tensor, b: number, t: number) {
   const norm = (np: NormParams, y: tf.Tensor) => applyNorm(normSpec(cfg), np, y);
-  const mlpOut = (y: tf.Tensor) => {
-    const m = mlp(cfg, p.mlp, y);
-    return ablate === "mlp" ? { out: tf.zerosLike(m.out), hidden: m.hidden } : m;
-  };
   if (cfg.normPlacement === "pre") {
-    const a = attention(cfg, p.attn, norm(p.norm1, x), b, t, ablate);
+    const a = transformerAttention(cfg, p.attn, norm(p.norm1, x), b, t);
     const y = tf.add(x, a.out);
-    const m = mlpOut(norm(p.norm2, y));
+    const m = mlp(cfg, p.mlp, norm(p.norm2, y));
     return { out: tf.add(y, m.out), probs: a.probs, hidden: m.hidden };
   }
-  const a = attention(cfg, p.attn, x, b, t, ablate);
+  const a = transformerAttention(cfg, p.attn, x, b, t);
   const y = norm(p.norm1, tf.add(x, a.out));
-  const m = mlpOut(y);
+  const m = mlp(cfg, p.mlp, y);
   return { out: norm(p.norm2, tf.add(y, m.out)), probs: a.probs, hidden: m.hidden };
 }
 
@@ -261,11 +199,12 @@ export function transformerConfig(
 // ---------------------------------------------------------------------------------------------
 // Model
 
-export interface TransformerParams {
+/** A model's weights; `B` is `Block` once some blocks may be stand-ins (`replaceBlocks`). */
+export interface TransformerParams<B extends Block = BlockParams> {
   config: TransformerConfig;
   tokenEmbedding: tf.Variable; // [V, D]
   positionEmbedding: tf.Variable; // [seqLen, D]
-  blocks: BlockParams[];
+  blocks: B[];
   finalNorm?: NormParams;
   unembedding?: tf.Variable; // [D, V], when not tied
 }
@@ -310,35 +249,88 @@ export function initTransformerBlocks(cfg: TransformerConfig, r: Rng): BlockPara
   }));
 }
 
-export const ABLATED_MODULES = ["query", "key", "value", "mlp"] as const;
-export type AblatedModule = (typeof ABLATED_MODULES)[number];
-
 /** A stand-in for a block: a function of the residual stream [B·T, D] (e.g. a fitted linear map, or identity). */
 export type BlockReplacement = (stream: tf.Tensor) => tf.Tensor;
 
+/** One entry of a transformer's block list: its weights, or a stand-in function. */
+export type Block = BlockParams | BlockReplacement;
+
+/** The weights of block `layer`; an error if that block is a stand-in. */
+export function blockParams(params: TransformerParams<Block>, layer: number): BlockParams {
+  checkLayer(params, layer, "blockParams");
+  const block = params.blocks[layer];
+  if (typeof block === "function") throw new Error(`blockParams: block ${layer} is a stand-in function; it has no weights`);
+  return block;
+}
+
+function checkLayer(params: TransformerParams<Block>, layer: number, who: string): void {
+  const n = params.blocks.length;
+  if (!(Number.isInteger(layer) && layer >= 0 && layer < n)) throw new Error(`${who}: layer must be in 0…${n - 1}, got ${layer}`);
+}
+
 /**
- * Runs the residual stream x [B·T, D] through `blocks` and the optional final norm. `each` sees the
- * stream after every block (before the final norm) and that block's attention probabilities and
- * MLP activations (undefined for a block that `replace` substitutes).
+ * The model with some blocks computed by stand-ins (block index → function of the stream
+ * [B·T, D]); every other weight is shared with `params`, nothing is copied.
  */
-export function transformerBlocks(
-  cfg: TransformerConfig, blocks: BlockParams[], finalNorm: NormParams | undefined, x: tf.Tensor, b: number, t: number,
-  each?: (stream: tf.Tensor, probs: tf.Tensor | undefined, mlpHidden: tf.Tensor | undefined) => void,
-  replace?: ReadonlyMap<number, BlockReplacement>,
-  ablate?: { layer: number; module: AblatedModule },
-): tf.Tensor {
-  blocks.forEach((p, l) => {
-    const stand = replace?.get(l);
-    if (stand) {
-      x = stand(x);
-      each?.(x, undefined, undefined);
-      return;
+export function replaceBlocks(params: TransformerParams<Block>, replacements: ReadonlyMap<number, BlockReplacement>): TransformerParams<Block> {
+  for (const l of replacements.keys()) checkLayer(params, l, "replaceBlocks");
+  return { ...params, blocks: params.blocks.map((b, l) => replacements.get(l) ?? b) };
+}
+
+export const ABLATED_MODULES = ["query", "key", "value", "mlp"] as const;
+export type AblatedModule = (typeof ABLATED_MODULES)[number];
+
+/**
+ * The model with one module of one block zeroed (Hosseini & Fedorenko's supplement): the attention
+ * queries, keys or values of all heads (that projection's weight and bias set to 0), or the MLP's
+ * output (W₂ and b₂ set to 0; its hidden activations are still computed). Every other weight is
+ * shared with `params`; the zeroed ones are new variables — free them with
+ * `disposeNewVariables(ablated, params)`.
+ */
+export function ablateModule(params: TransformerParams<Block>, layer: number, module: AblatedModule): TransformerParams<Block> {
+  const p = blockParams(params, layer);
+  if (!ABLATED_MODULES.includes(module)) throw new Error(`ablateModule: module must be one of ${ABLATED_MODULES.join(", ")}, got "${module}"`);
+  const zeros = (v: tf.Variable) => variableFrom(() => tf.zerosLike(v), false);
+  const attn = { ...p.attn };
+  const mlpParams = { ...p.mlp };
+  if (module === "query") Object.assign(attn, { wq: zeros(p.attn.wq), bq: zeros(p.attn.bq) });
+  if (module === "key") Object.assign(attn, { wk: zeros(p.attn.wk), bk: zeros(p.attn.bk) });
+  if (module === "value") Object.assign(attn, { wv: zeros(p.attn.wv), bv: zeros(p.attn.bv) });
+  if (module === "mlp") Object.assign(mlpParams, { w2: zeros(p.mlp.w2), b2: zeros(p.mlp.b2) });
+  return { ...params, blocks: params.blocks.map((b, l) => (l === layer ? { ...p, attn, mlp: mlpParams } : b)) };
+}
+
+export interface BlocksInput {
+  config: TransformerConfig;
+  blocks: readonly Block[];
+  /** Applied after the last block when given. */
+  finalNorm?: NormParams;
+  /** The residual stream [B·T, D] entering the first block. */
+  stream: tf.Tensor;
+  batch: number;
+  time: number;
+  /**
+   * Sees the stream after every block (before the final norm), that block's attention
+   * probabilities [B, H, T, T] and MLP activations [B·T, F] (undefined for a stand-in).
+   */
+  onBlock?: (stream: tf.Tensor, probs: tf.Tensor | undefined, mlpHidden: tf.Tensor | undefined) => void;
+}
+
+/** Runs the residual stream through the blocks and the optional final norm: [B·T, D] → [B·T, D]. */
+export function transformerBlocks(input: BlocksInput): tf.Tensor {
+  const { config: cfg, batch: b, time: t } = input;
+  let x = input.stream;
+  for (const p of input.blocks) {
+    if (typeof p === "function") {
+      x = p(x);
+      input.onBlock?.(x, undefined, undefined);
+      continue;
     }
-    const out = block(cfg, p, x, b, t, ablate?.layer === l ? ablate.module : undefined);
+    const out = block(cfg, p, x, b, t);
     x = out.out;
-    each?.(x, out.probs, out.hidden);
-  });
-  return finalNorm ? applyNorm(normSpec(cfg), finalNorm, x) : x;
+    input.onBlock?.(x, out.probs, out.hidden);
+  }
+  return input.finalNorm ? applyNorm(normSpec(cfg), input.finalNorm, x) : x;
 }
 
 /** Scalar parameters of one block: attention 4(D² + D), MLP D·F + F + F·D + D, two norms (2D or D each). */
@@ -363,32 +355,22 @@ export interface ForwardOptions {
   captureAttention?: boolean;
   /** Keep every layer's MLP hidden activations act(x W₁ + b₁) ([B, T, F] each). */
   captureMlp?: boolean;
-  /**
-   * Zero one module of one block (Hosseini & Fedorenko's supplement): the attention queries, keys or
-   * values of all heads, or the MLP's output.
-   */
-  ablate?: { layer: number; module: AblatedModule };
-  /** Blocks computed by a stand-in instead (block index → function of the stream [B·T, D]). */
-  replace?: ReadonlyMap<number, BlockReplacement>;
-  /**
-   * A scalar computed from the streams (embeddings, then after each block; [B·T, D] each) inside
-   * the forward pass, so it can be part of a differentiated loss (e.g. a regulariser).
-   */
-  hiddenTerm?: (streams: tf.Tensor[]) => tf.Scalar;
 }
 
 export interface ForwardResult {
   logits: tf.Tensor; // [B, T, V]
-  /** nLayers + 1 entries: embeddings, then after each block (before the final norm). */
+  /**
+   * nLayers + 1 entries: embeddings, then after each block (before the final norm). They stay on
+   * the gradient tape: a loss built from them (e.g. a regulariser on the streams) is differentiated
+   * through the model.
+   */
   hidden?: tf.Tensor[];
   attention?: tf.Tensor[];
   mlp?: tf.Tensor[];
-  /** `hiddenTerm`'s value, when given. */
-  hiddenTerm?: tf.Scalar;
 }
 
 /** Token + position embeddings of ids [B, T]: the residual stream [B·T, D] entering the first block. */
-export function embedTokens(params: TransformerParams, tokens: tf.Tensor): tf.Tensor {
+export function embedTokens(params: TransformerParams<Block>, tokens: tf.Tensor): tf.Tensor {
   const d = params.config.dModel;
   const [b, t] = tokens.shape;
   return tf.tidy(() => {
@@ -399,7 +381,7 @@ export function embedTokens(params: TransformerParams, tokens: tf.Tensor): tf.Te
 }
 
 /** The output projection (tied or not) of the final stream [B·T, D] → logits [B, T, V]. */
-export function unembed(params: TransformerParams, x: tf.Tensor, b: number, t: number): tf.Tensor {
+export function unembed(params: TransformerParams<Block>, x: tf.Tensor, b: number, t: number): tf.Tensor {
   return tf.tidy(() => {
     const flat = params.unembedding ? tf.matMul(x, params.unembedding) : tf.matMul(x, params.tokenEmbedding, false, true); // [B·T, V]
     return tf.reshape(flat, [b, t, params.config.vocabSize]);
@@ -407,38 +389,29 @@ export function unembed(params: TransformerParams, x: tf.Tensor, b: number, t: n
 }
 
 /** Token ids [B, T] (int32) → logits [B, T, V]. Captured tensors are the caller's to dispose. */
-export function transformerForward(params: TransformerParams, tokens: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
+export function transformerForward(params: TransformerParams<Block>, tokens: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
   const cfg = params.config;
   if (tokens.rank !== 2) throw new Error(`transformerForward: tokens must be [B, T], got shape [${tokens.shape}]`);
   const [b, t] = tokens.shape;
   if (t > cfg.seqLen) throw new Error(`transformerForward: sequence length ${t} exceeds config.seqLen ${cfg.seqLen}`);
+  if (options.captureAttention || options.captureMlp) {
+    const l = params.blocks.findIndex((p) => typeof p === "function");
+    if (l >= 0) throw new Error(`transformerForward: block ${l} is a stand-in; it has no attention or MLP to capture`);
+  }
   const hidden: tf.Tensor[] = [];
   const attention: tf.Tensor[] = [];
   const mlpActivations: tf.Tensor[] = [];
-  const replace = options.replace;
-  if (replace) {
-    for (const l of replace.keys()) {
-      if (!(Number.isInteger(l) && l >= 0 && l < cfg.nLayers)) throw new Error(`transformerForward: replace names block ${l}; blocks are 0…${cfg.nLayers - 1}`);
-      if (options.captureAttention || options.captureMlp) throw new Error(`transformerForward: block ${l} is replaced; it has no attention or MLP to capture`);
-    }
-  }
-  if (options.ablate) {
-    const { layer, module } = options.ablate;
-    if (!(Number.isInteger(layer) && layer >= 0 && layer < cfg.nLayers)) throw new Error(`transformerForward: ablate.layer must be in 0…${cfg.nLayers - 1}, got ${layer}`);
-    if (!ABLATED_MODULES.includes(module)) throw new Error(`transformerForward: ablate.module must be one of ${ABLATED_MODULES.join(", ")}, got "${module}"`);
-  }
-  let term: tf.Scalar | undefined;
   const logits = tf.tidy(() => {
-    let x = embedTokens(params, tokens); // [B·T, D]
-    const streams = [x];
-    if (options.captureHidden) hidden.push(tf.keep(tf.reshape(x, [b, t, cfg.dModel])));
-    x = transformerBlocks(cfg, params.blocks, params.finalNorm, x, b, t, (stream, probs, mlpHidden) => {
-      streams.push(stream);
-      if (options.captureHidden) hidden.push(tf.keep(tf.reshape(stream, [b, t, cfg.dModel])));
-      if (options.captureAttention) attention.push(tf.keep(probs!));
-      if (options.captureMlp) mlpActivations.push(tf.keep(tf.reshape(mlpHidden!, [b, t, cfg.dFF])));
-    }, replace, options.ablate);
-    if (options.hiddenTerm) term = tf.keep(options.hiddenTerm(streams));
+    const stream = embedTokens(params, tokens); // [B·T, D]
+    if (options.captureHidden) hidden.push(tf.keep(tf.reshape(stream, [b, t, cfg.dModel])));
+    const x = transformerBlocks({
+      config: cfg, blocks: params.blocks, finalNorm: params.finalNorm, stream, batch: b, time: t,
+      onBlock: (after, probs, mlpHidden) => {
+        if (options.captureHidden) hidden.push(tf.keep(tf.reshape(after, [b, t, cfg.dModel])));
+        if (options.captureAttention && probs) attention.push(tf.keep(probs));
+        if (options.captureMlp && mlpHidden) mlpActivations.push(tf.keep(tf.reshape(mlpHidden, [b, t, cfg.dFF])));
+      },
+    });
     return unembed(params, x, b, t);
   });
   return {
@@ -446,6 +419,14 @@ export function transformerForward(params: TransformerParams, tokens: tf.Tensor,
     hidden: options.captureHidden ? hidden : undefined,
     attention: options.captureAttention ? attention : undefined,
     mlp: options.captureMlp ? mlpActivations : undefined,
-    hiddenTerm: term,
   };
+}
+
+/**
+ * A transformer as a language model for `trainLanguageModel`: its params, sizes and logits.
+ * Built from a config (fresh weights from `config.seed`) or from existing params (shared, not copied).
+ */
+export function transformerLm(source: TransformerConfig | TransformerParams): { params: TransformerParams; seqLen: number; vocabSize: number; logits(tokens: tf.Tensor): tf.Tensor } {
+  const params = "tokenEmbedding" in source ? source : initTransformer(source);
+  return { params, seqLen: params.config.seqLen, vocabSize: params.config.vocabSize, logits: (tokens) => transformerForward(params, tokens).logits };
 }

@@ -13,7 +13,12 @@ type Page = import("playwright-core").Page;
 
 const PROFILE_PREFIX = "transformer-anatomy-chromium-";
 
-/** Flags needed on these offline machines (see shared/toolchain.md): no sandbox as root, no GPU, no network chatter. */
+/**
+ * Flags headless Debian Chromium needs on machines with no GPU and no network, often run as root
+ * (containers, CI): no sandbox (it will not start sandboxed as root), no GPU, no background network
+ * traffic (component updates, sync), no first-run set-up, and /tmp instead of a small /dev/shm.
+ * Each renderer also gets a fresh profile folder (its `--user-data-dir`, made in `start()` below).
+ */
 export const CHROMIUM_FLAGS = [
   "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",

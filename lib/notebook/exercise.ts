@@ -4,10 +4,16 @@
  * value and grades the prediction. An exercise whose prediction is still `undefined` does not run
  * its experiment: it says what to fill in, so a student copy runs top to bottom untouched.
  *
- * In the notebooks, each exercise is a markdown cell, an exercise cell (tagged "exercise": the
- * scaffold, prediction undefined) and a solution cell (tagged "solution": prediction and change
- * filled in, the instructor's answer). `npm run course` writes student copies without the
- * solution cells.
+ * In the notebooks, each exercise is a markdown cell and one code cell, the solution (tagged
+ * "solution": prediction and change filled in, the instructor's answer). What the student must
+ * fill in is marked in it by two block comments on one line, `answer` (or `answer: why`) before
+ * and `end` after the instructor's prediction, which the student copy replaces by `undefined`:
+ * `const prediction: number | undefined = ⟨answer⟩ 0.2785 / beta ⟨end⟩;`. A change the student
+ * makes is marked the same way but closed by `student: X`, and the student copy starts from X.
+ * (⟨…⟩ stands for a slash-star comment, which cannot be written inside this one; the syntax with
+ * examples is in the header of scripts/course.mjs.) `npm run course` derives the student's
+ * exercise cell (tagged "exercise", first line "// Exercise NN.k: …", no outputs) from each
+ * solution cell with `exerciseFromSolution`; the committed notebooks hold no exercise cells.
  */
 import { displayBundle, escapeHtml } from "./kernel";
 

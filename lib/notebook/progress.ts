@@ -85,3 +85,20 @@ export function progress(total: number, label = "progress", options: { minInterv
     },
   };
 }
+
+/**
+ * A progress display for a training run (the `progress` option of `train`, `trainLanguageModel`
+ * and the papers' runs): created on the run's first report, when its length is known.
+ */
+export function progressBar(label: string): { update(done: number, total: number, metrics: Record<string, number>): void; done(note?: string): void } {
+  let bar: Progress | undefined;
+  return {
+    update(done, total, metrics) {
+      bar ??= progress(total, label);
+      bar.update(done, metrics);
+    },
+    done(note) {
+      (bar ??= progress(0, label)).done(note);
+    },
+  };
+}

@@ -1,61 +1,44 @@
 /**
- * One language-model training run from token ids: the pattern most notebooks repeat (fresh model
- * from a config, seeded batches, periodic validation on fixed windows, optional time budget).
- * Causal LM (next token) or masked LM (BERT-style, scored on the masked positions; the config's
- * last vocabulary id is [MASK]). The model is a Transformer or a gMLP, chosen by its config.
+ * One language-model training run from token ids: the pattern most notebooks repeat (seeded
+ * batches, periodic validation on fixed windows, optional time budget, optional probes). Causal LM
+ * (next token) or masked LM (BERT-style, scored on the masked positions; the model's last
+ * vocabulary id is [MASK]). The model is any `LmModel` — `transformerLm(config)` in the core,
+ * `gmlpLm(config)` in papers/03-gmlp — so this loop knows no architecture.
  */
 import * as tf from "@tensorflow/tfjs";
 import { LmBatch, MlmBatch, disposeBatches, disposeMlmBatches, lmBatcher, lmEvalBatches, mlmBatcher, mlmEvalBatches } from "../data/batches";
-import { GmlpConfig, GmlpParams, gmlpForward, initGmlp } from "../models/gmlp";
 import { crossEntropy } from "../models/loss";
-import { disposeParams } from "../models/params";
-import { TransformerConfig, TransformerParams, initTransformer, transformerForward } from "../models/transformer";
 import { evaluateLm } from "./evaluate";
-import { AdamConfig } from "./optimizer";
-import { Schedule } from "./schedules";
-import { Callback, TrainResult, train } from "./trainer";
+import { Callback, RunOptions, TrainResult, train } from "./trainer";
 
+/** A language model as a training run sees it. */
 export interface LmModel {
-  params: TransformerParams | GmlpParams;
+  /** The params object whose variables train. */
+  params: object;
+  /** Longest input; the run's windows have this length. */
+  seqLen: number;
+  vocabSize: number;
   /** Token ids [B, T] → logits [B, T, V]. */
   logits(tokens: tf.Tensor): tf.Tensor;
+  /**
+   * The training loss of a batch, when it is more than the cross-entropy of `logits` (e.g. with a
+   * regulariser). Validation always uses plain cross-entropy.
+   */
+  trainingLoss?(batch: { inputs: tf.Tensor; targets: tf.Tensor; weights?: tf.Tensor }): tf.Scalar;
 }
 
-/** A fresh Transformer or gMLP (a config with a `gate` field) with its forward function. */
-export function lmModel(config: TransformerConfig | GmlpConfig): LmModel {
-  if ("gate" in config) {
-    const params = initGmlp(config);
-    return { params, logits: (tokens) => gmlpForward(params, tokens) };
-  }
-  const params = initTransformer(config);
-  return { params, logits: (tokens) => transformerForward(params, tokens).logits };
-}
-
-export interface LmRunOptions {
-  config: TransformerConfig | GmlpConfig;
-  /** "causal" (default): predict the next token; "masked": BERT-style, [MASK] = config.vocabSize − 1. */
+export interface LmRunOptions extends RunOptions {
+  /** Trained in place; the caller owns it (and disposes its params). */
+  model: LmModel;
+  /** "causal" (default): predict the next token; "masked": BERT-style, [MASK] = vocabSize − 1. */
   objective?: "causal" | "masked";
   trainIds: ArrayLike<number>;
   validIds: ArrayLike<number>;
-  steps: number;
-  lr: number | Schedule;
   batchSize: number;
-  /** Seeds the batch order (the weights come from config.seed). */
+  /** Seeds the batch order (the weights come from the model's own seed). */
   dataSeed: number;
   evalEvery: number;
   evalBatches: number;
-  clipNorm?: number;
-  optimizer?: Partial<AdamConfig>;
-  budgetSeconds?: number;
-  callbacks?: Callback[];
-  progress?: string | false;
-  /** Return the trained params (the caller disposes them); otherwise they are freed. */
-  keepParams?: boolean;
-  /**
-   * A regulariser on the residual streams, added to the training loss as weight · term(streams)
-   * (Transformer only; e.g. `consecutiveCosinePenalty`). Validation loss stays plain cross-entropy.
-   */
-  hiddenPenalty?: { weight: number; term: (streams: tf.Tensor[]) => tf.Scalar };
   /** Measurements of the model taken at step 0 and every `every` steps (e.g. attention entropy). */
   probe?: { every: number; measure: (model: LmModel) => Record<string, number> };
 }
@@ -66,14 +49,13 @@ export interface LmRun {
   valSteps: number[];
   valLosses: number[];
   finalValLoss: number;
-  params?: TransformerParams | GmlpParams;
   /** What `probe` measured, at step 0 and every `probe.every` steps. */
   probes: { step: number; values: Record<string, number> }[];
 }
 
 export function trainLanguageModel(o: LmRunOptions): LmRun {
-  const model = lmModel(o.config);
-  const { seqLen, vocabSize } = o.config;
+  const { model } = o;
+  const { seqLen, vocabSize } = model;
   const masked = o.objective === "masked";
   const mlm = { batchSize: o.batchSize, seqLen, maskId: vocabSize - 1, vocabSize: vocabSize - 1 };
   const batcher: { next(): LmBatch | MlmBatch } = masked
@@ -82,16 +64,7 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
   const valid: (LmBatch | MlmBatch)[] = masked
     ? mlmEvalBatches(o.validIds, { ...mlm, maxBatches: o.evalBatches, seed: 12345 })
     : lmEvalBatches(o.validIds, { batchSize: o.batchSize, seqLen, maxBatches: o.evalBatches });
-  const penalty = o.hiddenPenalty;
-  if (penalty && "gate" in o.config) throw new Error("trainLanguageModel: hiddenPenalty needs a Transformer config (a gMLP has no captured streams)");
-  if (penalty && !Number.isFinite(penalty.weight)) throw new Error(`trainLanguageModel: hiddenPenalty.weight must be finite, got ${penalty.weight}`);
-  const penalised = (inputs: tf.Tensor, targets: tf.Tensor, weights?: tf.Tensor): tf.Scalar => {
-    const out = transformerForward(model.params as TransformerParams, inputs, { hiddenTerm: penalty!.term });
-    const total = tf.tidy(() => tf.add(crossEntropy(out.logits, targets, weights), tf.mul(out.hiddenTerm!, penalty!.weight)) as tf.Scalar);
-    tf.dispose([out.logits, out.hiddenTerm!]);
-    return total;
-  };
-  const validLoss = () => evaluateLm(model.logits, valid).loss;
+  const validLoss = () => evaluateLm((tokens) => model.logits(tokens), valid).loss;
   const first = validLoss();
   const probes: LmRun["probes"] = [];
   const probe = o.probe;
@@ -110,8 +83,9 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
     progress: o.progress,
     loss: () => {
       const b = batcher.next();
-      if (penalty && penalty.weight !== 0) return penalised(b.inputs, b.targets, "weights" in b ? b.weights : undefined);
-      return crossEntropy(model.logits(b.inputs), b.targets, "weights" in b ? b.weights : undefined);
+      const weights = "weights" in b ? b.weights : undefined;
+      if (model.trainingLoss) return model.trainingLoss({ inputs: b.inputs, targets: b.targets, weights });
+      return crossEntropy(model.logits(b.inputs), b.targets, weights);
     },
     evaluate: () => ({ valLoss: validLoss() }),
     evalEvery: o.evalEvery,
@@ -120,6 +94,5 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
   else disposeBatches(valid as LmBatch[]);
   const valSteps = [0, ...result.evals.map((e) => e.step)];
   const valLosses = [first, ...result.evals.map((e) => e.metrics.valLoss)];
-  if (!o.keepParams) disposeParams(model.params);
-  return { result, valSteps, valLosses, finalValLoss: valLosses[valLosses.length - 1], params: o.keepParams ? model.params : undefined, probes };
+  return { result, valSteps, valLosses, finalValLoss: valLosses[valLosses.length - 1], probes };
 }

@@ -1,11 +1,11 @@
 /**
  * A model-agnostic training loop. The model is whatever the `loss` closure computes from the
- * params; the loop owns gradients, clipping, the optimizer, the schedule, evaluation, progress,
- * a wall-clock budget and callbacks (logging, in-memory checkpoints, early stop).
+ * params; the loop owns gradients, clipping, the optimizer, the schedule, evaluation, a wall-clock
+ * budget and callbacks (logging, in-memory checkpoints, early stop). It shows nothing itself:
+ * progress goes to a sink the caller supplies (in a notebook, `progressBar(label)`).
  */
 import * as tf from "@tensorflow/tfjs";
 import { namedVariables, snapshotParams } from "../models/params";
-import { progress as makeProgress } from "../notebook/progress";
 import { Adam, AdamConfig, globalNorm } from "./optimizer";
 import { Schedule, constantLR } from "./schedules";
 
@@ -30,19 +30,35 @@ export interface Callback {
   onEnd?(result: TrainResult): void;
 }
 
-export interface TrainOptions {
+/** Receives a run's progress. The notebook layer supplies one (`progressBar(label)`); omitted, a run is silent. */
+export interface ProgressSink {
+  /** `done` of `total` units finished, with the latest metrics. */
+  update(done: number, total: number, metrics: Record<string, number>): void;
+  /** The run ended; `note` says why when it stopped early. */
+  done(note?: string): void;
+}
+
+/** What every training run takes, whatever the model. */
+export interface RunOptions {
+  steps: number;
+  /** A number or a schedule `(step) => lr`. */
+  lr: number | Schedule;
+  /** Clip the global gradient norm to this value. */
+  clipNorm?: number;
+  optimizer?: Partial<AdamConfig>;
+  /** Stop (cleanly, after a step) once this many seconds have passed. */
+  budgetSeconds?: number;
+  callbacks?: Callback[];
+  progress?: ProgressSink;
+}
+
+export interface TrainOptions extends RunOptions {
   /** The params object whose variables are trained. */
   params: object;
   /** Computes the training loss for step `step` (fetching its own batch). */
   loss: (step: number) => tf.Scalar;
-  steps: number;
-  /** A number or a schedule `(step) => lr`. */
-  lr: number | Schedule;
-  optimizer?: Partial<AdamConfig>;
   /** Reuse an optimizer (and its moments) across calls, e.g. for staged fine-tuning. */
   adam?: Adam;
-  /** Clip the global gradient norm to this value. */
-  clipNorm?: number;
   recordGradNorm?: boolean;
   /** Which variables train (default all); frozen ones get no gradient and no update. */
   trainable?: (name: string) => boolean;
@@ -50,11 +66,6 @@ export interface TrainOptions {
   lrScale?: (name: string) => number;
   evaluate?: () => Record<string, number>;
   evalEvery?: number;
-  /** Stop (cleanly, after a step) once this many seconds have passed. */
-  budgetSeconds?: number;
-  callbacks?: Callback[];
-  /** Progress label; `false` hides the progress display. */
-  progress?: string | false;
 }
 
 export interface TrainResult {
@@ -83,7 +94,7 @@ export function train(options: TrainOptions): TrainResult {
   const schedule = typeof options.lr === "number" ? constantLR(options.lr) : options.lr;
   const adam = options.adam ?? new Adam(all, options.optimizer);
   const callbacks = options.callbacks ?? [];
-  const bar = options.progress === false ? null : makeProgress(steps, options.progress ?? "training");
+  const bar = options.progress;
   const result: TrainResult = { losses: [], lrs: [], gradNorms: [], evals: [], steps: 0, seconds: 0, msPerStep: 0, stoppedEarly: false };
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
@@ -132,7 +143,7 @@ export function train(options: TrainOptions): TrainResult {
     if (gradNorm !== undefined) result.gradNorms.push(gradNorm);
     result.steps = step + 1;
     const info: StepInfo = { step, loss, lr, gradNorm, elapsedSeconds: elapsed() };
-    bar?.update(step + 1, { loss });
+    bar?.update(step + 1, steps, { loss });
     let stop = false;
     for (const c of callbacks) if (c.onStep?.(info) === "stop") stop = true;
     if (options.evalEvery && (step + 1) % options.evalEvery === 0) runEval(step + 1);

@@ -1,0 +1,67 @@
+/**
+ * Matched arms for architecture comparisons: configs of different models whose parameter counts
+ * agree within `ARM_TOLERANCE`, so a difference in loss is not a difference in size. The
+ * Transformer sets the size (dFF = 4·dModel); each gMLP's width dFF is then chosen to match it.
+ * Used by notebooks/03-gmlp.ipynb; the counts are pinned in test/gmlp.test.ts.
+ */
+import { LmModel } from "../../train/lm";
+import { GATES, Gate, GmlpConfig, gmlpConfig, gmlpLm, gmlpParameterCount } from "./gmlp";
+import { closestWidth } from "../../models/params";
+import { TransformerConfig, transformerConfig, transformerLm, transformerParameterCount } from "../../models/transformer";
+import { VIT_DEFAULTS, VisionConfig, VitConfig, visionConfig, visionParameterCount } from "./vision";
+
+/** Largest relative parameter-count difference allowed between matched arms. */
+export const ARM_TOLERANCE = 0.01;
+
+export const MLM_ARMS = ["transformer", ...GATES.map((g) => `gmlp-${g}` as const), "amlp"] as const;
+export type MlmArm = (typeof MLM_ARMS)[number];
+
+export interface MlmArmBase {
+  /** Including the [MASK] id. */
+  vocabSize: number;
+  seqLen: number;
+  dModel: number;
+  nLayers: number;
+  nHeads: number;
+  /** aMLP's tiny attention head size. */
+  tinyAttention: number;
+  seed: number;
+}
+
+/** Parameter count of a token model from its config, without building it. */
+export function lmParameterCount(cfg: TransformerConfig | GmlpConfig): number {
+  return "gate" in cfg ? gmlpParameterCount(cfg) : transformerParameterCount(cfg);
+}
+
+/** Bidirectional (masked-LM) Transformer and gMLP/aMLP configs of matched size. */
+export function mlmArms(base: MlmArmBase): Record<MlmArm, TransformerConfig | GmlpConfig> {
+  const { vocabSize, seqLen, dModel, nLayers, seed } = base;
+  const transformer = transformerConfig({ vocabSize, seqLen, dModel, nLayers, nHeads: base.nHeads, dFF: 4 * dModel, causal: false, seed });
+  const target = lmParameterCount(transformer);
+  const gmlp = (gate: Gate, tinyAttention: number) => {
+    const at = (dFF: number) => gmlpConfig({ vocabSize, seqLen, dModel, nLayers, gate, tinyAttention, dFF, causal: false, seed });
+    return at(closestWidth(target, (f) => gmlpParameterCount(at(f)), { step: 2, max: 64 * dModel }));
+  };
+  return {
+    transformer,
+    "gmlp-linear": gmlp("linear", 0),
+    "gmlp-additive": gmlp("additive", 0),
+    "gmlp-multiplicative": gmlp("multiplicative", 0),
+    "gmlp-split": gmlp("split", 0),
+    amlp: gmlp("split", base.tinyAttention),
+  };
+}
+
+/** A ViT and a gMLP (split gate) on the same patches, of matched size. */
+export function visionArms(base: Partial<Omit<VitConfig, "backbone" | "dFF">>): { vit: VisionConfig; gmlp: VisionConfig } {
+  const { nHeads, ...shared } = base;
+  const vit = visionConfig({ ...shared, nHeads, backbone: "transformer", dFF: 4 * (base.dModel ?? VIT_DEFAULTS.dModel) });
+  const target = visionParameterCount(vit);
+  const at = (dFF: number) => visionConfig({ ...shared, backbone: "gmlp", gate: "split", dFF });
+  return { vit, gmlp: at(closestWidth(target, (f) => visionParameterCount(at(f)), { step: 2, max: 64 * vit.dModel })) };
+}
+
+/** A fresh model of an arm's config, as a language model for `trainLanguageModel`. */
+export function armLm(cfg: TransformerConfig | GmlpConfig): LmModel {
+  return "gate" in cfg ? gmlpLm(cfg) : transformerLm(cfg);
+}

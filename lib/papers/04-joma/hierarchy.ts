@@ -1,0 +1,131 @@
+/**
+ * The hierarchical latent generative model of JoMA's Table 1 (Tian et al. 2023, §6; official
+ * `luckmatters/ssl/real-dataset/decoder_only_hier.py`). Latent tokens form levels: each token of
+ * level 0 is a fixed random set of `combinations[0]` leaf tokens (ids 0..vocabSize−2), each token
+ * of level l is a set of `combinations[l]` tokens of level l−1, and the top level holds the
+ * classes. A sample picks a class, expands it top-down into the union of the leaf tokens it
+ * covers, and writes them in increasing order at the end of a window of `seqLen`, padded in front
+ * with the pad id vocabSize−1. The task: predict the class from the sequence.
+ * Defaults are the paper's: vocabulary 100, window 30, levels [10, 20, 20 classes], pairs.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ConfigError } from "../../config";
+import { Rng, createRng } from "../../engine/rng";
+
+export interface HierarchyOptions {
+  vocabSize: number;
+  seqLen: number;
+  /** Number of latent tokens per level, bottom-up; the last level is the classes. */
+  levels: number[];
+  /** How many tokens of the level below make up one token of each level. */
+  combinations: number[];
+  seed: number;
+}
+
+export interface Hierarchy extends HierarchyOptions {
+  padId: number;
+  numClasses: number;
+  /** parts[l][k]: the ids (of level l−1, or leaf tokens for l = 0) that make up token k of level l. */
+  parts: number[][][];
+}
+
+export const HIERARCHY_DEFAULTS: HierarchyOptions = { vocabSize: 100, seqLen: 30, levels: [10, 20, 20], combinations: [2, 2, 2], seed: 0 };
+
+export function createHierarchy(options: Partial<HierarchyOptions> = {}): Hierarchy {
+  const o = { ...HIERARCHY_DEFAULTS, ...options };
+  if (o.levels.length === 0 || o.levels.length !== o.combinations.length) {
+    throw new ConfigError(`createHierarchy: levels (${o.levels.length}) and combinations (${o.combinations.length}) must be non-empty and the same length`);
+  }
+  const rng = createRng(o.seed);
+  const parts: number[][][] = [];
+  let below = o.vocabSize - 1; // leaf tokens; the last id pads
+  o.levels.forEach((count, l) => {
+    const p = o.combinations[l];
+    if (p > below) throw new ConfigError(`createHierarchy: level ${l} combines ${p} of only ${below} tokens below`);
+    const possible = binomial(below, p);
+    if (count > possible) throw new ConfigError(`createHierarchy: level ${l} wants ${count} distinct sets of ${p} from ${below}; only ${possible} exist`);
+    const seen = new Set<string>();
+    const level: number[][] = [];
+    while (level.length < count) {
+      const combo = sampleWithoutReplacement(rng, below, p).sort((a, b) => a - b);
+      const key = combo.join(",");
+      if (seen.has(key)) continue;
+      seen.add(key);
+      level.push(combo);
+    }
+    parts.push(level);
+    below = count;
+  });
+  const h: Hierarchy = { ...o, padId: o.vocabSize - 1, numClasses: o.levels[o.levels.length - 1], parts };
+  const longest = Math.max(...Array.from({ length: h.numClasses }, (_, c) => expand(h, c).leaves.length));
+  if (longest > o.seqLen) throw new ConfigError(`createHierarchy: a class expands to ${longest} leaf tokens, more than seqLen ${o.seqLen}`);
+  return h;
+}
+
+function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 0; i < k; i++) r = (r * (n - i)) / (i + 1);
+  return Math.round(r);
+}
+
+function sampleWithoutReplacement(rng: Rng, n: number, k: number): number[] {
+  const pool = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(n - i);
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  return pool.slice(0, k);
+}
+
+/** The active tokens of every level for class c (index l: level l's ids; `leaves`: leaf ids, sorted). */
+export function expand(h: Hierarchy, c: number): { active: number[][]; leaves: number[] } {
+  const active: number[][] = new Array(h.levels.length);
+  let current = [c];
+  for (let l = h.levels.length - 1; l >= 0; l--) {
+    active[l] = current;
+    current = [...new Set(current.flatMap((k) => h.parts[l][k]))].sort((a, b) => a - b);
+  }
+  return { active, leaves: current };
+}
+
+export interface HierarchyBatch {
+  /** [B·seqLen] token ids, row-major. */
+  tokens: Int32Array;
+  labels: Int32Array;
+  /** indicators[l]: [B·levels[l]] 1 where token k of level l is active in the sample. */
+  indicators: Uint8Array[];
+}
+
+export function sampleHierarchy(h: Hierarchy, rng: Rng, batchSize: number): HierarchyBatch {
+  const tokens = new Int32Array(batchSize * h.seqLen).fill(h.padId);
+  const labels = new Int32Array(batchSize);
+  const indicators = h.levels.map((k) => new Uint8Array(batchSize * k));
+  for (let b = 0; b < batchSize; b++) {
+    const c = rng.int(h.numClasses);
+    labels[b] = c;
+    const { active, leaves } = expand(h, c);
+    leaves.forEach((id, i) => (tokens[b * h.seqLen + h.seqLen - leaves.length + i] = id));
+    active.forEach((ids, l) => ids.forEach((k) => (indicators[l][b * h.levels[l] + k] = 1)));
+  }
+  return { tokens, labels, indicators };
+}
+
+/**
+ * The class-prediction task as a language-model batch: inputs are the token windows; the target at
+ * the last position is the class, as token id vocabSize + class (the model's vocabulary is
+ * vocabSize + numClasses), and only that position is scored (weight 1).
+ */
+export function hierarchyLmBatch(h: Hierarchy, sample: HierarchyBatch): { inputs: tf.Tensor2D; targets: tf.Tensor2D; weights: tf.Tensor2D } {
+  const b = sample.labels.length, t = h.seqLen;
+  const targets = new Int32Array(b * t);
+  const weights = new Float32Array(b * t);
+  for (let i = 0; i < b; i++) {
+    targets[i * t + t - 1] = h.vocabSize + sample.labels[i];
+    weights[i * t + t - 1] = 1;
+  }
+  return {
+    inputs: tf.tensor2d(sample.tokens, [b, t], "int32"),
+    targets: tf.tensor2d(targets, [b, t], "int32"),
+    weights: tf.tensor2d(weights, [b, t], "float32"),
+  };
+}

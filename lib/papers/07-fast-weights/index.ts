@@ -1,0 +1,308 @@
+/**
+ * Linear attention is a fast weight programmer (Schmidhuber 1991; Schlag, Irie & Schmidhuber 2021,
+ * "Linear Transformers Are Secretly Fast Weight Programmers"). The parallel form
+ *   y_i = Σ_{j≤i} (φ(q_i)·φ(k_j)) v_j / Σ_{j≤i} φ(q_i)·φ(k_j)
+ * equals the recurrent one that writes a matrix: W_i = W_{i−1} + v_i ⊗ φ(k_i) (the sum rule),
+ * z_i = z_{i−1} + φ(k_i), y_i = W_i φ(q_i) / (z_i·φ(q_i)). The delta rule writes only the change:
+ * v̄ = W_{i−1} φ(k_i), W_i = W_{i−1} + β_i (v_i − v̄) ⊗ φ(k_i), with φ normalised to sum 1 (as the
+ * paper; then a write makes W φ(k) = v̄ + β(v − v̄)‖φ(k)‖², a partial overwrite) or to unit length
+ * (then β = 1 overwrites exactly). Tensors are [B, T, d] (or [T, d], treated as B = 1). Both forms
+ * add DENOMINATOR_EPS to the sum rule's denominator: DPFP features can be exactly orthogonal, 0/0.
+ *
+ * Notebook: notebooks/07-fast-weights.ipynb. Tests: test/papers/07-fast-weights.test.ts.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng, createRng } from "../../engine/rng";
+import { ProgressSink, train } from "../../train/trainer";
+import { disposeParams, normalVariable, zerosVariable } from "../../models/params";
+import { scaledDotProductAttention } from "../../models/ops";
+
+/** Added to Σ φ(q)·φ(k) in the normalised forms (DPFP's sparse features can make it exactly 0). */
+export const DENOMINATOR_EPS = 1e-6;
+
+export type FeatureMap = { kind: "elu1" } | { kind: "dpfp"; nu: number } | { kind: "identity" };
+
+/** Output width of a feature map on d inputs: d (elu1, identity) or 2νd (DPFP_ν). */
+export function featureDim(d: number, map: FeatureMap): number {
+  if (map.kind === "dpfp") {
+    if (!(Number.isInteger(map.nu) && map.nu >= 1 && map.nu < 2 * d)) throw new Error(`featureDim: DPFP ν must be an integer in 1…${2 * d - 1}, got ${map.nu}`);
+    return 2 * map.nu * d;
+  }
+  return d;
+}
+
+/**
+ * φ over the last axis. elu1: elu(x) + 1 (Katharopoulos et al. 2020). DPFP_ν (Schlag et al. 2021):
+ * r = [relu(x), relu(−x)] (2d), then the products r ⊙ roll(r, i) for i = 1…ν, concatenated: 2νd.
+ */
+export function applyFeatureMap(x: tf.Tensor, map: FeatureMap): tf.Tensor {
+  const d = x.shape[x.rank - 1];
+  featureDim(d, map);
+  return tf.tidy(() => {
+    if (map.kind === "identity") return tf.clone(x);
+    if (map.kind === "elu1") return tf.add(tf.elu(x), 1);
+    const r = tf.concat([tf.relu(x), tf.relu(tf.neg(x))], -1); // [..., 2d]
+    const w = 2 * d;
+    const parts: tf.Tensor[] = [];
+    for (let i = 1; i <= map.nu; i++) {
+      // roll by i along the last axis: element j takes r[(j − i) mod 2d]
+      const rolled = tf.concat([tf.slice(r, Array(r.rank).fill(0).map((_, a) => (a === r.rank - 1 ? w - i : 0)), r.shape.map((s, a) => (a === r.rank - 1 ? i : s))),
+        tf.slice(r, Array(r.rank).fill(0), r.shape.map((s, a) => (a === r.rank - 1 ? w - i : s)))], -1);
+      parts.push(tf.mul(r, rolled));
+    }
+    return tf.concat(parts, -1);
+  });
+}
+
+function asBatch(x: tf.Tensor, name: string): tf.Tensor3D {
+  if (x.rank === 2) return tf.expandDims(x, 0) as tf.Tensor3D;
+  if (x.rank === 3) return x as tf.Tensor3D;
+  throw new Error(`${name}: expected [T, d] or [B, T, d], got [${x.shape}]`);
+}
+
+function checkQkv(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, who: string): void {
+  const lead = (t: tf.Tensor) => t.shape.slice(0, -1).join(",");
+  if (q.rank !== k.rank || k.rank !== v.rank || lead(q) !== lead(k) || lead(k) !== lead(v)) {
+    throw new Error(`${who}: q [${q.shape}], k [${k.shape}] and v [${v.shape}] must share their leading dimensions`);
+  }
+  if (q.shape[q.rank - 1] !== k.shape[k.rank - 1]) throw new Error(`${who}: q and k widths differ (${q.shape[q.rank - 1]} vs ${k.shape[k.rank - 1]})`);
+}
+
+/** Linear attention, parallel form: [B, T, dv]. Causal by default; normalised by Σ φ(q)·φ(k). */
+export function linearAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: { featureMap: FeatureMap; causal?: boolean }): tf.Tensor {
+  checkQkv(q, k, v, "linearAttention");
+  return tf.tidy(() => {
+    const fq = applyFeatureMap(asBatch(q, "linearAttention q"), options.featureMap);
+    const fk = applyFeatureMap(asBatch(k, "linearAttention k"), options.featureMap);
+    let a = tf.matMul(fq, fk, false, true); // [B, T, T]
+    if (options.causal ?? true) a = tf.mul(a, tf.linalg.bandPart(tf.onesLike(a), -1, 0));
+    const y = tf.div(tf.matMul(a, asBatch(v, "linearAttention v")), tf.add(tf.sum(a, -1, true), DENOMINATOR_EPS));
+    return q.rank === 2 ? tf.squeeze(y, [0]) : y;
+  });
+}
+
+/** Softmax attention (scaled dot product), for comparison: [B, T, dv]. */
+export function softmaxAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: { causal?: boolean; scale?: number } = {}): tf.Tensor {
+  checkQkv(q, k, v, "softmaxAttention");
+  return tf.tidy(() => {
+    const { out } = scaledDotProductAttention(asBatch(q, "softmaxAttention q"), asBatch(k, "softmaxAttention k"), asBatch(v, "softmaxAttention v"), { causal: options.causal ?? true, scale: options.scale });
+    return q.rank === 2 ? tf.squeeze(out, [0]) : out;
+  });
+}
+
+export interface FastWeightOptions {
+  featureMap: FeatureMap;
+  rule: "sum" | "delta";
+  /** Delta rule's write strength: a number, or [B, T] per step (e.g. σ(W_β x)). Default 1. */
+  beta?: number | tf.Tensor;
+  /** Delta rule's normalisation of φ(k) and φ(q): "sum" (the paper's, default) or "l2". */
+  normalization?: "sum" | "l2";
+}
+
+export interface FastWeightResult {
+  /** [B, T, dv] (or [T, dv] for unbatched inputs). */
+  outputs: tf.Tensor;
+  /** The fast weight matrix after the last step, W_T [B, dv, D]. */
+  weights: tf.Tensor3D;
+}
+
+/**
+ * The recurrent fast weight programmer, one explicit W_i per step. Sum rule: y_i = W_i φ(q_i) /
+ * (z_i·φ(q_i)) (= causal linear attention). Delta rule: φ normalised to sum 1, y_i = W_i φ(q_i).
+ */
+export function fastWeightProgrammer(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: FastWeightOptions): FastWeightResult {
+  checkQkv(q, k, v, "fastWeightProgrammer");
+  if (options.rule !== "sum" && options.rule !== "delta") throw new Error(`fastWeightProgrammer: rule must be "sum" or "delta", got "${options.rule}"`);
+  return tf.tidy(() => {
+    let fq = applyFeatureMap(asBatch(q, "fastWeightProgrammer q"), options.featureMap);
+    let fk = applyFeatureMap(asBatch(k, "fastWeightProgrammer k"), options.featureMap);
+    const vb = asBatch(v, "fastWeightProgrammer v");
+    const [b, t, dv] = vb.shape;
+    const D = fq.shape[fq.rank - 1] as number;
+    if (options.rule === "delta") {
+      const norm = (x: tf.Tensor) => (options.normalization ?? "sum") === "sum" ? tf.sum(x, -1, true) : tf.norm(x, "euclidean", -1, true);
+      fq = tf.div(fq, tf.add(norm(fq), DENOMINATOR_EPS));
+      fk = tf.div(fk, tf.add(norm(fk), DENOMINATOR_EPS));
+    }
+    const beta = options.beta ?? 1;
+    if (beta instanceof tf.Tensor && (beta.rank !== 2 || beta.shape[0] !== b || beta.shape[1] !== t)) {
+      throw new Error(`fastWeightProgrammer: beta must be [B, T] = [${b}, ${t}], got [${beta.shape}]`);
+    }
+    let W: tf.Tensor = tf.zeros([b, dv, D]);
+    let z: tf.Tensor = tf.zeros([b, 1, D]);
+    const outputs: tf.Tensor[] = [];
+    for (let i = 0; i < t; i++) {
+      const ki = tf.slice(fk, [0, i, 0], [b, 1, D]); // [B, 1, D]
+      const qi = tf.slice(fq, [0, i, 0], [b, 1, D]);
+      const vi = tf.reshape(tf.slice(vb, [0, i, 0], [b, 1, dv]), [b, dv, 1]);
+      if (options.rule === "sum") {
+        W = tf.add(W, tf.matMul(vi, ki)); // + v ⊗ φ(k)
+        z = tf.add(z, ki);
+        const num = tf.matMul(W, qi, false, true); // [B, dv, 1]
+        const den = tf.add(tf.sum(tf.mul(z, qi), -1, true), DENOMINATOR_EPS); // [B, 1, 1]
+        outputs.push(tf.reshape(tf.div(num, den), [b, 1, dv]));
+      } else {
+        const bi = typeof beta === "number" ? beta : tf.reshape(tf.slice(beta, [0, i], [b, 1]), [b, 1, 1]);
+        const vBar = tf.matMul(W, ki, false, true); // [B, dv, 1]
+        W = tf.add(W, tf.mul(tf.matMul(tf.sub(vi, vBar), ki), bi));
+        outputs.push(tf.reshape(tf.matMul(W, qi, false, true), [b, 1, dv]));
+      }
+    }
+    const y = tf.concat(outputs, 1);
+    return { outputs: q.rank === 2 ? tf.squeeze(y, [0]) : y, weights: W as tf.Tensor3D };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Associative retrieval (Schlag et al. 2021, §6.1)
+
+export interface RetrievalOptions {
+  batchSize: number;
+  /** S: distinct keys stored per sequence (the key vocabulary has S keys, all used). */
+  pairs: number;
+  valueDim: number;
+  /** Extra key–value pairs after the first S that re-use keys with new values (0 = none). */
+  overwrites?: number;
+}
+
+export interface RetrievalBatch {
+  /** [B, L] key ids, L = S + overwrites. */
+  keys: Int32Array;
+  /** [B, L, dv] values, entries ±1/√dv. */
+  values: Float32Array;
+  /** [B] the key asked for. */
+  query: Int32Array;
+  /** [B, dv] its most recent value. */
+  target: Float32Array;
+  length: number;
+}
+
+/** S keys (a random order of all S) with random ±1/√dv values, then `overwrites` re-assignments; one query. */
+export function retrievalBatch(rng: Rng, o: RetrievalOptions): RetrievalBatch {
+  const { batchSize: b, pairs: s, valueDim: dv } = o;
+  const extra = o.overwrites ?? 0;
+  if (!(Number.isInteger(s) && s >= 1)) throw new Error(`retrievalBatch: pairs must be a positive integer, got ${s}`);
+  if (!(Number.isInteger(extra) && extra >= 0)) throw new Error(`retrievalBatch: overwrites must be a non-negative integer, got ${extra}`);
+  const L = s + extra;
+  const keys = new Int32Array(b * L), values = new Float32Array(b * L * dv), query = new Int32Array(b), target = new Float32Array(b * dv);
+  const scale = 1 / Math.sqrt(dv);
+  for (let n = 0; n < b; n++) {
+    const order = rng.shuffle(Array.from({ length: s }, (_, i) => i));
+    for (let i = 0; i < L; i++) {
+      keys[n * L + i] = i < s ? order[i] : rng.int(s);
+      for (let c = 0; c < dv; c++) values[(n * L + i) * dv + c] = rng.uniform() < 0.5 ? -scale : scale;
+    }
+    const qk = rng.int(s);
+    query[n] = qk;
+    let last = -1;
+    for (let i = 0; i < L; i++) if (keys[n * L + i] === qk) last = i;
+    target.set(values.subarray((n * L + last) * dv, (n * L + last + 1) * dv), n * dv);
+  }
+  return { keys, values, query, target, length: L };
+}
+
+/** How the retrieval model reads its memory. */
+export type RetrievalAttention =
+  | { kind: "softmax" }
+  | { kind: "fast-weights"; featureMap: FeatureMap; rule: "sum" | "delta" };
+
+export function retrievalAttentionName(a: RetrievalAttention): string {
+  if (a.kind === "softmax") return "softmax";
+  const map = a.featureMap.kind === "dpfp" ? `DPFP ν=${a.featureMap.nu}` : a.featureMap.kind === "elu1" ? "linear (ELU+1)" : "identity";
+  return `${map}, ${a.rule} rule`;
+}
+
+export interface RetrievalModel {
+  attention: RetrievalAttention;
+  /** Key and query embeddings of the S key ids, [S, dKey] each. */
+  keyEmbedding: tf.Variable;
+  queryEmbedding: tf.Variable;
+  /** Delta rule: β_i = σ(k_i·betaWeight + betaBias). */
+  betaWeight: tf.Variable;
+  betaBias: tf.Variable;
+}
+
+/** Predicted values [B, dv] for a batch: store the L pairs, then read with the query. */
+export function retrievalReadout(model: RetrievalModel, batch: RetrievalBatch): tf.Tensor2D {
+  const b = batch.query.length, L = batch.length, dv = batch.values.length / (b * L);
+  return tf.tidy(() => {
+    const keys = tf.reshape(tf.gather(model.keyEmbedding, tf.tensor1d(batch.keys, "int32")), [b, L, -1]);
+    const query = tf.reshape(tf.gather(model.queryEmbedding, tf.tensor1d(batch.query, "int32")), [b, 1, -1]);
+    const values = tf.tensor3d(batch.values, [b, L, dv]);
+    const a = model.attention;
+    if (a.kind === "softmax") {
+      return tf.reshape(tf.matMul(tf.softmax(tf.matMul(query, keys, false, true)), values), [b, dv]) as tf.Tensor2D;
+    }
+    if (a.rule === "sum") {
+      const fq = applyFeatureMap(query, a.featureMap), fk = applyFeatureMap(keys, a.featureMap);
+      const w = tf.matMul(fq, fk, false, true); // [B, 1, L]
+      return tf.reshape(tf.div(tf.matMul(w, values), tf.add(tf.sum(w, -1, true), DENOMINATOR_EPS)), [b, dv]) as tf.Tensor2D;
+    }
+    const beta = tf.sigmoid(tf.add(tf.reshape(tf.matMul(tf.reshape(keys, [b * L, -1]), tf.reshape(model.betaWeight, [-1, 1])), [b, L]), model.betaBias));
+    const { weights } = fastWeightProgrammer(keys, keys, values, { featureMap: a.featureMap, rule: "delta", beta });
+    let fq = applyFeatureMap(query, a.featureMap);
+    fq = tf.div(fq, tf.add(tf.sum(fq, -1, true), DENOMINATOR_EPS));
+    return tf.reshape(tf.matMul(weights, fq, false, true), [b, dv]) as tf.Tensor2D;
+  });
+}
+
+/** Retrieval loss: squared error summed over the value's entries, mean over the batch (predicting 0 scores 1). */
+export function retrievalLoss(predicted: tf.Tensor, batch: RetrievalBatch): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.sum(tf.square(tf.sub(predicted, tf.tensor2d(batch.target, predicted.shape as [number, number]))), -1)) as tf.Scalar);
+}
+
+/** Fresh embeddings for S keys of width `keyDim` (N(0, initStd²) entries, default 1/√keyDim, from `seed`). */
+export function initRetrievalModel(attention: RetrievalAttention, o: { pairs: number; keyDim: number; seed: number; initStd?: number }): RetrievalModel {
+  const std = o.initStd ?? 1 / Math.sqrt(o.keyDim);
+  if (attention.kind === "fast-weights") featureDim(o.keyDim, attention.featureMap);
+  const rng = createRng(o.seed);
+  return {
+    attention,
+    keyEmbedding: normalVariable(rng, [o.pairs, o.keyDim], std),
+    queryEmbedding: normalVariable(rng, [o.pairs, o.keyDim], std),
+    betaWeight: normalVariable(rng, [o.keyDim], 0.1),
+    betaBias: zerosVariable([1]),
+  };
+}
+
+export interface RetrievalRunOptions extends Omit<RetrievalOptions, "batchSize"> {
+  attention: RetrievalAttention;
+  keyDim: number;
+  steps: number;
+  lr: number;
+  batchSize: number;
+  seed: number;
+  /** Std of the initial embeddings (default 1/√keyDim: softmax logits start at unit scale). */
+  initStd?: number;
+  /** Fresh batches for the final evaluation (default 8). */
+  evalBatches?: number;
+  progress?: ProgressSink;
+}
+
+export interface RetrievalRun {
+  losses: number[];
+  /** Mean loss on fresh batches after training (0 = perfect recall, 1 = predicting zeros). */
+  finalLoss: number;
+  msPerStep: number;
+}
+
+/** Trains the key and query embeddings (and β for the delta rule) on fresh retrieval batches. */
+export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
+  const model = initRetrievalModel(o.attention, { pairs: o.pairs, keyDim: o.keyDim, seed: o.seed, initStd: o.initStd });
+  const data = createRng(o.seed + 1_000_003);
+  const batchOf = () => retrievalBatch(data, { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites });
+  const { attention: _kind, ...params } = model;
+  const trainable = o.attention.kind === "fast-weights" && o.attention.rule === "delta" ? params : { keyEmbedding: params.keyEmbedding, queryEmbedding: params.queryEmbedding };
+  const result = train({
+    params: trainable, steps: o.steps, lr: o.lr, progress: o.progress,
+    loss: () => { const b = batchOf(); return retrievalLoss(retrievalReadout(model, b), b); },
+  });
+  const evalRng = createRng(o.seed + 2_000_003);
+  const scores: number[] = [];
+  for (let i = 0; i < (o.evalBatches ?? 8); i++) {
+    const b = retrievalBatch(evalRng, { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites });
+    scores.push(tf.tidy(() => retrievalLoss(retrievalReadout(model, b), b).dataSync()[0]));
+  }
+  disposeParams(params);
+  return { losses: result.losses, finalLoss: scores.reduce((a, b) => a + b, 0) / scores.length, msPerStep: result.msPerStep };
+}

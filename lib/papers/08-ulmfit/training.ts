@@ -1,0 +1,227 @@
+/**
+ * ULMFiT's training recipe (Howard & Ruder 2018) for the LSTM of `models/lstm.ts` and the classifier in `classifier.ts`, as
+ * composable options: discriminative learning rates per layer group (lr_{l−1} = lr_l / 2.6), the
+ * slanted triangular schedule per iteration (`slantedTriangularLR`), and gradual unfreezing (in
+ * epoch e = 0, 1, … the top e + 1 groups train). Layer groups, bottom to top: the embedding, each
+ * LSTM layer, the classifier head.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { LmBatch, disposeBatches, lmBatcher, lmEvalBatches, padTokenRows } from "../../data/batches";
+import { Tokenizer } from "../../data/tokenizers";
+import { Rng, createRng } from "../../engine/rng";
+import { crossEntropy } from "../../models/loss";
+import { namedVariables } from "../../models/params";
+import { RnnLmParams, rnnLmLogits } from "../../models/lstm";
+import { RnnClassifierParams, rnnClassify } from "./classifier";
+import { evaluateLm } from "../../train/evaluate";
+import { Adam } from "../../train/optimizer";
+import { slantedTriangularLR } from "../../train/schedules";
+import { ProgressSink, RunOptions, TrainResult, train } from "../../train/trainer";
+
+/** Group of each classifier variable: 0 embedding, 1…L the LSTM layers, L + 1 the head; −1 for the LM decoder (unused). */
+export function rnnLayerGroup(name: string): number {
+  if (name === "encoder.embedding") return 0;
+  const layer = /^encoder\.layers\.(\d+)\./.exec(name);
+  if (layer) return Number(layer[1]) + 1;
+  if (name.startsWith("head.")) return Number.POSITIVE_INFINITY; // resolved against the group count by callers
+  if (name.startsWith("encoder.decoder")) return -1;
+  throw new Error(`rnnLayerGroup: no layer group for "${name}"`);
+}
+
+/** Number of layer groups of a classifier: embedding + LSTM layers + head. */
+export function rnnGroupCount(params: RnnClassifierParams): number {
+  return params.encoder.layers.length + 2;
+}
+
+function groupOf(params: RnnClassifierParams, name: string): number {
+  const g = rnnLayerGroup(name);
+  return g === Number.POSITIVE_INFINITY ? rnnGroupCount(params) - 1 : g;
+}
+
+/** Discriminative fine-tuning: the top group at scale 1, each group below at 1/factor of the one above. */
+export function discriminativeLrScale(params: RnnClassifierParams, factor = 2.6): (name: string) => number {
+  if (!(factor >= 1)) throw new Error(`discriminativeLrScale: factor must be ≥ 1, got ${factor}`);
+  const top = rnnGroupCount(params) - 1;
+  return (name) => {
+    const g = groupOf(params, name);
+    return g < 0 ? 0 : factor ** -(top - g);
+  };
+}
+
+/** Gradual unfreezing: in epoch e (0-based) the top e + 1 groups train (all of them from epoch groups − 1 on). */
+export function unfrozenAt(params: RnnClassifierParams, epoch: number): (name: string) => boolean {
+  if (!(Number.isInteger(epoch) && epoch >= 0)) throw new Error(`unfrozenAt: epoch must be a non-negative integer, got ${epoch}`);
+  const n = rnnGroupCount(params);
+  const lowest = Math.max(0, n - 1 - epoch);
+  return (name) => groupOf(params, name) >= lowest;
+}
+
+/**
+ * Layer groups of the language model itself (the LM fine-tuning stage): 0 the embedding, l the
+ * LSTM layer l − 1 for l = 1…L; the decoder (tied or not) and its bias go with the top layer, L.
+ */
+export function lmLayerGroup(name: string, nLayers: number): number {
+  if (name === "embedding") return 0;
+  const layer = /^layers\.(\d+)\./.exec(name);
+  if (layer) return Number(layer[1]) + 1;
+  if (name === "decoder" || name === "decoderBias") return nLayers;
+  throw new Error(`lmLayerGroup: no layer group for "${name}"`);
+}
+
+/** Discriminative LM fine-tuning (§3.2): the top group at scale 1, each group below at 1/factor of the one above. */
+export function lmDiscriminativeLrScale(params: RnnLmParams, factor = 2.6): (name: string) => number {
+  if (!(factor >= 1)) throw new Error(`lmDiscriminativeLrScale: factor must be ≥ 1, got ${factor}`);
+  const top = params.layers.length;
+  return (name) => factor ** -(top - lmLayerGroup(name, top));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sentences as padded batches
+
+export interface EncodedSentences {
+  ids: Int32Array[];
+  labels: number[];
+}
+
+/** Token ids of each sentence, cut to `maxLength` tokens (at least one token each: empty → [unk]). */
+export function encodeSentences(tokenizer: Tokenizer, items: { text: string; label: number }[], maxLength: number): EncodedSentences {
+  return {
+    ids: items.map((x) => {
+      const ids = tokenizer.encode(x.text).slice(0, maxLength);
+      return ids.length ? ids : Int32Array.of(tokenizer.unkId ?? 0);
+    }),
+    labels: items.map((x) => x.label),
+  };
+}
+
+export interface SentenceBatch {
+  tokens: tf.Tensor2D;
+  lengths: number[];
+  labels: tf.Tensor1D;
+}
+
+/** Rows `indices` of `data`, padded with 0 to the longest. */
+export function sentenceBatch(data: EncodedSentences, indices: number[]): SentenceBatch {
+  const { tokens, lengths } = padTokenRows(indices.map((i) => data.ids[i]));
+  return { tokens, lengths, labels: tf.tensor1d(indices.map((i) => data.labels[i]), "int32") };
+}
+
+/** Error rate (and loss) of a classifier on sentences, in batches. */
+export function evaluateRnnClassifier(params: RnnClassifierParams, data: EncodedSentences, batchSize = 64): { error: number; loss: number } {
+  let wrong = 0, loss = 0;
+  for (let start = 0; start < data.ids.length; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, data.ids.length - start) }, (_, i) => start + i);
+    const b = sentenceBatch(data, idx);
+    const [w, l] = tf.tidy(() => {
+      const logits = rnnClassify(params, b.tokens, b.lengths);
+      const predicted = tf.argMax(logits, 1);
+      return [tf.sum(tf.cast(tf.notEqual(predicted, b.labels), "float32")).dataSync()[0], crossEntropy(logits, b.labels).dataSync()[0] * idx.length];
+    });
+    wrong += w;
+    loss += l;
+    tf.dispose([b.tokens, b.labels]);
+  }
+  return { error: wrong / data.ids.length, loss: loss / data.ids.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+export interface ClassifierTrainOptions {
+  params: RnnClassifierParams;
+  data: EncodedSentences;
+  epochs: number;
+  batchSize: number;
+  /** Peak learning rate (the top group's). */
+  lr: number;
+  /** Discriminative rates: false, true (factor 2.6) or the factor. */
+  discriminative?: boolean | number;
+  /** Slanted triangular schedule over all iterations (else constant lr). */
+  stlr?: boolean;
+  gradualUnfreezing?: boolean;
+  /** Seeds the batch order and dropout. */
+  seed: number;
+  progress?: ProgressSink;
+}
+
+export interface ClassifierTrainResult {
+  losses: number[];
+  lrs: number[];
+  /** Trainable variable names in each epoch (to check unfreezing). */
+  trainableByEpoch: string[][];
+  seconds: number;
+}
+
+/** Fine-tunes a classifier with any combination of ULMFiT's three tricks. */
+export function trainRnnClassifier(o: ClassifierTrainOptions): ClassifierTrainResult {
+  const n = o.data.ids.length;
+  if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new Error(`trainRnnClassifier: epochs must be a positive integer, got ${o.epochs}`);
+  if (n === 0) throw new Error("trainRnnClassifier: no training sentences");
+  const stepsPerEpoch = Math.ceil(n / o.batchSize);
+  const total = stepsPerEpoch * o.epochs;
+  const factor = o.discriminative === true ? 2.6 : typeof o.discriminative === "number" ? o.discriminative : 1;
+  const discriminative = discriminativeLrScale(o.params, factor);
+  const usedByClassifier = (name: string) => groupOf(o.params, name) >= 0;
+  const all = namedVariables(o.params);
+  const adam = new Adam(all);
+  const rng = createRng(o.seed);
+  const result: ClassifierTrainResult = { losses: [], lrs: [], trainableByEpoch: [], seconds: 0 };
+  const start = performance.now();
+  const bar = o.progress;
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    const unfrozen = o.gradualUnfreezing ? unfrozenAt(o.params, epoch) : () => true;
+    const trainable = (name: string) => usedByClassifier(name) && unfrozen(name);
+    result.trainableByEpoch.push([...all.keys()].filter(trainable));
+    const order = rng.fork(`epoch ${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i));
+    const offset = epoch * stepsPerEpoch;
+    const dropoutRng: Rng = rng.fork(`dropout ${epoch}`);
+    const run: TrainResult = train({
+      params: o.params, steps: stepsPerEpoch, adam, trainable, lrScale: discriminative,
+      callbacks: bar ? [{ onStep: ({ step, loss }) => bar.update(offset + step + 1, total, { loss }) }] : [],
+      lr: (s) => (o.stlr ? slantedTriangularLR(offset + s, { totalSteps: total, lrMax: o.lr }) : o.lr),
+      loss: (s) => {
+        const b = sentenceBatch(o.data, order.slice(s * o.batchSize, (s + 1) * o.batchSize));
+        return crossEntropy(rnnClassify(o.params, b.tokens, b.lengths, { rng: dropoutRng }), b.labels);
+      },
+    });
+    result.losses.push(...run.losses);
+    result.lrs.push(...run.lrs);
+  }
+  adam.dispose();
+  bar?.done();
+  result.seconds = (performance.now() - start) / 1000;
+  return result;
+}
+
+export interface RnnLmTrainOptions extends RunOptions {
+  params: RnnLmParams;
+  trainIds: ArrayLike<number>;
+  validIds: ArrayLike<number>;
+  batchSize: number;
+  seqLen: number;
+  seed: number;
+  evalEvery: number;
+  evalBatches: number;
+  /** Per-variable rate multiplier (names "embedding", "layers.0.wx", …, "decoderBias"): discriminative fine-tuning. */
+  lrScale?: (name: string) => number;
+}
+
+/** Next-token training of an LSTM LM (with dropout); validation loss at the start and every `evalEvery` steps. */
+export function trainRnnLm(o: RnnLmTrainOptions): { result: TrainResult; valSteps: number[]; valLosses: number[] } {
+  const batches = lmBatcher(o.trainIds, { batchSize: o.batchSize, seqLen: o.seqLen, seed: o.seed });
+  const valid: LmBatch[] = lmEvalBatches(o.validIds, { batchSize: o.batchSize, seqLen: o.seqLen, maxBatches: o.evalBatches });
+  const dropoutRng = createRng(o.seed + 7919);
+  const validLoss = () => evaluateLm((x) => rnnLmLogits(o.params, x), valid).loss;
+  const first = validLoss();
+  const result = train({
+    params: { embedding: o.params.embedding, layers: o.params.layers, decoderBias: o.params.decoderBias, decoder: o.params.decoder },
+    steps: o.steps, lr: o.lr, clipNorm: o.clipNorm, optimizer: o.optimizer, budgetSeconds: o.budgetSeconds, lrScale: o.lrScale, progress: o.progress, callbacks: o.callbacks,
+    evaluate: () => ({ valLoss: validLoss() }), evalEvery: o.evalEvery,
+    loss: () => {
+      const b = batches.next();
+      return crossEntropy(rnnLmLogits(o.params, b.inputs, { rng: dropoutRng }), b.targets);
+    },
+  });
+  disposeBatches(valid);
+  return { result, valSteps: [0, ...result.evals.map((e) => e.step)], valLosses: [first, ...result.evals.map((e) => e.metrics.valLoss)] };
+}

@@ -1,0 +1,114 @@
+/**
+ * Linear attention as a fast weight programmer (Schlag, Irie & Schmidhuber 2021): parallel = recurrent,
+ * the update rules, feature maps and the retrieval task.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { ready } from "../../lib/engine";
+import { createRng, randomNormal } from "../../lib/engine/rng";
+import {
+  applyFeatureMap, fastWeightProgrammer, featureDim, initRetrievalModel, linearAttention, retrievalBatch, retrievalLoss, retrievalReadout,
+  softmaxAttention, trainRetrieval,
+} from "../../lib/papers/07-fast-weights";
+import { disposeParams } from "../../lib/models/params";
+
+beforeAll(async () => {
+  await ready({ backend: "cpu", quiet: true });
+});
+
+const maxAbs = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+
+describe("fast weights", () => {
+  let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
+  beforeAll(() => {
+    const rng = createRng(9);
+    [q, k, v] = [randomNormal(rng, [2, 7, 4]), randomNormal(rng, [2, 7, 4]), randomNormal(rng, [2, 7, 3])];
+  });
+
+  it("DPFP has output dimension 2νd, is non-negative, and ELU+1 is positive", () => {
+    for (const nu of [1, 2, 3]) {
+      const phi = applyFeatureMap(q, { kind: "dpfp", nu });
+      expect(phi.shape).toEqual([2, 7, 2 * nu * 4]);
+      expect(featureDim(4, { kind: "dpfp", nu })).toBe(2 * nu * 4);
+      expect(tf.min(phi).dataSync()[0]).toBeGreaterThanOrEqual(0);
+    }
+    expect(tf.min(applyFeatureMap(q, { kind: "elu1" })).dataSync()[0]).toBeGreaterThan(0);
+    // DPFP ν = 1 by hand on x = (1, −2): r = (1, 0, 0, 2); roll by 1 → (2, 1, 0, 0); product (2, 0, 0, 0).
+    expect(Array.from(applyFeatureMap(tf.tensor1d([1, -2]), { kind: "dpfp", nu: 1 }).dataSync())).toEqual([2, 0, 0, 0]);
+    expect(() => featureDim(4, { kind: "dpfp", nu: 0 })).toThrow(/ν must be an integer/);
+  });
+
+  it("parallel causal linear attention equals the sum-rule recurrence (to ~1e-5)", () => {
+    for (const featureMap of [{ kind: "elu1" } as const, { kind: "dpfp", nu: 2 } as const]) {
+      const parallel = linearAttention(q, k, v, { featureMap });
+      const recurrent = fastWeightProgrammer(q, k, v, { featureMap, rule: "sum" });
+      expect(recurrent.weights.shape).toEqual([2, 3, featureDim(4, featureMap)]);
+      expect(maxAbs(parallel, recurrent.outputs)).toBeLessThan(1e-5);
+    }
+  });
+
+  it("the sum rule's final W is Σ v ⊗ φ(k)", () => {
+    const { weights } = fastWeightProgrammer(q, k, v, { featureMap: { kind: "elu1" }, rule: "sum" });
+    const expected = tf.matMul(v, applyFeatureMap(k, { kind: "elu1" }), true, false);
+    expect(maxAbs(weights, expected)).toBeLessThan(1e-5);
+  });
+
+  it("delta rule: β = 0 leaves W at zero; one key with β = 1 recovers its value exactly", () => {
+    const zero = fastWeightProgrammer(q, k, v, { featureMap: { kind: "elu1" }, rule: "delta", beta: 0 });
+    expect(tf.max(tf.abs(zero.weights)).dataSync()[0]).toBe(0);
+    // One write with unit-length φ and β = 1: W φ(k) = v exactly. With the paper's sum normalisation,
+    // W φ(k) = β·v·‖φ(k)‖² (a partial write), checked by hand from φ.
+    const k1 = tf.slice(q, [0, 0, 0], [2, 1, 4]), v1 = tf.slice(v, [0, 0, 0], [2, 1, 3]);
+    const one = fastWeightProgrammer(k1, k1, v1, { featureMap: { kind: "dpfp", nu: 1 }, rule: "delta", beta: 1, normalization: "l2" });
+    expect(maxAbs(one.outputs, v1)).toBeLessThan(1e-5);
+    const phi = applyFeatureMap(k1, { kind: "dpfp", nu: 1 });
+    const unitSum = tf.div(phi, tf.sum(phi, -1, true));
+    const squared = tf.sum(tf.square(unitSum), -1, true); // [2, 1, 1]
+    const partial = fastWeightProgrammer(k1, k1, v1, { featureMap: { kind: "dpfp", nu: 1 }, rule: "delta", beta: 0.5 });
+    expect(maxAbs(partial.outputs, tf.mul(tf.mul(v1, squared), 0.5))).toBeLessThan(1e-5);
+    // Writing a key twice with β = 1 keeps only the second value (an overwrite).
+    const kk = tf.concat([tf.slice(k, [0, 0, 0], [2, 1, 4]), tf.slice(k, [0, 0, 0], [2, 1, 4])], 1);
+    const vv = tf.slice(v, [0, 0, 0], [2, 2, 3]);
+    const twice = fastWeightProgrammer(kk, kk, vv, { featureMap: { kind: "elu1" }, rule: "delta", beta: 1, normalization: "l2" });
+    expect(maxAbs(tf.slice(twice.outputs, [0, 1, 0], [2, 1, 3]), tf.slice(vv, [0, 1, 0], [2, 1, 3]))).toBeLessThan(1e-5);
+    expect(() => fastWeightProgrammer(q, k, v, { featureMap: { kind: "elu1" }, rule: "delta", beta: tf.zeros([2, 3]) })).toThrow(/beta must be \[B, T\] = \[2, 7\]/);
+  });
+
+  it("softmax attention with one key returns its value; shape errors are clear", () => {
+    expect(maxAbs(softmaxAttention(tf.slice(q, [0, 0, 0], [2, 1, 4]), tf.slice(k, [0, 0, 0], [2, 1, 4]), tf.slice(v, [0, 0, 0], [2, 1, 3])), tf.slice(v, [0, 0, 0], [2, 1, 3]))).toBeLessThan(1e-6);
+    expect(() => linearAttention(q, tf.zeros([2, 6, 4]), v, { featureMap: { kind: "elu1" } })).toThrow(/must share their leading dimensions/);
+  });
+
+  it("associative retrieval batches: S distinct keys, the target is the latest value of the queried key", () => {
+    const b = retrievalBatch(createRng(4), { batchSize: 3, pairs: 5, valueDim: 4, overwrites: 6 });
+    expect(b.length).toBe(11);
+    for (let n = 0; n < 3; n++) {
+      const ks = Array.from(b.keys.subarray(n * 11, n * 11 + 11));
+      expect(new Set(ks.slice(0, 5)).size).toBe(5);
+      const last = ks.lastIndexOf(b.query[n]);
+      expect(Array.from(b.target.subarray(n * 4, n * 4 + 4))).toEqual(Array.from(b.values.subarray((n * 11 + last) * 4, (n * 11 + last + 1) * 4)));
+    }
+    expect(Array.from(b.values).every((x) => Math.abs(Math.abs(x) - 0.5) < 1e-7)).toBe(true);
+    const again = retrievalBatch(createRng(4), { batchSize: 3, pairs: 5, valueDim: 4, overwrites: 6 });
+    expect(Array.from(again.keys)).toEqual(Array.from(b.keys));
+    expect(() => retrievalBatch(createRng(1), { batchSize: 1, pairs: 0, valueDim: 2 })).toThrow(/pairs must be a positive integer/);
+  });
+
+  it("retrieval: predicting zeros scores 1, a model learns S = 4 keys, the same seed gives the same run", () => {
+    const b = retrievalBatch(createRng(3), { batchSize: 8, pairs: 4, valueDim: 8 });
+    expect(retrievalLoss(tf.zeros([8, 8]), b).dataSync()[0]).toBeCloseTo(1, 6);
+    const model = initRetrievalModel({ kind: "softmax" }, { pairs: 4, keyDim: 8, seed: 1 });
+    expect(retrievalReadout(model, b).shape).toEqual([8, 8]);
+    disposeParams(model);
+    const nTensors = tf.memory().numTensors;
+    const opts = { attention: { kind: "softmax" } as const, pairs: 4, keyDim: 8, valueDim: 8, steps: 120, lr: 3e-2, batchSize: 16, seed: 2 };
+    const a = trainRetrieval(opts), again = trainRetrieval(opts);
+    expect(tf.memory().numTensors).toBe(nTensors);
+    expect(a.losses).toEqual(again.losses);
+    expect(a.losses[0]).toBeGreaterThan(0.3);
+    expect(a.finalLoss).toBeLessThan(0.05);
+    const delta = trainRetrieval({ ...opts, attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "delta" }, overwrites: 2, steps: 5 });
+    expect(Number.isFinite(delta.finalLoss)).toBe(true);
+    expect(() => trainRetrieval({ ...opts, attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 99 }, rule: "sum" } })).toThrow(/ν must be an integer/);
+  });
+});

@@ -1,0 +1,188 @@
+/**
+ * ULMFiT pieces: the LSTM LM and classifier (shapes, concat pooling by hand, gradients), layer
+ * groups, discriminative rates, gradual unfreezing (one more group per epoch, frozen weights
+ * untouched), and the sentiment data's stratified, disjoint splits.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { ready } from "../../lib/engine";
+import { createRng } from "../../lib/engine/rng";
+import { LabelledSentence, labelSubset, loadSentiment, stratifiedSplit } from "../../lib/data/sentiment";
+import { wordTokenizer } from "../../lib/data/tokenizers";
+import { disposeParams, namedVariables, snapshotParams } from "../../lib/models/params";
+import { initRnnLm, rnnEncode, rnnLmLogits } from "../../lib/models/lstm";
+import {
+  concatPool, discriminativeLrScale, encodeSentences, evaluateRnnClassifier, initRnnClassifier, lmDiscriminativeLrScale, lmLayerGroup, rnnClassify,
+  rnnGroupCount, rnnLayerGroup, sentenceBatch, trainRnnClassifier, trainRnnLm, unfrozenAt,
+} from "../../lib/papers/08-ulmfit";
+
+beforeAll(async () => {
+  await ready({ backend: "cpu", quiet: true });
+});
+
+const tiny = { vocabSize: 20, embedDim: 6, hiddenDim: 8, nLayers: 2, dropout: 0.2, seed: 1 };
+
+describe("LSTM LM and classifier", () => {
+  it("logits have shape [B, T, V]; the tied last layer is as wide as the embedding; dropout only with an rng", () => {
+    const lm = initRnnLm(tiny);
+    expect(lm.layers[1].wh.shape).toEqual([6, 24]);
+    const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32");
+    expect(rnnLmLogits(lm, x).shape).toEqual([2, 3, 20]);
+    expect(Array.from(rnnLmLogits(lm, x).dataSync())).toEqual(Array.from(rnnLmLogits(lm, x).dataSync()));
+    expect(Array.from(rnnLmLogits(lm, x, { rng: createRng(1) }).dataSync())).not.toEqual(Array.from(rnnLmLogits(lm, x).dataSync()));
+    // Causal: changing the last token leaves the earlier positions' logits unchanged.
+    const a = rnnLmLogits(lm, tf.tensor2d([[1, 2, 3]], [1, 3], "int32")).arraySync()[0];
+    const b = rnnLmLogits(lm, tf.tensor2d([[1, 2, 9]], [1, 3], "int32")).arraySync()[0];
+    expect(a[1]).toEqual(b[1]);
+    expect(a[2]).not.toEqual(b[2]);
+  });
+
+  it("concat pooling by hand: [last real; max; mean] over real tokens only", () => {
+    const h = tf.tensor3d([[[1, -1], [3, 0], [100, 100]], [[2, 2], [0, 4], [-1, 1]]]);
+    const pooled = concatPool(h, [2, 3]).arraySync() as number[][];
+    expect(pooled[0]).toEqual([3, 0, 3, 0, 2, -0.5]);
+    expect(pooled[1].map((v) => +v.toFixed(6))).toEqual([-1, 1, 2, 4, 0.333333, 2.333333]);
+    expect(() => concatPool(h, [0, 3])).toThrow(/row 0 has length 0/);
+  });
+
+  it("the head's batch norms: training uses batch statistics and moves the running ones by momentum 0.1; evaluation uses the running ones", () => {
+    const clf = initRnnClassifier(initRnnLm({ ...tiny, dropout: 0 }), { classes: 2, seed: 5 }); // no dropout: the same features in both modes
+    const x = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], [3, 4], "int32");
+    const lengths = [4, 3, 2];
+    const pooled = concatPool(rnnEncode(clf.encoder, x), lengths);
+    const batchMean = tf.mean(pooled, 0).dataSync();
+    const evalBefore = Array.from(rnnClassify(clf, x, lengths).dataSync());
+    rnnClassify(clf, x, lengths, { rng: createRng(3) });
+    Array.from(batchMean).forEach((m, i) => expect(clf.stats.bn1.mean[i]).toBeCloseTo(0.1 * m, 6));
+    // Evaluation is deterministic and now uses the moved statistics.
+    const evalAfter = Array.from(rnnClassify(clf, x, lengths).dataSync());
+    expect(Array.from(rnnClassify(clf, x, lengths).dataSync())).toEqual(evalAfter);
+    expect(evalAfter).not.toEqual(evalBefore);
+  });
+
+  it("every classifier parameter gets a gradient; the LM decoder bias is not part of the classifier", () => {
+    const clf = initRnnClassifier(initRnnLm(tiny), { classes: 3, seed: 2 });
+    const vars = namedVariables(clf);
+    const x = tf.tensor2d([[1, 2, 3, 0], [4, 5, 6, 7]], [2, 4], "int32");
+    const { grads } = tf.variableGrads(() => tf.sum(rnnClassify(clf, x, [3, 4])) as tf.Scalar, [...vars.values()].filter((_, i) => [...vars.keys()][i] !== "encoder.decoderBias"));
+    for (const [name, v] of vars) {
+      if (name === "encoder.decoderBias") continue;
+      expect(tf.sum(tf.abs(grads[v.name])).dataSync()[0], name).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("ULMFiT training options", () => {
+  const clf = () => initRnnClassifier(initRnnLm(tiny), { classes: 2, seed: 3 });
+
+  it("LM fine-tuning groups: embedding 0, LSTM layer l at l + 1, the decoder with the top layer; scales 2.6^−(L − g)", () => {
+    const lm = initRnnLm({ ...tiny, tieEmbeddings: false });
+    const L = lm.layers.length;
+    const names = [...namedVariables(lm).keys()];
+    expect(names.map((n) => lmLayerGroup(n, L))).toEqual(names.map((n) => (n === "embedding" ? 0 : n.startsWith("layers.") ? Number(n.split(".")[1]) + 1 : L)));
+    const scale = lmDiscriminativeLrScale(lm);
+    expect(scale("embedding")).toBeCloseTo(2.6 ** -L, 12);
+    expect(scale(`layers.${L - 1}.wx`)).toBe(1);
+    expect(scale("layers.0.wx")).toBeCloseTo(2.6 ** -(L - 1), 12);
+    expect(scale("decoder")).toBe(1);
+    expect(lmDiscriminativeLrScale(lm, 1)("embedding")).toBe(1);
+    expect(() => lmLayerGroup("head.w1", L)).toThrow(/no layer group for "head.w1"/);
+    expect(() => lmDiscriminativeLrScale(lm, 0.5)).toThrow(/factor must be ≥ 1/);
+    disposeParams(lm);
+  });
+
+  it("sentence batches: padded with 0 to the longest sentence, lengths and labels kept", () => {
+    const data = { ids: [Int32Array.of(5, 6, 7), Int32Array.of(8), Int32Array.of(9, 10)], labels: [1, 0, 1] };
+    const b = sentenceBatch(data, [1, 0]);
+    expect(b.tokens.arraySync()).toEqual([[8, 0, 0], [5, 6, 7]]);
+    expect(b.lengths).toEqual([1, 3]);
+    expect(Array.from(b.labels.dataSync())).toEqual([0, 1]);
+    tf.dispose([b.tokens, b.labels]);
+  });
+
+  it("layer groups: embedding 0, LSTM layers 1…L, head L + 1", () => {
+    const c = clf();
+    expect(rnnGroupCount(c)).toBe(4);
+    expect(rnnLayerGroup("encoder.embedding")).toBe(0);
+    expect(rnnLayerGroup("encoder.layers.1.wx")).toBe(2);
+    expect(() => rnnLayerGroup("mystery")).toThrow(/no layer group/);
+  });
+
+  it("discriminative rates: head 1, top LSTM 1/2.6, next 1/2.6², embedding 1/2.6³", () => {
+    const scale = discriminativeLrScale(clf());
+    expect(scale("head.w1")).toBe(1);
+    expect(scale("encoder.layers.1.wh")).toBeCloseTo(1 / 2.6, 12);
+    expect(scale("encoder.layers.0.b")).toBeCloseTo(1 / 2.6 ** 2, 12);
+    expect(scale("encoder.embedding")).toBeCloseTo(1 / 2.6 ** 3, 12);
+    expect(discriminativeLrScale(clf(), 1)("encoder.embedding")).toBe(1);
+  });
+
+  it("gradual unfreezing: exactly one more group per epoch, from the top; frozen weights do not change", () => {
+    const c = clf();
+    expect([0, 1, 2, 3, 4].map((e) => ["head.w1", "encoder.layers.1.wx", "encoder.layers.0.wx", "encoder.embedding"].filter(unfrozenAt(c, e)).length)).toEqual([1, 2, 3, 4, 4]);
+    const items = Array.from({ length: 12 }, (_, i) => ({ text: i % 2 ? "good great fine" : "bad awful poor", label: i % 2 }));
+    const tok = wordTokenizer(items.map((x) => x.text).join(" "), { maxVocab: 20 });
+    const data = encodeSentences(tok, items, 5);
+    const before = snapshotParams(c);
+    const res = trainRnnClassifier({ params: c, data, epochs: 1, batchSize: 4, lr: 1e-2, gradualUnfreezing: true, seed: 1 });
+    expect(res.trainableByEpoch[0].every((n) => n.startsWith("head."))).toBe(true);
+    const after = snapshotParams(c);
+    for (const [name, v] of before) {
+      const changed = v.some((x, i) => x !== after.get(name)![i]);
+      expect(changed, name).toBe(name.startsWith("head."));
+    }
+    const more = trainRnnClassifier({ params: c, data, epochs: 3, batchSize: 4, lr: 1e-2, gradualUnfreezing: true, stlr: true, discriminative: true, seed: 1 });
+    expect(more.trainableByEpoch.map((names) => new Set(names.map((n) => rnnLayerGroup(n))).size)).toEqual([1, 2, 3]);
+    // STLR over all 9 iterations: the rate peaks at the cut (⌊9·0.1⌋ = 0 → 1) and ends at lrMax/32·(…).
+    expect(Math.max(...more.lrs)).toBeCloseTo(1e-2, 12);
+    expect(more.lrs[0]).toBeCloseTo(1e-2 / 32, 12);
+  });
+
+  it("a classifier learns a separable toy task; the LM loss falls; both deterministic", () => {
+    const items = Array.from({ length: 40 }, (_, i) => ({ text: i % 2 ? "good great fine day" : "bad awful poor day", label: i % 2 }));
+    const tok = wordTokenizer(items.map((x) => x.text).join(" "), { maxVocab: 20 });
+    const data = encodeSentences(tok, items, 6);
+    const run = () => {
+      const c = initRnnClassifier(initRnnLm({ ...tiny, vocabSize: tok.vocabSize }), { classes: 2, seed: 4 });
+      const r = trainRnnClassifier({ params: c, data, epochs: 6, batchSize: 8, lr: 2e-2, seed: 2 });
+      return { losses: r.losses, error: evaluateRnnClassifier(c, data).error };
+    };
+    const a = run(), b = run();
+    expect(a.losses).toEqual(b.losses);
+    expect(a.error).toBe(0);
+    const ids = Int32Array.from({ length: 400 }, (_, i) => (i * 7) % 20);
+    const lm = initRnnLm(tiny);
+    const lmRun = trainRnnLm({ params: lm, trainIds: ids, validIds: ids, steps: 60, lr: 3e-2, batchSize: 8, seqLen: 8, seed: 1, evalEvery: 60, evalBatches: 1 });
+    expect(lmRun.valLosses[1]).toBeLessThan(lmRun.valLosses[0] - 0.5);
+    // Discriminative rates in LM fine-tuning: a scale of 0 freezes the embedding.
+    const embeddingBefore = Array.from(lm.embedding.dataSync());
+    trainRnnLm({ params: lm, trainIds: ids, validIds: ids, steps: 3, lr: 1e-2, batchSize: 8, seqLen: 8, seed: 2, evalEvery: 3, evalBatches: 1,
+      lrScale: (name) => (name === "embedding" ? 0 : 1) });
+    expect(Array.from(lm.embedding.dataSync())).toEqual(embeddingBefore);
+    expect(() => trainRnnClassifier({ params: initRnnClassifier(lm, { classes: 2 }), data, epochs: 0, batchSize: 8, lr: 1e-2, seed: 1 })).toThrow(/epochs must be a positive integer/);
+  });
+});
+
+describe("sentiment data", () => {
+  it("3,000 balanced sentences; stratified splits are disjoint, cover everything and keep the balance", () => {
+    const items = loadSentiment();
+    expect(items.length).toBe(3000);
+    const split = stratifiedSplit(items, { valid: 0.1, test: 0.2, seed: 1 });
+    const key = (x: LabelledSentence) => `${x.source}:${x.index}`;
+    const sets = [split.train, split.valid, split.test].map((s) => new Set(s.map(key)));
+    expect(sets[0].size + sets[1].size + sets[2].size).toBe(3000);
+    expect(new Set([...sets[0], ...sets[1], ...sets[2]]).size).toBe(3000);
+    expect(split.test.length).toBe(600);
+    for (const source of ["imdb", "yelp", "amazon"]) for (const label of [0, 1]) {
+      expect(split.test.filter((x) => x.source === source && x.label === label).length).toBe(100);
+    }
+    expect(stratifiedSplit(items, { valid: 0.1, test: 0.2, seed: 1 }).test.map(key)).toEqual(split.test.map(key));
+    expect(stratifiedSplit(items, { valid: 0.1, test: 0.2, seed: 2 }).test.map(key)).not.toEqual(split.test.map(key));
+    const hundred = labelSubset(split.train, 100, 3);
+    expect(hundred.length).toBe(100);
+    expect(hundred.filter((x) => x.label === 1).length).toBe(50);
+    expect(hundred.every((x) => sets[0].has(key(x)))).toBe(true);
+    expect(() => labelSubset(split.train, 0, 1)).toThrow(/n must be an integer/);
+    expect(() => stratifiedSplit(items, { valid: 0.5, test: 0.5, seed: 1 })).toThrow(/valid \+ test < 1/);
+  });
+});
