@@ -38,6 +38,9 @@ describe("stats", () => {
     expect(maxAbsDifference(a, b)).toBe(1);
     expect(maxAbsDifference(a, [1, 2, 3, 4])).toBe(0);
     expect(maxAbsDifference([1, NaN, 0], [1, 1, 0])).toBeNaN();
+    const withNaN = tf.tensor1d([1, NaN, 0]), ones = tf.tensor1d([1, 1, 0]);
+    expect(maxAbsDifference(withNaN, ones)).toBeNaN();
+    tf.dispose([withNaN, ones]);
     expect(() => maxAbsDifference(a, tf.tensor1d([1, 2, 3, 4]))).toThrow(/shapes differ, \[2,2\] vs \[4\]/);
     expect(() => maxAbsDifference([1, 2], [1])).toThrow(/2 values vs 1/);
     tf.dispose([a, b]);

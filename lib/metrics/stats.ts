@@ -37,12 +37,21 @@ export function differenceStandardError(a: ArrayLike<number>, b: ArrayLike<numbe
   return Math.hypot(standardError(a), standardError(b));
 }
 
-/** max_i |a_i − b_i| over two tensors or arrays of the same shape. */
+/**
+ * max_i |a_i − b_i| over two tensors or arrays of the same shape (NaN if any difference is NaN).
+ * Two tensors are compared in their own precision (float32 a − b), arrays in float64.
+ */
 export function maxAbsDifference(a: tf.Tensor | ArrayLike<number>, b: tf.Tensor | ArrayLike<number>): number {
-  const values = (x: tf.Tensor | ArrayLike<number>) => (x instanceof tf.Tensor ? x.dataSync() : x);
-  if (a instanceof tf.Tensor && b instanceof tf.Tensor && a.shape.join() !== b.shape.join()) {
-    throw new Error(`maxAbsDifference: shapes differ, [${a.shape}] vs [${b.shape}]`);
+  if (a instanceof tf.Tensor && b instanceof tf.Tensor) {
+    if (a.shape.join() !== b.shape.join()) throw new Error(`maxAbsDifference: shapes differ, [${a.shape}] vs [${b.shape}]`);
+    if (a.size === 0) return 0;
+    const [max, nan] = tf.tidy(() => {
+      const d = tf.sub(a, b);
+      return [tf.max(tf.abs(d)).dataSync()[0], tf.any(tf.isNaN(d)).dataSync()[0]];
+    });
+    return nan ? NaN : max;
   }
+  const values = (x: tf.Tensor | ArrayLike<number>) => (x instanceof tf.Tensor ? x.dataSync() : x);
   const av = values(a), bv = values(b);
   if (av.length !== bv.length) throw new Error(`maxAbsDifference: ${av.length} values vs ${bv.length}`);
   let m = 0;

@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { padTokenRows } from "../../data/batches";
 import { MatrixInput, toMatrix64 } from "../../metrics/matrix";
 import { RnnLmParams, rnnEncode } from "../../models/lstm";
-import { TransformerParams, transformerForward } from "../../models/transformer";
+import { Block, TransformerParams, transformerForward } from "../../models/transformer";
 
 /** Mean turning angle (degrees) of the trajectory through the rows of `states` ([T, D], T ≥ 3). */
 export function trajectoryCurvature(states: MatrixInput): number {
@@ -86,7 +86,7 @@ export function curvatureProfile(rows: ArrayLike<number>[], batchSize: number, s
 }
 
 /** A transformer's states for `curvatureProfile`: the embeddings, then the stream after each block. */
-export function transformerStates(params: TransformerParams): (tokens: tf.Tensor2D) => tf.Tensor[] {
+export function transformerStates(params: TransformerParams<Block>): (tokens: tf.Tensor2D) => tf.Tensor[] {
   return (tokens) => {
     const { logits, hidden } = transformerForward(params, tokens, { captureHidden: true });
     logits.dispose();
