@@ -22,7 +22,9 @@ export function assertFreshBuild(distDir: string): void {
   if (path.basename(distDir) !== "dist" || !fs.existsSync(libDir) || !fs.existsSync(built)) return;
   const source = newest(libDir);
   if (source.mtime > fs.statSync(built).mtimeMs) {
-    throw new Error(`transformer-anatomy: ${path.relative(root, source.file)} changed after the library was built. ` +
-      "Run `npm run build` (or restart via `npm start`), then restart the kernel.");
+    throw new Error(
+      `transformer-anatomy: ${path.relative(root, source.file)} changed after the library was built. ` +
+        "Run `npm run build` (or restart via `npm start`), then restart the kernel.",
+    );
   }
 }

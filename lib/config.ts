@@ -35,8 +35,9 @@ export function resolveConfig<T extends object>(name: string, defaults: T, schem
   for (const key of Object.keys(overrides)) {
     if (!allowed.includes(key)) {
       const hint = closest(key, allowed);
-      throw new ConfigError(`${name}: unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; ` +
-        `allowed fields: ${allowed.join(", ")}`);
+      throw new ConfigError(
+        `${name}: unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; ` + `allowed fields: ${allowed.join(", ")}`,
+      );
     }
   }
   const merged = { ...defaults } as Record<string, unknown>;

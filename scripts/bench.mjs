@@ -65,7 +65,11 @@ function referenceBatches(cfg) {
   const rng = ta.createRng(0);
   const [B, T] = [16, cfg.seqLen];
   return () => {
-    const ids = tf.tensor2d(Int32Array.from({ length: B * (T + 1) }, () => rng.int(cfg.vocabSize)), [B, T + 1], "int32");
+    const ids = tf.tensor2d(
+      Int32Array.from({ length: B * (T + 1) }, () => rng.int(cfg.vocabSize)),
+      [B, T + 1],
+      "int32",
+    );
     return { inputs: tf.slice(ids, [0, 0], [B, T]), targets: tf.slice(ids, [0, 1], [B, T]) };
   };
 }
@@ -96,12 +100,26 @@ function referenceStep(steps) {
       const b = batch();
       return ta.crossEntropy(ta.transformerForward(params, b.inputs).logits, b.targets);
     },
-    callbacks: [{ onStep() { const now = performance.now(); times.push(now - last); tensors.push(tf.memory().numTensors); last = now; } }],
+    callbacks: [
+      {
+        onStep() {
+          const now = performance.now();
+          times.push(now - last);
+          tensors.push(tf.memory().numTensors);
+          last = now;
+        },
+      },
+    ],
   });
   ta.disposeParams(params);
   // Live tensors after each step (after warm-up): equal from step to step means nothing leaks.
   const live = tensors.slice(WARMUP);
-  return { msPerStep: median(times.slice(WARMUP)), steps: times.length - WARMUP, firstLoss: result.losses[0], tensorGrowth: live[live.length - 1] - live[0] };
+  return {
+    msPerStep: median(times.slice(WARMUP)),
+    steps: times.length - WARMUP,
+    firstLoss: result.losses[0],
+    tensorGrowth: live[live.length - 1] - live[0],
+  };
 }
 
 /**
@@ -112,7 +130,8 @@ function referenceStep(steps) {
  * @returns {MatmulResult}
  */
 function matmul(n, reps) {
-  const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
+  const a = tf.randomNormal([n, n]),
+    b = tf.randomNormal([n, n]);
   /** @type {number[]} */
   const times = [];
   for (let i = 0; i <= reps; i++) {
@@ -141,9 +160,15 @@ const results = [];
 for (const backend of backends) {
   if (backend === "wasm-stock") {
     // Stock tfjs (no patches) needs a fresh process: the patches register at import.
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--backends", "wasm", "--steps", String(wasmSteps), "--json-only"], {
-      env: { ...process.env, TA_WASM_PATCHES: "off" }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), "--backends", "wasm", "--steps", String(wasmSteps), "--json-only"],
+      {
+        env: { ...process.env, TA_WASM_PATCHES: "off" },
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     if (child.status !== 0) throw new Error("stock wasm benchmark failed");
     results.push(.../** @type {BackendResult[]} */ (JSON.parse(child.stdout).results).map((r) => ({ ...r, backend: "wasm-stock" })));
     continue;
@@ -165,10 +190,14 @@ function ensureTorch() {
   if (has()) return null;
   const root = process.getuid?.() === 0;
   const sudo = !root && spawnSync("sudo", ["-n", "true"], { stdio: "ignore" }).status === 0;
-  if (!root && !sudo) return "python3-torch is missing and apt-get needs root or sudo: run `sudo apt-get install python3-torch libopenblas0-pthread`";
+  if (!root && !sudo)
+    return "python3-torch is missing and apt-get needs root or sudo: run `sudo apt-get install python3-torch libopenblas0-pthread`";
   console.error("[bench] installing python3-torch and libopenblas0-pthread with apt-get (≈650 MB, once)");
   const cmd = ["apt-get", "install", "-y", "python3-torch", "libopenblas0-pthread"];
-  const r = spawnSync(root ? cmd[0] : "sudo", root ? cmd.slice(1) : cmd, { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  const r = spawnSync(root ? cmd[0] : "sudo", root ? cmd.slice(1) : cmd, {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
   return r.status === 0 && has() ? null : "apt-get could not install python3-torch";
 }
 
@@ -185,7 +214,10 @@ function fp32Peak() {
     // Intel with AVX-512: two 512-bit FMA units; AMD Zen (even with AVX-512) and AVX2 parts: two 256-bit FMA units.
     const amd = /AuthenticAMD/.test(info);
     const perCycle = / avx512f/.test(flags) && !amd ? 64 : / fma/.test(flags) ? 32 : 8;
-    return { gflops: (os.cpus().length * mhz * perCycle) / 1000, formula: `${os.cpus().length} cores × ${(mhz / 1000).toFixed(2)} GHz × ${perCycle} FLOP/cycle` };
+    return {
+      gflops: (os.cpus().length * mhz * perCycle) / 1000,
+      formula: `${os.cpus().length} cores × ${(mhz / 1000).toFixed(2)} GHz × ${perCycle} FLOP/cycle`,
+    };
   } catch {
     return null;
   }
@@ -208,24 +240,49 @@ if (process.argv.includes("--vs-torch")) {
     /** @type {TorchRound[]} */
     const torchRounds = [];
     for (let r = 0; r < rounds; r++) {
-      const own = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--ref-only", "--steps", String(wasmSteps)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+      const own = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--ref-only", "--steps", String(wasmSteps)], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       if (own.status !== 0) throw new Error("tfjs reference round failed");
       tfjsRounds.push(JSON.parse(own.stdout));
-      const child = spawnSync("/usr/bin/python3", [path.join(ROOT, "scripts", "bench_torch.py"), "--steps", String(wasmSteps)], { env: torchEnv, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+      const child = spawnSync("/usr/bin/python3", [path.join(ROOT, "scripts", "bench_torch.py"), "--steps", String(wasmSteps)], {
+        env: torchEnv,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       if (child.status !== 0) throw new Error("bench_torch.py failed");
       torchRounds.push(JSON.parse(child.stdout));
-      console.error(`[bench] round ${r + 1}/${rounds}: tfjs-wasm ${tfjsRounds[r].msPerStep.toFixed(0)} ms, torch ${torchRounds[r].msPerStep.toFixed(0)} ms`);
+      console.error(
+        `[bench] round ${r + 1}/${rounds}: tfjs-wasm ${tfjsRounds[r].msPerStep.toFixed(0)} ms, torch ${torchRounds[r].msPerStep.toFixed(0)} ms`,
+      );
     }
     const torchLast = torchRounds[torchRounds.length - 1];
-    const tfjsMs = median(tfjsRounds.map((t) => t.msPerStep)), torchMs = median(torchRounds.map((t) => t.msPerStep));
+    const tfjsMs = median(tfjsRounds.map((t) => t.msPerStep)),
+      torchMs = median(torchRounds.map((t) => t.msPerStep));
     versusTorch = {
-      rounds, tfjsMsPerStep: tfjsMs, torchMsPerStep: torchMs, ratio: tfjsMs / torchMs,
-      tfjsRounds: tfjsRounds.map((t) => t.msPerStep), torchRounds: torchRounds.map((t) => t.msPerStep),
-      tfjsPeakRssMiB: median(tfjsRounds.map((t) => t.peakRssMiB)), torchPeakRssMiB: median(torchRounds.map((t) => t.peakRssMiB)),
+      rounds,
+      tfjsMsPerStep: tfjsMs,
+      torchMsPerStep: torchMs,
+      ratio: tfjsMs / torchMs,
+      tfjsRounds: tfjsRounds.map((t) => t.msPerStep),
+      torchRounds: torchRounds.map((t) => t.msPerStep),
+      tfjsPeakRssMiB: median(tfjsRounds.map((t) => t.peakRssMiB)),
+      torchPeakRssMiB: median(torchRounds.map((t) => t.peakRssMiB)),
       tfjsTensorGrowth: Math.max(...tfjsRounds.map((t) => Math.abs(t.tensorGrowth))),
-      torchMatmul: torchLast.matmul, torchVersions: torchLast.versions, torchConfig: torchLast.config, fp32Peak: fp32Peak(),
+      torchMatmul: torchLast.matmul,
+      torchVersions: torchLast.versions,
+      torchConfig: torchLast.config,
+      fp32Peak: fp32Peak(),
     };
-    results.push({ backend: "torch-cpu", threads: torchLast.threads, msPerStep: torchMs, steps: wasmSteps, firstLoss: torchLast.firstLoss, matmul: torchLast.matmul });
+    results.push({
+      backend: "torch-cpu",
+      threads: torchLast.threads,
+      msPerStep: torchMs,
+      steps: wasmSteps,
+      firstLoss: torchLast.firstLoss,
+      matmul: torchLast.matmul,
+    });
   }
 }
 
@@ -240,14 +297,23 @@ async function profileStep() {
   const adam = new ta.Adam(ta.namedVariables(params));
   const batch = referenceBatches(cfg);
   const step = () => {
-    ta.train({ params, steps: 1, lr: 1e-3, adam, progress: false, loss: () => {
-      const b = batch();
-      return ta.crossEntropy(ta.transformerForward(params, b.inputs).logits, b.targets);
-    } });
+    ta.train({
+      params,
+      steps: 1,
+      lr: 1e-3,
+      adam,
+      progress: false,
+      loss: () => {
+        const b = batch();
+        return ta.crossEntropy(ta.transformerForward(params, b.inputs).logits, b.targets);
+      },
+    });
   };
   step();
   step();
-  const info = await tf.profile(() => { step(); });
+  const info = await tf.profile(() => {
+    step();
+  });
   /** @type {Map<string, { name: string, ms: number, calls: number }>} */
   const byKernel = new Map();
   for (const k of info.kernels) {
@@ -277,7 +343,7 @@ if (process.argv.includes("--json-only")) {
   process.exit(0);
 }
 fs.mkdirSync(path.join(ROOT, "build"), { recursive: true });
-fs.writeFileSync(path.join(ROOT, "build", "bench.json"), JSON.stringify(report, null, 2) + "\n");
+fs.writeFileSync(path.join(ROOT, "build", "bench.json"), `${JSON.stringify(report, null, 2)}\n`);
 
 const rows = results.map((r) => [r.backend, String(r.threads), r.msPerStep.toFixed(0), ...r.matmul.map((m) => m.gflops.toFixed(1))]);
 const head = ["backend", "threads", "ref step ms", "mm256 GFLOP/s", "mm512 GFLOP/s", "mm1024 GFLOP/s"];
@@ -290,14 +356,23 @@ console.log(`(written to build/bench.json; ${report.machine.cpus} CPUs, ${report
 if (kernelProfile) {
   const total = kernelProfile.reduce((t, k) => t + k.ms, 0);
   console.log(`per-kernel time of one tfjs-wasm reference step (summed ${total.toFixed(0)} ms):`);
-  for (const k of kernelProfile.slice(0, 12)) console.log(`  ${k.name.padEnd(24)} ${k.ms.toFixed(1).padStart(7)} ms  ${String(k.calls).padStart(5)} calls  ${(100 * k.ms / total).toFixed(1).padStart(5)}%`);
+  for (const k of kernelProfile.slice(0, 12))
+    console.log(
+      `  ${k.name.padEnd(24)} ${k.ms.toFixed(1).padStart(7)} ms  ${String(k.calls).padStart(5)} calls  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%`,
+    );
 }
 if (versusTorch && !("skipped" in versusTorch)) {
   const v = versusTorch;
-  console.log(`tfjs-wasm vs PyTorch ${v.torchVersions.torch}, interleaved over ${v.rounds} rounds: reference step ${v.tfjsMsPerStep.toFixed(0)} ms vs ${v.torchMsPerStep.toFixed(0)} ms ` +
-    `(tfjs/torch ${v.ratio.toFixed(2)}×); peak RSS of a reference-step process ${v.tfjsPeakRssMiB.toFixed(0)} MiB vs ${v.torchPeakRssMiB.toFixed(0)} MiB ` +
-    `(${(v.tfjsPeakRssMiB / v.torchPeakRssMiB).toFixed(2)}×); live tensors grew by ${v.tfjsTensorGrowth} over the timed steps` +
-    (v.fp32Peak ? `; FP32 peak ≈ ${v.fp32Peak.gflops.toFixed(0)} GFLOP/s (${v.fp32Peak.formula}, at the nominal clock` +
-      (Math.max(...v.torchMatmul.map((m) => m.gflops)) > v.fp32Peak.gflops ? "; torch's matmul exceeds it, so the cores boost above nominal)" : ")") : ""));
+  console.log(
+    `tfjs-wasm vs PyTorch ${v.torchVersions.torch}, interleaved over ${v.rounds} rounds: reference step ${v.tfjsMsPerStep.toFixed(0)} ms vs ${v.torchMsPerStep.toFixed(0)} ms ` +
+      `(tfjs/torch ${v.ratio.toFixed(2)}×); peak RSS of a reference-step process ${v.tfjsPeakRssMiB.toFixed(0)} MiB vs ${v.torchPeakRssMiB.toFixed(0)} MiB ` +
+      `(${(v.tfjsPeakRssMiB / v.torchPeakRssMiB).toFixed(2)}×); live tensors grew by ${v.tfjsTensorGrowth} over the timed steps` +
+      (v.fp32Peak
+        ? `; FP32 peak ≈ ${v.fp32Peak.gflops.toFixed(0)} GFLOP/s (${v.fp32Peak.formula}, at the nominal clock` +
+          (Math.max(...v.torchMatmul.map((m) => m.gflops)) > v.fp32Peak.gflops
+            ? "; torch's matmul exceeds it, so the cores boost above nominal)"
+            : ")")
+        : ""),
+  );
 }
 await ta.closeRenderer();

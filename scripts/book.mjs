@@ -42,9 +42,13 @@ const katex = require("katex");
  */
 
 /** @param {unknown} s */
-const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => /** @type {Record<string, string>} */ ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const escapeHtml = (s) =>
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => /** @type {Record<string, string>} */ ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c],
+  );
 /** @param {MultilineText | undefined} x */
-const joined = (x) => (Array.isArray(x) ? x.join("") : x ?? "");
+const joined = (x) => (Array.isArray(x) ? x.join("") : (x ?? ""));
 
 /** Markdown with $…$ and $$…$$ rendered by KaTeX (code spans are lexed first, so `${x}` is safe). */
 const markdown = new Marked({
@@ -68,13 +72,17 @@ const markdown = new Marked({
  * @returns {Entry[]}
  */
 function listNotebooks() {
-  return fs.readdirSync(NOTEBOOKS).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort().map((file) => {
-    /** @type {Notebook} */
-    const nb = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, file), "utf8"));
-    const firstMd = nb.cells.find((c) => c.cell_type === "markdown");
-    const heading = /^#\s+(.+)$/m.exec(joined(firstMd?.source))?.[1] ?? file;
-    return { file, id: file.slice(0, 2), page: file.replace(/\.ipynb$/, ".html"), title: heading.replace(/[*_`]/g, ""), nb };
-  });
+  return fs
+    .readdirSync(NOTEBOOKS)
+    .filter((f) => /^\d\d-.*\.ipynb$/.test(f))
+    .sort()
+    .map((file) => {
+      /** @type {Notebook} */
+      const nb = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, file), "utf8"));
+      const firstMd = nb.cells.find((c) => c.cell_type === "markdown");
+      const heading = /^#\s+(.+)$/m.exec(joined(firstMd?.source))?.[1] ?? file;
+      return { file, id: file.slice(0, 2), page: file.replace(/\.ipynb$/, ".html"), title: heading.replace(/[*_`]/g, ""), nb };
+    });
 }
 
 /**
@@ -195,8 +203,10 @@ function renderNotebook(entry, notebooks, i, claims) {
       if (solution) {
         // The student's cell, derived from the solution (no outputs: it has not been run).
         const exercise = exerciseFromSolution(cell, `${entry.file}, cell ${index}`);
-        parts.push(`<section class="code exercise" id="${anchor}-exercise"><div class="cell-label">exercise cell (student copy)</div>` +
-          `<pre class="source"><code>${escapeHtml(joined(exercise.source))}</code></pre></section>`);
+        parts.push(
+          `<section class="code exercise" id="${anchor}-exercise"><div class="cell-label">exercise cell (student copy)</div>` +
+            `<pre class="source"><code>${escapeHtml(joined(exercise.source))}</code></pre></section>`,
+        );
       }
       const label = solution ? `<div class="cell-label">solution (instructor copy)</div>` : "";
       parts.push(`<section class="code${solution ? " solution" : ""}" id="${anchor}">${label}<pre class="source"><code>${escapeHtml(joined(cell.source))}</code></pre>
@@ -234,11 +244,13 @@ notebook as it last ran in full: its narrative, code, outputs and live charts. T
 function renderScorecard(_notebooks, claims) {
   /** @param {string} v a verdict */
   const count = (v) => claims.filter((c) => c.verdict === v).length;
-  const rows = claims.map((c) => `<tr class="${VERDICT_CLASS[c.verdict] ?? ""}">
+  const rows = claims.map(
+    (c) => `<tr class="${VERDICT_CLASS[c.verdict] ?? ""}">
 <td><a href="${c.notebook.page}">${escapeHtml(c.notebook.id)}</a></td><td>${escapeHtml(c.notebook.title.replace(/^\d\d\s*[·:.-]\s*/, ""))}</td>
 <td>${escapeHtml(c.claim)}</td><td>${escapeHtml(c.paper)}</td><td>${escapeHtml(c.ours)}${c.caveat && c.verdict !== "held" ? `<div class="caveat">${escapeHtml(c.caveat)}</div>` : ""}</td>
 <td class="verdict-cell">${escapeHtml(c.verdict === "not reproduced" ? "not at our scale" : c.verdict)}</td>
-<td><a href="${c.notebook.page}#claim-${escapeHtml(c.id)}">cell</a></td></tr>`);
+<td><a href="${c.notebook.page}#claim-${escapeHtml(c.id)}">cell</a></td></tr>`,
+  );
   const body = `<h1>Scorecard</h1>
 <p class="summary"><b>${claims.length}</b> claims from ${new Set(claims.map((c) => c.notebook)).size} notebooks:
 <span class="held">${count("held")} held</span>, <span class="partly">${count("partly")} partly</span>,
@@ -287,7 +299,8 @@ export function buildBook(outDir = BOOK_DIR) {
   fs.mkdirSync(path.join(outDir, "assets"), { recursive: true });
   fs.copyFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), path.join(outDir, "assets", "plotly.min.js"));
   fs.cpSync(path.dirname(require.resolve("katex/dist/katex.min.css")), path.join(outDir, "assets", "katex"), {
-    recursive: true, filter: (src) => fs.statSync(src).isDirectory() || /katex\.min\.css$|\.woff2$/.test(src),
+    recursive: true,
+    filter: (src) => fs.statSync(src).isDirectory() || /katex\.min\.css$|\.woff2$/.test(src),
   });
   fs.writeFileSync(path.join(outDir, "assets", "book.css"), CSS);
   /** @type {Claim[]} */
@@ -295,13 +308,28 @@ export function buildBook(outDir = BOOK_DIR) {
   notebooks.forEach((nb, i) => fs.writeFileSync(path.join(outDir, nb.page), renderNotebook(nb, notebooks, i, claims)));
   fs.writeFileSync(path.join(outDir, "index.html"), renderIndex(notebooks, claims));
   fs.writeFileSync(path.join(outDir, "scorecard.html"), renderScorecard(notebooks, claims));
-  const scorecard = claims.map((c) => ({ notebook: c.notebook.id, id: c.id, claim: c.claim, paper: c.paper, ours: c.ours, verdict: c.verdict, cell: `${c.notebook.page}#claim-${c.id}` }));
-  fs.writeFileSync(path.join(outDir, "scorecard.json"), JSON.stringify(scorecard, null, 2) + "\n");
+  const scorecard = claims.map((c) => ({
+    notebook: c.notebook.id,
+    id: c.id,
+    claim: c.claim,
+    paper: c.paper,
+    ours: c.ours,
+    verdict: c.verdict,
+    cell: `${c.notebook.page}#claim-${c.id}`,
+  }));
+  fs.writeFileSync(path.join(outDir, "scorecard.json"), `${JSON.stringify(scorecard, null, 2)}\n`);
   return { outDir, pages: notebooks.map((nb) => nb.page), claims: scorecard };
 }
 
 /** @type {Record<string, string | undefined>} */
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".woff2": "font/woff2", ".png": "image/png" };
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".woff2": "font/woff2",
+  ".png": "image/png",
+};
 
 /**
  * Serves a folder on 127.0.0.1; resolves to the server once listening (port 0 = any free port).
@@ -317,7 +345,7 @@ export function serve(dir = BOOK_DIR, port = 8123) {
       res.writeHead(400, { "content-type": "text/plain" }).end("bad request");
       return;
     }
-    const file = path.join(dir, url.endsWith("/") ? url + "index.html" : url);
+    const file = path.join(dir, url.endsWith("/") ? `${url}index.html` : url);
     if (!file.startsWith(dir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
       return;
@@ -346,8 +374,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const { pages, claims } = buildBook();
     /** @param {string} v a verdict */
     const count = (v) => claims.filter((c) => c.verdict === v).length;
-    console.log(`[book] ${pages.length} notebook pages, scorecard of ${claims.length} claims (${count("held")} held, ${count("partly")} partly, ` +
-      `${count("not reproduced")} not reproduced) in ${path.relative(ROOT, BOOK_DIR)}/ (${((performance.now() - t0) / 1000).toFixed(1)} s); ` +
-      "open build/book/index.html or run npm run book:serve");
+    console.log(
+      `[book] ${pages.length} notebook pages, scorecard of ${claims.length} claims (${count("held")} held, ${count("partly")} partly, ` +
+        `${count("not reproduced")} not reproduced) in ${path.relative(ROOT, BOOK_DIR)}/ (${((performance.now() - t0) / 1000).toFixed(1)} s); ` +
+        "open build/book/index.html or run npm run book:serve",
+    );
   }
 }

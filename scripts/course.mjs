@@ -74,7 +74,9 @@ function blankLine(line) {
  */
 export function exerciseFromSolution(cell, where = `cell ${cell.id ?? "?"}`) {
   /** @param {string} why @returns {never} */
-  function fail(why) { throw new Error(`${where}: ${why}`); }
+  function fail(why) {
+    throw new Error(`${where}: ${why}`);
+  }
   if (cell.cell_type !== "code" || !tags(cell).includes("solution")) fail('not a code cell tagged "solution"');
   const lines = sourceText(cell).split("\n");
   const first = SOLUTION_LINE.exec(lines[0]);
@@ -88,18 +90,25 @@ export function exerciseFromSolution(cell, where = `cell ${cell.id ?? "?"}`) {
     const closed = line.match(CLOSING)?.length ?? 0;
     const { line: blanked, spans } = blankLine(line);
     if (opened !== spans.length || closed !== spans.length) {
-      fail(`line ${n + 1} has an unclosed or stray answer marker (/* answer */ … /* end */ or /* student: … */, on one line): ${line.trim()}`);
+      fail(
+        `line ${n + 1} has an unclosed or stray answer marker (/* answer */ … /* end */ or /* student: … */, on one line): ${line.trim()}`,
+      );
     }
     if (/\bconst prediction\b/.test(line)) {
       if (spans.length !== 1 || spans[0].student !== "undefined") {
-        fail(`no prediction marker: mark the instructor's prediction as one span closed by /* end */, e.g. ` +
-          `\`const prediction: number | undefined = /* answer */ 0.5 /* end */;\`; got: ${line.trim()}`);
+        fail(
+          `no prediction marker: mark the instructor's prediction as one span closed by /* end */, e.g. ` +
+            `\`const prediction: number | undefined = /* answer */ 0.5 /* end */;\`; got: ${line.trim()}`,
+        );
       }
       predictions++;
     }
     return blanked;
   });
-  if (predictions !== 1) fail(`no prediction marker: expected one \`const prediction … = /* answer */ … /* end */;\` line, found ${predictions} \`const prediction\` lines`);
+  if (predictions !== 1)
+    fail(
+      `no prediction marker: expected one \`const prediction … = /* answer */ … /* end */;\` line, found ${predictions} \`const prediction\` lines`,
+    );
   out[0] = `// Exercise ${id}: write your prediction, make the change, run.`;
   const text = out.join("\n");
   const leak = out.find((l) => /\bSolution\b/.test(l));
@@ -139,22 +148,29 @@ export function buildCourse(outDir = COURSE_DIR) {
   fs.rmSync(outDir, { recursive: true, force: true });
   for (const sub of ["student", "instructor"]) fs.mkdirSync(path.join(outDir, sub), { recursive: true });
   const rows = [];
-  for (const file of fs.readdirSync(NOTEBOOKS).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort()) {
+  for (const file of fs
+    .readdirSync(NOTEBOOKS)
+    .filter((f) => /^\d\d-.*\.ipynb$/.test(f))
+    .sort()) {
     const text = fs.readFileSync(path.join(NOTEBOOKS, file), "utf8");
     /** @type {Notebook} */
     const nb = JSON.parse(text);
     const handKept = nb.cells.findIndex((c) => tags(c).includes("exercise"));
     if (handKept >= 0) {
-      throw new Error(`${file}, cell ${handKept}: tagged "exercise"; exercise cells are derived from the solution cells ` +
-        "(mark the answer with /* answer */ … /* end */ in the solution cell and delete this cell)");
+      throw new Error(
+        `${file}, cell ${handKept}: tagged "exercise"; exercise cells are derived from the solution cells ` +
+          "(mark the answer with /* answer */ … /* end */ in the solution cell and delete this cell)",
+      );
     }
     const student = studentCopy(nb, file);
     const exercises = student.cells.filter((c) => tags(c).includes("exercise")).length;
     fs.writeFileSync(path.join(outDir, "instructor", file), text);
-    fs.writeFileSync(path.join(outDir, "student", file), JSON.stringify(student, null, 1) + "\n");
+    fs.writeFileSync(path.join(outDir, "student", file), `${JSON.stringify(student, null, 1)}\n`);
     rows.push({ file, exercises });
   }
-  fs.writeFileSync(path.join(outDir, "README.md"), `# Course copies
+  fs.writeFileSync(
+    path.join(outDir, "README.md"),
+    `# Course copies
 
 Built by \`npm run course\` from \`notebooks/\`.
 
@@ -164,13 +180,16 @@ Built by \`npm run course\` from \`notebooks/\`.
   exercise; \`/* answer */ … /* end */\` marks what the student copy leaves for the student to fill in.
 
 The teaching guide (order, prerequisites, time per notebook) is in \`notebooks/README.md\`.
-`);
+`,
+  );
   return rows;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = buildCourse();
   const total = rows.reduce((t, r) => t + r.exercises, 0);
-  console.log(`[course] ${rows.length} notebooks, ${total} exercises: student copies in build/course/student/, ` +
-    "instructor copies in build/course/instructor/");
+  console.log(
+    `[course] ${rows.length} notebooks, ${total} exercises: student copies in build/course/student/, ` +
+      "instructor copies in build/course/instructor/",
+  );
 }

@@ -16,9 +16,14 @@ import { fileURLToPath } from "node:url";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const quiet = process.argv.includes("--quiet");
 /** @param {string} msg */
-const say = (msg) => { if (!quiet) console.log(`[setup] ${msg}`); };
+const say = (msg) => {
+  if (!quiet) console.log(`[setup] ${msg}`);
+};
 /** @type {(msg: string) => never} */
-const fail = (msg) => { console.error(`[setup] ERROR: ${msg}`); process.exit(1); };
+const fail = (msg) => {
+  console.error(`[setup] ERROR: ${msg}`);
+  process.exit(1);
+};
 
 const [major] = process.versions.node.split(".").map(Number);
 if (major < 20) fail(`Node ${process.versions.node} is too old; Node 20 or newer is required.`);
@@ -84,13 +89,18 @@ if (!chromiumPresent()) missing.push(...APT_PACKAGES.chromium);
 if (!fashionMnistPresent()) missing.push(...APT_PACKAGES.fashionMnist);
 if (missing.length) {
   if (!aptInstall(missing)) {
-    const needed = [!python && "Jupyter classic Notebook with nbconvert, nbclient and nbformat", !chromiumPresent() && "Chromium",
-      !fashionMnistPresent() && "Fashion-MNIST (Debian dataset-fashion-mnist)"].filter(Boolean);
-    fail(`missing: ${needed.join("; ")}.\n` +
-      `  This machine has no apt-get usable as root or via sudo. Install them yourself, e.g. on Debian/Ubuntu:\n` +
-      `    sudo apt-get install --no-install-recommends ${missing.join(" ")}\n` +
-      `  or with pip: pip install notebook nbclient nbconvert nbformat (then set TA_PYTHON to that python),\n` +
-      `  and point TA_CHROMIUM at a Chrome/Chromium binary.`);
+    const needed = [
+      !python && "Jupyter classic Notebook with nbconvert, nbclient and nbformat",
+      !chromiumPresent() && "Chromium",
+      !fashionMnistPresent() && "Fashion-MNIST (Debian dataset-fashion-mnist)",
+    ].filter(Boolean);
+    fail(
+      `missing: ${needed.join("; ")}.\n` +
+        `  This machine has no apt-get usable as root or via sudo. Install them yourself, e.g. on Debian/Ubuntu:\n` +
+        `    sudo apt-get install --no-install-recommends ${missing.join(" ")}\n` +
+        `  or with pip: pip install notebook nbclient nbconvert nbformat (then set TA_PYTHON to that python),\n` +
+        `  and point TA_CHROMIUM at a Chrome/Chromium binary.`,
+    );
   }
   python = findPython();
 }
@@ -120,26 +130,8 @@ if (!fs.existsSync(selfLink)) fs.symlinkSync("..", selfLink, "dir");
 // ---------------------------------------------------------------------------------------------
 // 3. Library build
 
-/**
- * Newest modification time (ms) of the files under `dir`.
- * @param {string} dir
- * @returns {number}
- */
-function newestSource(dir) {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : mtime(p));
-  }
-  return newest;
-}
-const buildStamp = path.join(ROOT, "dist", "index.js"); // what lib/buildcheck.ts compares with
-const sourcesTime = Math.max(newestSource(path.join(ROOT, "lib")), mtime(path.join(ROOT, "tsconfig.json")), mtime(path.join(ROOT, "package.json")));
-if (mtime(buildStamp) < sourcesTime) {
-  say("building the library (lib/ → dist/)");
-  const r = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: "inherit" });
-  if (r.status !== 0) fail("the library does not build (see above).");
-}
+const built = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs"), "--if-stale"], { cwd: ROOT, stdio: "inherit" });
+if (built.status !== 0) fail("the library does not build (see above).");
 
 // ---------------------------------------------------------------------------------------------
 // 4. Kernel and notebook assets
@@ -151,14 +143,15 @@ const kernelSpec = {
   language: "typescript",
 };
 const specPath = path.join(kernelDir, "kernel.json");
-const specText = JSON.stringify(kernelSpec, null, 2) + "\n";
+const specText = `${JSON.stringify(kernelSpec, null, 2)}\n`;
 if (!fs.existsSync(specPath) || fs.readFileSync(specPath, "utf8") !== specText) {
   say(`registering the tslab kernel in ${path.relative(ROOT, kernelDir)}`);
   fs.mkdirSync(kernelDir, { recursive: true });
   fs.writeFileSync(specPath, specText);
 }
 const jupyterEnvFile = path.join(ROOT, ".jupyter", "python");
-if (!fs.existsSync(jupyterEnvFile) || fs.readFileSync(jupyterEnvFile, "utf8").trim() !== python) fs.writeFileSync(jupyterEnvFile, python + "\n");
+if (!fs.existsSync(jupyterEnvFile) || fs.readFileSync(jupyterEnvFile, "utf8").trim() !== python)
+  fs.writeFileSync(jupyterEnvFile, `${python}\n`);
 
 const plotlySrc = path.join(ROOT, "node_modules", "plotly.js-dist-min", "plotly.min.js");
 const plotlyDst = path.join(ROOT, "notebooks", "assets", "plotly.min.js");

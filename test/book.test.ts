@@ -24,7 +24,10 @@ interface Book {
 /** Claim records straight from the committed notebooks (what the scorecard must show). */
 function claimRecordsInNotebooks(): { notebook: string; id: string }[] {
   const out: { notebook: string; id: string }[] = [];
-  for (const file of fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort()) {
+  for (const file of fs
+    .readdirSync(path.join(ROOT, "notebooks"))
+    .filter((f) => /^\d\d-.*\.ipynb$/.test(f))
+    .sort()) {
     const nb = JSON.parse(fs.readFileSync(path.join(ROOT, "notebooks", file), "utf8"));
     for (const cell of nb.cells) {
       for (const o of cell.outputs ?? []) if (o.data?.[CLAIM_MIME]) out.push({ notebook: file.slice(0, 2), id: o.data[CLAIM_MIME].id });
@@ -77,7 +80,9 @@ describe("the book", () => {
   it("every notebook page, reached from the index, shows live charts and equations with no console errors", async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(`${page.url()}: ${m.text()}`); });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(`${page.url()}: ${m.text()}`);
+    });
     page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
     page.on("requestfailed", (r) => errors.push(`${page.url()}: failed ${r.url()}`));
     await page.goto(base);
@@ -106,7 +111,7 @@ describe("the book", () => {
 
   it("the scorecard renders one row per claim; screenshot saved", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(base + "scorecard.html");
+    await page.goto(`${base}scorecard.html`);
     const rows = await page.$$eval("table.scorecard tbody tr", (r) => r.length);
     expect(rows).toBe(built.claims.length);
     // Each row's "cell" link points at an element on the notebook page.

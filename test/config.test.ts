@@ -7,11 +7,15 @@ import { countParameters, disposeParams } from "../lib/models/params";
 describe("transformerConfig", () => {
   it("names an unknown field, suggests the near miss, and lists the allowed ones", () => {
     expect(() => transformerConfig({ nHead: 4 } as never)).toThrow(ConfigError);
-    expect(() => transformerConfig({ nHead: 4 } as never)).toThrow(/unknown field "nHead" \(did you mean "nHeads"\?\); allowed fields: vocabSize/);
+    expect(() => transformerConfig({ nHead: 4 } as never)).toThrow(
+      /unknown field "nHead" \(did you mean "nHeads"\?\); allowed fields: vocabSize/,
+    );
   });
 
   it("names the field and the allowed values for a bad value", () => {
-    expect(() => transformerConfig({ norm: "batch" as never })).toThrow(/TransformerConfig.norm: expected one of "layer", "rms", "prms", got "batch"/);
+    expect(() => transformerConfig({ norm: "batch" as never })).toThrow(
+      /TransformerConfig.norm: expected one of "layer", "rms", "prms", got "batch"/,
+    );
     expect(() => transformerConfig({ nLayers: -1 })).toThrow(/TransformerConfig.nLayers: expected an integer ≥ 0, got -1/);
     expect(() => transformerConfig({ normEps: 0 })).toThrow(/normEps: expected a number > 0/);
     expect(() => transformerConfig({ dModel: 10, nHeads: 4 })).toThrow(/dModel \(10\) must be divisible by nHeads \(4\)/);

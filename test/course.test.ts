@@ -14,14 +14,21 @@ import { EXERCISE_MIME } from "../lib/notebook/exercise";
 const ROOT = path.resolve(__dirname, "..");
 const python = fs.readFileSync(path.join(ROOT, ".jupyter", "python"), "utf8").trim();
 type Cell = {
-  cell_type: string; id?: string; metadata?: { tags?: string[] }; source: string[] | string;
-  outputs?: { data?: Record<string, unknown>; output_type: string }[]; execution_count?: number | null;
+  cell_type: string;
+  id?: string;
+  metadata?: { tags?: string[] };
+  source: string[] | string;
+  outputs?: { data?: Record<string, unknown>; output_type: string }[];
+  execution_count?: number | null;
 };
 type Notebook = { cells: Cell[] };
 const read = (file: string) => JSON.parse(fs.readFileSync(file, "utf8")) as Notebook;
 const tagged = (nb: Notebook, tag: string) => nb.cells.filter((c) => c.metadata?.tags?.includes(tag));
 const text = (cell: Cell) => (Array.isArray(cell.source) ? cell.source.join("") : cell.source);
-const NOTEBOOK_FILES = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort();
+const NOTEBOOK_FILES = fs
+  .readdirSync(path.join(ROOT, "notebooks"))
+  .filter((f) => /^\d\d-.*\.ipynb$/.test(f))
+  .sort();
 // An answer span as scripts/course.mjs documents it: /* answer[: note] */ … /* end */ or /* student: X */.
 const SPAN = /\/\*\s*answer\b[\s\S]*?\*\/.*?\/\*\s*(?:end|student:[\s\S]*?)\s*\*\//;
 
@@ -57,7 +64,10 @@ describe("exercises: one source", () => {
         const id = /^\/\/ Solution (\d\d\.\d+) /.exec(lines[0])?.[1];
         expect(id, `${where}: first line`).toBeDefined();
         expect(derived[0], where).toBe(`// Exercise ${id}: write your prediction, make the change, run.`);
-        expect(derived.find((l) => /\bconst prediction\b/.test(l)), where).toMatch(/^\s*const prediction: [^=]+= undefined;/);
+        expect(
+          derived.find((l) => /\bconst prediction\b/.test(l)),
+          where,
+        ).toMatch(/^\s*const prediction: [^=]+= undefined;/);
         for (let n = 1; n < lines.length; n++) {
           if (!SPAN.test(lines[n])) {
             expect(derived[n], `${where} line ${n + 1}: unmarked lines are copied`).toBe(lines[n]);
@@ -83,7 +93,11 @@ describe("exercises: one source", () => {
 
   it("a solution cell without a prediction marker fails, naming the notebook and cell", () => {
     const cell: Cell = {
-      cell_type: "code", id: "abc", metadata: { tags: ["solution"] }, outputs: [], execution_count: null,
+      cell_type: "code",
+      id: "abc",
+      metadata: { tags: ["solution"] },
+      outputs: [],
+      execution_count: null,
       source: ["// Solution 03.1 (instructor copy)\n", "{\n", "  const prediction: number | undefined = 0.5;\n", "}"],
     };
     expect(() => course.exerciseFromSolution(cell, "03-gmlp.ipynb, cell 22")).toThrow(/^03-gmlp\.ipynb, cell 22: no prediction marker/);
@@ -91,15 +105,25 @@ describe("exercises: one source", () => {
 
   it("a marked change gives the student's starting value", () => {
     const cell: Cell = {
-      cell_type: "code", id: "abc", metadata: { tags: ["solution"] }, outputs: [], execution_count: 3,
+      cell_type: "code",
+      id: "abc",
+      metadata: { tags: ["solution"] },
+      outputs: [],
+      execution_count: 3,
       source: [
-        "// Solution 03.1 (instructor copy)\n", "{\n", "  const context = /* answer */ 4 /* student: 8 */; // ← window\n",
-        "  const prediction: number | undefined = /* answer: why */ 2 * context /* end */;\n", "}",
+        "// Solution 03.1 (instructor copy)\n",
+        "{\n",
+        "  const context = /* answer */ 4 /* student: 8 */; // ← window\n",
+        "  const prediction: number | undefined = /* answer: why */ 2 * context /* end */;\n",
+        "}",
       ],
     };
     expect(course.exerciseFromSolution(cell).source).toEqual([
-      "// Exercise 03.1: write your prediction, make the change, run.\n", "{\n", "  const context = 8; // ← window\n",
-      "  const prediction: number | undefined = undefined;\n", "}",
+      "// Exercise 03.1: write your prediction, make the change, run.\n",
+      "{\n",
+      "  const context = 8; // ← window\n",
+      "  const prediction: number | undefined = undefined;\n",
+      "}",
     ]);
   });
 });
@@ -123,7 +147,9 @@ describe("course mode", () => {
       const instructor = read(path.join(dir, "instructor", file));
       expect(tagged(instructor, "solution").length, file).toBe(exercises);
       // full-run outputs kept in the instructor copy, and solutions graded there
-      const graded = tagged(instructor, "solution").flatMap((c) => c.outputs ?? []).map((o) => o.data?.[EXERCISE_MIME] as { status: string } | undefined);
+      const graded = tagged(instructor, "solution")
+        .flatMap((c) => c.outputs ?? [])
+        .map((o) => o.data?.[EXERCISE_MIME] as { status: string } | undefined);
       expect(graded.filter((g) => g && g.status !== "to do").length, file).toBe(exercises);
     }
   });
@@ -133,7 +159,10 @@ describe("course mode", () => {
       const student = read(path.join(dir, "student", file));
       expect(tagged(student, "solution"), file).toEqual([]);
       expect(tagged(student, "exercise").length, file).toBe(exercises);
-      expect(student.cells.every((c) => c.cell_type !== "code" || (c.outputs ?? []).length === 0), file).toBe(true);
+      expect(
+        student.cells.every((c) => c.cell_type !== "code" || (c.outputs ?? []).length === 0),
+        file,
+      ).toBe(true);
       const json = JSON.stringify(student);
       expect(json, file).not.toContain("// Solution");
       expect(json, file).not.toMatch(/\/\*\s*answer\b/);
@@ -149,8 +178,13 @@ describe("course mode", () => {
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     for (const file of files) {
       const ran = read(file);
-      const records = tagged(ran, "exercise").map((c) => (c.outputs ?? []).map((o) => o.data?.[EXERCISE_MIME]).find(Boolean) as { status: string } | undefined);
-      expect(records.map((x) => x?.status), path.basename(file)).toEqual(records.map(() => "to do"));
+      const records = tagged(ran, "exercise").map(
+        (c) => (c.outputs ?? []).map((o) => o.data?.[EXERCISE_MIME]).find(Boolean) as { status: string } | undefined,
+      );
+      expect(
+        records.map((x) => x?.status),
+        path.basename(file),
+      ).toEqual(records.map(() => "to do"));
     }
   }, 900_000);
 });

@@ -16,8 +16,9 @@ beforeAll(async () => {
 
 describe("State of the Union corpus", () => {
   it("drops stage and page notes, keeps editorial insertions, normalises typography", () => {
-    expect(cleanSpeech("Thank you. [Applause] We will [laughter]  win [the States] — “now” [p.8] [Footnote 1: x]"))
-      .toBe('Thank you. We will win the States -- "now"');
+    expect(cleanSpeech("Thank you. [Applause] We will [laughter]  win [the States] — “now” [p.8] [Footnote 1: x]")).toBe(
+      'Thank you. We will win the States -- "now"',
+    );
   });
 
   it("splits 233 addresses by speech, deterministically, every era in every split", () => {
@@ -75,7 +76,10 @@ describe("cache", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-cache-"));
     const logs: string[] = [];
     let builds = 0;
-    const build = () => { builds++; return Buffer.from("payload"); };
+    const build = () => {
+      builds++;
+      return Buffer.from("payload");
+    };
     const opts = { dir, log: (m: string) => logs.push(m) };
     expect(cached("x", 1, "test", build, opts).status).toBe("built (missing)");
     expect(cached("x", 1, "test", build, opts).status).toBe("hit");
@@ -92,7 +96,8 @@ describe("batches", () => {
 
   it("causal LM: targets are the inputs shifted by one; the same seed gives the same batches", () => {
     const a = lmBatcher(ids, { batchSize: 3, seqLen: 7, seed: 1 }).next();
-    const x = a.inputs.arraySync(), y = a.targets.arraySync();
+    const x = a.inputs.arraySync(),
+      y = a.targets.arraySync();
     for (let r = 0; r < 3; r++) for (let t = 0; t < 7; t++) expect(y[r][t]).toBe((x[r][t] + 1) % 97);
     const b = lmBatcher(ids, { batchSize: 3, seqLen: 7, seed: 1 }).next();
     expect(b.inputs.arraySync()).toEqual(x);
@@ -103,7 +108,11 @@ describe("batches", () => {
   it("pads token rows at the end to the longest, keeping the lengths; rejects no rows", () => {
     const { tokens, lengths } = padTokenRows([[4, 5], Int32Array.of(1, 2, 3), [7]], 9);
     expect(tokens.dtype).toBe("int32");
-    expect(tokens.arraySync()).toEqual([[4, 5, 9], [1, 2, 3], [7, 9, 9]]);
+    expect(tokens.arraySync()).toEqual([
+      [4, 5, 9],
+      [1, 2, 3],
+      [7, 9, 9],
+    ]);
     expect(lengths).toEqual([2, 3, 1]);
     tokens.dispose();
     expect(() => padTokenRows([])).toThrow(/no rows/);
@@ -119,8 +128,12 @@ describe("batches", () => {
   it("masked LM: ~15% selected; of those 80% [MASK], 10% random, 10% unchanged; targets are the originals", () => {
     const corpus = Int32Array.from({ length: 20_000 }, (_, i) => (i * 7) % 50);
     const batch = mlmBatcher(corpus, { batchSize: 64, seqLen: 100, maskId: 50, vocabSize: 50, seed: 3 }).next();
-    const x = batch.inputs.dataSync(), y = batch.targets.dataSync(), w = batch.weights.dataSync();
-    let selected = 0, masked = 0, same = 0;
+    const x = batch.inputs.dataSync(),
+      y = batch.targets.dataSync(),
+      w = batch.weights.dataSync();
+    let selected = 0,
+      masked = 0,
+      same = 0;
     for (let i = 0; i < x.length; i++) {
       if (w[i] === 0) {
         expect(x[i]).toBe(y[i]);

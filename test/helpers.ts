@@ -1,9 +1,12 @@
 import { expect } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { ready, BackendName } from "../lib/engine";
+import { ready, type BackendName } from "../lib/engine";
 
 /** Runs `f` on a backend and returns plain arrays of its outputs (tensors are disposed). */
-export async function onBackend<T extends tf.Tensor | tf.Tensor[]>(backend: BackendName, f: () => T): Promise<{ values: Float32Array | Int32Array | Uint8Array; shape: number[] }[]> {
+export async function onBackend<T extends tf.Tensor | tf.Tensor[]>(
+  backend: BackendName,
+  f: () => T,
+): Promise<{ values: Float32Array | Int32Array | Uint8Array; shape: number[] }[]> {
   await ready({ backend, quiet: true });
   const out = tf.tidy(f);
   const list = Array.isArray(out) ? out : [out];

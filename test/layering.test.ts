@@ -16,7 +16,11 @@ const files = (dir: string): string[] =>
 /** Relative imports of a file, resolved to paths under lib/ without extension ("models/params"). */
 const importsOf = (file: string): string[] =>
   [...fs.readFileSync(file, "utf8").matchAll(/^(?:import|export)[^"';]*from\s+"(\.[^"]+)"/gm)].map((m) =>
-    path.relative(LIB, path.resolve(path.dirname(file), m[1])).split(path.sep).join("/"));
+    path
+      .relative(LIB, path.resolve(path.dirname(file), m[1]))
+      .split(path.sep)
+      .join("/"),
+  );
 const rel = (file: string) => path.relative(LIB, file).split(path.sep).join("/");
 const paperOf = (p: string) => /^papers\/([^/]+)/.exec(p)?.[1];
 const all = files(LIB).map((f) => ({ file: rel(f), imports: importsOf(f) }));
@@ -29,30 +33,41 @@ describe("layering", () => {
   });
 
   it("the core imports no paper folder (only lib/index.ts re-exports them)", () => {
-    const bad = all.filter((f) => !paperOf(f.file) && f.file !== "index.ts").flatMap((f) => f.imports.filter((i) => paperOf(i)).map((i) => `${f.file} → ${i}`));
+    const bad = all
+      .filter((f) => !paperOf(f.file) && f.file !== "index.ts")
+      .flatMap((f) => f.imports.filter((i) => paperOf(i)).map((i) => `${f.file} → ${i}`));
     expect(bad).toEqual([]);
   });
 
   it("paper folders do not import each other", () => {
-    const bad = all.filter((f) => paperOf(f.file)).flatMap((f) => f.imports.filter((i) => paperOf(i) && paperOf(i) !== paperOf(f.file)).map((i) => `${f.file} → ${i}`));
+    const bad = all
+      .filter((f) => paperOf(f.file))
+      .flatMap((f) => f.imports.filter((i) => paperOf(i) && paperOf(i) !== paperOf(f.file)).map((i) => `${f.file} → ${i}`));
     expect(bad).toEqual([]);
   });
 
   it("lib/train imports no model internals (only params and losses) and no display code", () => {
     const allowed = (i: string) => /^(train|data|engine)\//.test(i) || i === "config" || i === "models/params" || i === "models/loss";
-    const bad = all.filter((f) => f.file.startsWith("train/")).flatMap((f) => f.imports.filter((i) => !allowed(i)).map((i) => `${f.file} → ${i}`));
+    const bad = all
+      .filter((f) => f.file.startsWith("train/"))
+      .flatMap((f) => f.imports.filter((i) => !allowed(i)).map((i) => `${f.file} → ${i}`));
     expect(bad).toEqual([]);
   });
 
   it("models, data, engine and metrics import no training loop and no display code", () => {
-    const bad = all.filter((f) => /^(models|data|engine|metrics)\//.test(f.file))
+    const bad = all
+      .filter((f) => /^(models|data|engine|metrics)\//.test(f.file))
       .flatMap((f) => f.imports.filter((i) => /^(train|notebook)\//.test(i)).map((i) => `${f.file} → ${i}`));
     expect(bad).toEqual([]);
   });
 
   it("every paper folder's index.ts header names its notebook and test file; every paper notebook has a folder", () => {
     const folders = fs.readdirSync(path.join(LIB, "papers")).sort();
-    const notebooks = fs.readdirSync(path.resolve(LIB, "..", "notebooks")).filter((f) => /^(0[1-9]|[1-9]\d)-.*\.ipynb$/.test(f)).map((f) => f.replace(/\.ipynb$/, "")).sort();
+    const notebooks = fs
+      .readdirSync(path.resolve(LIB, "..", "notebooks"))
+      .filter((f) => /^(0[1-9]|[1-9]\d)-.*\.ipynb$/.test(f))
+      .map((f) => f.replace(/\.ipynb$/, ""))
+      .sort();
     expect(folders).toEqual(notebooks);
     for (const folder of folders) {
       const header = /^\/\*\*[\s\S]*?\*\//.exec(fs.readFileSync(path.join(LIB, "papers", folder, "index.ts"), "utf8"))?.[0] ?? "";

@@ -34,11 +34,19 @@ describe("stats", () => {
   it("max absolute difference over tensors or arrays; NaN is never hidden; shapes must agree", () => {
     expect(maxAbsDifference([1, -2, 3], [1.5, 2, 3])).toBe(4);
     expect(maxAbsDifference([0, 0], [0, 0])).toBe(0);
-    const a = tf.tensor2d([[1, 2], [3, 4]]), b = tf.tensor2d([[1, 2.5], [2, 4]]);
+    const a = tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+      b = tf.tensor2d([
+        [1, 2.5],
+        [2, 4],
+      ]);
     expect(maxAbsDifference(a, b)).toBe(1);
     expect(maxAbsDifference(a, [1, 2, 3, 4])).toBe(0);
     expect(maxAbsDifference([1, NaN, 0], [1, 1, 0])).toBeNaN();
-    const withNaN = tf.tensor1d([1, NaN, 0]), ones = tf.tensor1d([1, 1, 0]);
+    const withNaN = tf.tensor1d([1, NaN, 0]),
+      ones = tf.tensor1d([1, 1, 0]);
     expect(maxAbsDifference(withNaN, ones)).toBeNaN();
     tf.dispose([withNaN, ones]);
     expect(() => maxAbsDifference(a, tf.tensor1d([1, 2, 3, 4]))).toThrow(/shapes differ, \[2,2\] vs \[4\]/);

@@ -21,7 +21,8 @@ describe("layerNorm", () => {
 
   it("is invariant to scaling and to shifting its input", () => {
     const x = tf.tensor2d([[0.3, -1.2, 2.5, 0.7, -0.1]]);
-    const g = tf.tensor1d([1, 1, 1, 1, 1]), b = tf.tensor1d([0, 0, 0, 0, 0]);
+    const g = tf.tensor1d([1, 1, 1, 1, 1]),
+      b = tf.tensor1d([0, 0, 0, 0, 0]);
     const y = values(layerNorm(x, g, b, 1e-12));
     expectClose(values(layerNorm(tf.mul(x, 7.5), g, b, 1e-12)), y, 1e-5);
     expectClose(values(layerNorm(tf.add(x, 3), g, b, 1e-12)), y, 1e-5);
@@ -33,7 +34,7 @@ describe("rmsNorm", () => {
     // x = [3,4]: mean x² = 12.5 → y = x / √(12.5 + 1e-5) · g
     const y = rmsNorm(tf.tensor2d([[3, 4]]), tf.tensor1d([1, 0.5]));
     const r = Math.sqrt(12.5 + 1e-5);
-    expectClose(values(y), [3 / r, 0.5 * 4 / r], 1e-6);
+    expectClose(values(y), [3 / r, (0.5 * 4) / r], 1e-6);
   });
 
   it("puts ε inside the square root", () => {
@@ -48,7 +49,13 @@ describe("rmsNorm", () => {
     const g = tf.tensor1d([1, 2, 1, 0.5, 1]);
     const y = values(rmsNorm(x, g, 1e-12));
     expectClose(values(rmsNorm(tf.mul(x, 7.5), g, 1e-12)), y, 1e-5);
-    const w = tf.tensor2d([[1, 0.5], [0.2, -1], [0.3, 0.3], [-0.7, 0.1], [0.5, 0.9]]);
+    const w = tf.tensor2d([
+      [1, 0.5],
+      [0.2, -1],
+      [0.3, 0.3],
+      [-0.7, 0.1],
+      [0.5, 0.9],
+    ]);
     const viaW = values(rmsNorm(tf.matMul(tf.tensor2d([[1, 2, 3, 4, 5]]), w), tf.tensor1d([1, 1]), 1e-12));
     const viaScaledW = values(rmsNorm(tf.matMul(tf.tensor2d([[1, 2, 3, 4, 5]]), tf.mul(w, 3)), tf.tensor1d([1, 1]), 1e-12));
     expectClose(viaScaledW, viaW, 1e-5);

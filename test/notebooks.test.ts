@@ -8,7 +8,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..");
-const notebooks = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => /^\d\d-.*\.ipynb$/.test(f)).sort();
+const notebooks = fs
+  .readdirSync(path.join(ROOT, "notebooks"))
+  .filter((f) => /^\d\d-.*\.ipynb$/.test(f))
+  .sort();
 const python = fs.readFileSync(path.join(ROOT, ".jupyter", "python"), "utf8").trim();
 
 describe("notebooks run in smoke mode", () => {
@@ -17,10 +20,14 @@ describe("notebooks run in smoke mode", () => {
   });
   for (const name of notebooks) {
     it(name, () => {
-      const r = spawnSync(python, [path.join(ROOT, "scripts", "run_notebooks.py"), "--smoke", "--timeout", "300", path.join(ROOT, "notebooks", name)], {
-        env: { ...process.env, JUPYTER_PATH: path.join(ROOT, ".jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
-        encoding: "utf8",
-      });
+      const r = spawnSync(
+        python,
+        [path.join(ROOT, "scripts", "run_notebooks.py"), "--smoke", "--timeout", "300", path.join(ROOT, "notebooks", name)],
+        {
+          env: { ...process.env, JUPYTER_PATH: path.join(ROOT, ".jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+          encoding: "utf8",
+        },
+      );
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     }, 600_000);
   }

@@ -3,7 +3,10 @@ import { createRng } from "../lib/engine/rng";
 
 describe("createRng", () => {
   it("is deterministic per seed and differs across seeds", () => {
-    const draw = (seed: number) => { const r = createRng(seed); return Array.from({ length: 5 }, () => r.uniform()); };
+    const draw = (seed: number) => {
+      const r = createRng(seed);
+      return Array.from({ length: 5 }, () => r.uniform());
+    };
     expect(draw(1)).toEqual(draw(1));
     expect(draw(1)).not.toEqual(draw(2));
     expect(draw(-7)).not.toEqual(draw(7));
@@ -12,11 +15,18 @@ describe("createRng", () => {
   it("uniform has mean 1/2 and variance 1/12; normal has mean 0 and variance 1", () => {
     const r = createRng(11);
     const n = 200_000;
-    let su = 0, su2 = 0, sn = 0, sn2 = 0;
+    let su = 0,
+      su2 = 0,
+      sn = 0,
+      sn2 = 0;
     for (let i = 0; i < n; i++) {
-      const u = r.uniform(), z = r.normal();
+      const u = r.uniform(),
+        z = r.normal();
       expect(u >= 0 && u < 1).toBe(true);
-      su += u; su2 += u * u; sn += z; sn2 += z * z;
+      su += u;
+      su2 += u * u;
+      sn += z;
+      sn2 += z * z;
     }
     expect(su / n).toBeCloseTo(0.5, 2);
     expect(su2 / n - (su / n) ** 2).toBeCloseTo(1 / 12, 3);
@@ -34,7 +44,9 @@ describe("createRng", () => {
   });
 
   it("fork gives reproducible streams that differ from the parent's", () => {
-    const a = createRng(5).fork("data"), b = createRng(5).fork("data"), c = createRng(5).fork("init");
+    const a = createRng(5).fork("data"),
+      b = createRng(5).fork("data"),
+      c = createRng(5).fork("init");
     const seq = (r: ReturnType<typeof createRng>) => [r.uniform(), r.uniform()];
     expect(seq(a)).toEqual(seq(b));
     expect(seq(createRng(5).fork("data"))).not.toEqual(seq(c));

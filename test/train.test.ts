@@ -73,7 +73,10 @@ describe("train", () => {
   it("reports progress to the sink it is given, every step and once at the end (with the reason for an early stop)", () => {
     const { params, loss } = setup();
     const seen: string[] = [];
-    const sink = { update: (done: number, total: number, m: Record<string, number>) => seen.push(`${done}/${total} ${m.loss.toFixed(2)}`), done: (note?: string) => seen.push(`done ${note ?? ""}`) };
+    const sink = {
+      update: (done: number, total: number, m: Record<string, number>) => seen.push(`${done}/${total} ${m.loss.toFixed(2)}`),
+      done: (note?: string) => seen.push(`done ${note ?? ""}`),
+    };
     train({ params, loss, steps: 2, lr: 0.1, progress: sink });
     expect(seen.length).toBe(3);
     expect(seen[0]).toBe("1/2 14.00"); // the loss before the first update: 3² + 1² + 2²
@@ -101,7 +104,12 @@ describe("train", () => {
         super.apply(grads, lr, scale);
       }
     }
-    const adam = new Recording(new Map([["a", params.a], ["b", params.b]]));
+    const adam = new Recording(
+      new Map([
+        ["a", params.a],
+        ["b", params.b],
+      ]),
+    );
     const r = train({ params, loss, steps: 1, lr: 0.1, clipNorm: 1, adam });
     expect(r.gradNorms[0]).toBeCloseTo(Math.sqrt(36 + 4 + 16), 4); // before clipping: ‖(6, −2, 4)‖
     expect(seen[0]).toBeCloseTo(1, 4); // what the optimizer received
@@ -111,7 +119,9 @@ describe("train", () => {
     const { params, loss } = setup();
     const slow = () => {
       const until = performance.now() + 5;
-      while (performance.now() < until) { /* spin */ }
+      while (performance.now() < until) {
+        /* spin */
+      }
       return loss();
     };
     const r1 = train({ params, loss: slow, steps: 1000, lr: 0.01, budgetSeconds: 0.05 });
@@ -128,8 +138,15 @@ describe("train", () => {
   it("evaluates every N steps and keeps in-memory checkpoints", () => {
     const { params, loss } = setup();
     const store: { step: number; values: Map<string, Float32Array> }[] = [];
-    const r = train({ params, loss, steps: 6, lr: 0.1, evaluate: () => ({ a0: params.a.dataSync()[0] }), evalEvery: 3,
-      callbacks: [checkpoints(params, 2, store)] });
+    const r = train({
+      params,
+      loss,
+      steps: 6,
+      lr: 0.1,
+      evaluate: () => ({ a0: params.a.dataSync()[0] }),
+      evalEvery: 3,
+      callbacks: [checkpoints(params, 2, store)],
+    });
     expect(r.evals.map((e) => e.step)).toEqual([3, 6]);
     expect(store.map((c) => c.step)).toEqual([2, 4, 6]);
     expect(store[2].values.get("a")![0]).toBeCloseTo(r.evals[1].metrics.a0, 6);

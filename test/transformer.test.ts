@@ -9,7 +9,15 @@ import { createRng } from "../lib/engine/rng";
 import { gradientNorms } from "../lib/papers/01-pre-ln-vs-post-ln";
 import { crossEntropy } from "../lib/models/loss";
 import { disposeNewVariables, disposeParams, namedVariables } from "../lib/models/params";
-import { TransformerConfig, TransformerParams, ablateModule, blockParams, initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
+import {
+  type TransformerConfig,
+  type TransformerParams,
+  ablateModule,
+  blockParams,
+  initTransformer,
+  transformerConfig,
+  transformerForward,
+} from "../lib/models/transformer";
 import { expectClose } from "./helpers";
 
 beforeAll(async () => {
@@ -24,7 +32,8 @@ const addRow = (a: Mat, r: number[]): Mat => a.map((row) => row.map((x, j) => x 
 const add = (a: Mat, b: Mat): Mat => a.map((row, i) => row.map((x, j) => x + b[i][j]));
 
 function refNorm(cfg: TransformerConfig, p: { gain: tf.Tensor; bias?: tf.Tensor }, x: Mat): Mat {
-  const g = vec(p.gain), b = p.bias ? vec(p.bias) : null;
+  const g = vec(p.gain),
+    b = p.bias ? vec(p.bias) : null;
   return x.map((row) => {
     const d = row.length;
     if (cfg.norm === "layer") {
@@ -43,7 +52,8 @@ function refAct(cfg: TransformerConfig, v: number): number {
   if (cfg.activation === "silu") return v / (1 + Math.exp(-v));
   // GELU x·Φ(x) via a high-accuracy erf (Abramowitz–Stegun 7.1.26 is too coarse; use a series)
   const erf = (z: number) => {
-    let sum = z, term = z;
+    let sum = z,
+      term = z;
     for (let n = 1; n < 60; n++) {
       term *= (-z * z) / n;
       sum += term / (2 * n + 1);
@@ -58,13 +68,16 @@ function refAttention(cfg: TransformerConfig, p: TransformerParams["blocks"][0][
   const q = addRow(matmul(x, arr(p.wq)), vec(p.bq));
   const k = addRow(matmul(x, arr(p.wk)), vec(p.bk));
   const v = addRow(matmul(x, arr(p.wv)), vec(p.bv));
-  const h = cfg.nHeads, hd = cfg.dModel / h, t = x.length;
+  const h = cfg.nHeads,
+    hd = cfg.dModel / h,
+    t = x.length;
   const ctx: Mat = x.map(() => new Array(cfg.dModel).fill(0));
   for (let head = 0; head < h; head++) {
     const cols = Array.from({ length: hd }, (_, c) => head * hd + c);
     for (let i = 0; i < t; i++) {
       const scores = Array.from({ length: t }, (_, j) =>
-        cfg.causal && j > i ? -Infinity : cols.reduce((s, c) => s + q[i][c] * k[j][c], 0) / Math.sqrt(hd));
+        cfg.causal && j > i ? -Infinity : cols.reduce((s, c) => s + q[i][c] * k[j][c], 0) / Math.sqrt(hd),
+      );
       const max = Math.max(...scores);
       const e = scores.map((s) => Math.exp(s - max));
       const z = e.reduce((a, b) => a + b, 0);
@@ -82,7 +95,8 @@ function refMlp(cfg: TransformerConfig, p: TransformerParams["blocks"][0]["mlp"]
 /** Residual stream after embeddings and after every block, for one sequence. */
 function refHidden(params: TransformerParams, tokens: number[]): Mat[] {
   const cfg = params.config;
-  const wte = arr(params.tokenEmbedding), wpe = arr(params.positionEmbedding);
+  const wte = arr(params.tokenEmbedding),
+    wpe = arr(params.positionEmbedding);
   let x: Mat = tokens.map((tok, t) => wte[tok].map((v, j) => v + wpe[t][j]));
   const out = [x];
   for (const p of params.blocks) {
@@ -112,11 +126,15 @@ describe("transformerForward computes the block equations", () => {
       const params = initTransformer(transformerConfig({ ...SMALL, ...v, seed: 3 }));
       // Non-trivial norm gains/biases so a swapped or missing term shows.
       const rng = createRng(9);
-      for (const b of params.blocks) for (const n of [b.norm1, b.norm2]) {
-        n.gain.assign(tf.tensor1d(Array.from({ length: 6 }, () => 0.5 + rng.uniform())));
-        n.bias?.assign(tf.tensor1d(Array.from({ length: 6 }, () => rng.normal() * 0.3)));
-      }
-      const tokens = [[1, 4, 2, 8, 0], [3, 3, 7, 5, 6]];
+      for (const b of params.blocks)
+        for (const n of [b.norm1, b.norm2]) {
+          n.gain.assign(tf.tensor1d(Array.from({ length: 6 }, () => 0.5 + rng.uniform())));
+          n.bias?.assign(tf.tensor1d(Array.from({ length: 6 }, () => rng.normal() * 0.3)));
+        }
+      const tokens = [
+        [1, 4, 2, 8, 0],
+        [3, 3, 7, 5, 6],
+      ];
       const { logits, hidden } = transformerForward(params, tf.tensor2d(tokens, [2, 5], "int32"), { captureHidden: true });
       expect(hidden!.length).toBe(3);
       for (let b = 0; b < 2; b++) {
@@ -135,7 +153,8 @@ describe("transformer", () => {
     for (const normPlacement of ["pre", "post"] as const) {
       for (const norm of ["layer", "rms", "prms"] as const) {
         const params = initTransformer(transformerConfig({ ...SMALL, normPlacement, norm, tieEmbeddings: norm !== "rms", seed: 1 }));
-        const x = tf.tensor2d([[1, 4, 2, 8, 0]], [1, 5], "int32"), y = tf.tensor2d([[4, 2, 8, 0, 3]], [1, 5], "int32");
+        const x = tf.tensor2d([[1, 4, 2, 8, 0]], [1, 5], "int32"),
+          y = tf.tensor2d([[4, 2, 8, 0, 3]], [1, 5], "int32");
         const norms = gradientNorms(params, () => crossEntropy(transformerForward(params, x).logits, y));
         const zero = [...norms].filter(([, n]) => !(n > 0)).map(([k]) => k);
         expect(zero, `${normPlacement}/${norm}`).toEqual([]);
@@ -150,7 +169,9 @@ describe("transformer", () => {
       const a = transformerForward(params, tf.tensor2d([[1, 2, 3, 4, 5]], [1, 5], "int32")).logits.arraySync() as number[][][];
       const b = transformerForward(params, tf.tensor2d([[1, 2, 3, 8, 5]], [1, 5], "int32")).logits.arraySync() as number[][][];
       const changed = a[0].map((row, t) => Math.max(...row.map((v, j) => Math.abs(v - b[0][t][j]))) > 1e-7);
-      expect(changed, causal ? "causal" : "bidirectional").toEqual(causal ? [false, false, false, true, true] : [true, true, true, true, true]);
+      expect(changed, causal ? "causal" : "bidirectional").toEqual(
+        causal ? [false, false, false, true, true] : [true, true, true, true, true],
+      );
       disposeParams(params);
     }
   });
@@ -158,7 +179,10 @@ describe("transformer", () => {
   it("captures attention probabilities: rows sum to 1, nothing above the diagonal when causal", () => {
     const params = initTransformer(transformerConfig({ ...SMALL, seed: 4 }));
     const { attention, logits } = transformerForward(params, tf.tensor2d([[1, 2, 3, 4, 5]], [1, 5], "int32"), { captureAttention: true });
-    expect(attention!.map((a) => a.shape)).toEqual([[1, 2, 5, 5], [1, 2, 5, 5]]);
+    expect(attention!.map((a) => a.shape)).toEqual([
+      [1, 2, 5, 5],
+      [1, 2, 5, 5],
+    ]);
     const p = attention![0].arraySync() as number[][][][];
     for (const row of p[0][1]) expect(row.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
     for (let i = 0; i < 5; i++) for (let j = i + 1; j < 5; j++) expect(p[0][0][i][j]).toBe(0);
@@ -168,48 +192,63 @@ describe("transformer", () => {
 
   it("rejects inputs it cannot take, saying why", () => {
     const params = initTransformer(transformerConfig({ ...SMALL, seed: 5 }));
-    expect(() => transformerForward(params, tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], "int32"))).toThrow(/sequence length 6 exceeds config.seqLen 5/);
+    expect(() => transformerForward(params, tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], "int32"))).toThrow(
+      /sequence length 6 exceeds config.seqLen 5/,
+    );
     expect(() => transformerForward(params, tf.tensor1d([1, 2], "int32"))).toThrow(/tokens must be \[B, T\]/);
     disposeParams(params);
   });
 
-describe("params transforms", () => {
-  it("ablating a module changes that layer's output and nothing before it; bad ablations are rejected", () => {
-    const cfg = transformerConfig({ vocabSize: 11, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 3, dFF: 16, initStd: 0.3, seed: 2 });
-    const params = initTransformer(cfg);
-    const x = tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], "int32");
-    const base = transformerForward(params, x, { captureHidden: true }).hidden!;
-    const nVariables = namedVariables(params).size;
-    for (const module of ["query", "key", "value", "mlp"] as const) {
-      const ablated = ablateModule(params, 1, module);
-      expect(ablated.blocks[0]).toBe(params.blocks[0]); // other blocks shared, not copied
-      const h = transformerForward(ablated, x, { captureHidden: true }).hidden!;
-      expect(Array.from(h[1].dataSync())).toEqual(Array.from(base[1].dataSync()));
-      expect(Array.from(h[2].dataSync())).not.toEqual(Array.from(base[2].dataSync()));
-      const before = tf.memory().numTensors;
-      disposeNewVariables(ablated, params); // frees the zeroed weights only
-      expect(tf.memory().numTensors).toBe(before - 2);
-      expect([...namedVariables(params).values()].every((v) => !v.isDisposed)).toBe(true);
-      expect(namedVariables(params).size).toBe(nVariables);
-      tf.dispose(h);
-    }
-    // Zero queries (or keys): every position attends uniformly to its past.
-    const zeroQueries = ablateModule(params, 0, "query");
-    const { attention, logits } = transformerForward(zeroQueries, x, { captureAttention: true });
-    const row = (attention![0].arraySync() as number[][][][])[0][0][3];
-    row.slice(0, 4).forEach((p) => expect(p).toBeCloseTo(0.25, 6));
-    // A zeroed MLP output is the MLP removed: the block is x + Attn(N(x)) alone.
-    const noMlp = ablateModule(params, 2, "mlp");
-    const viaZero = transformerForward(noMlp, x).logits;
-    const viaRemoved = transformerForward({ ...params, blocks: params.blocks.map((b, l) => (l === 2 ? { ...b, mlp: { ...b.mlp, w2: noMlp.blocks[2] === b ? b.mlp.w2 : blockParams(noMlp, 2).mlp.w2, b2: blockParams(noMlp, 2).mlp.b2 } } : b)) }, x).logits;
-    expect(Array.from(viaZero.dataSync())).toEqual(Array.from(viaRemoved.dataSync()));
-    expect(() => ablateModule(params, 3, "mlp")).toThrow(/layer must be in 0…2, got 3/);
-    expect(() => ablateModule(params, 0, "gate" as never)).toThrow(/module must be one of query, key, value, mlp/);
-    tf.dispose([...base, ...attention!, logits, viaZero, viaRemoved]);
-    disposeNewVariables(zeroQueries, params);
-    disposeNewVariables(noMlp, params);
-    disposeParams(params);
-    x.dispose();
-  });
+  describe("params transforms", () => {
+    it("ablating a module changes that layer's output and nothing before it; bad ablations are rejected", () => {
+      const cfg = transformerConfig({ vocabSize: 11, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 3, dFF: 16, initStd: 0.3, seed: 2 });
+      const params = initTransformer(cfg);
+      const x = tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], "int32");
+      const base = transformerForward(params, x, { captureHidden: true }).hidden!;
+      const nVariables = namedVariables(params).size;
+      for (const module of ["query", "key", "value", "mlp"] as const) {
+        const ablated = ablateModule(params, 1, module);
+        expect(ablated.blocks[0]).toBe(params.blocks[0]); // other blocks shared, not copied
+        const h = transformerForward(ablated, x, { captureHidden: true }).hidden!;
+        expect(Array.from(h[1].dataSync())).toEqual(Array.from(base[1].dataSync()));
+        expect(Array.from(h[2].dataSync())).not.toEqual(Array.from(base[2].dataSync()));
+        const before = tf.memory().numTensors;
+        disposeNewVariables(ablated, params); // frees the zeroed weights only
+        expect(tf.memory().numTensors).toBe(before - 2);
+        expect([...namedVariables(params).values()].every((v) => !v.isDisposed)).toBe(true);
+        expect(namedVariables(params).size).toBe(nVariables);
+        tf.dispose(h);
+      }
+      // Zero queries (or keys): every position attends uniformly to its past.
+      const zeroQueries = ablateModule(params, 0, "query");
+      const { attention, logits } = transformerForward(zeroQueries, x, { captureAttention: true });
+      const row = (attention![0].arraySync() as number[][][][])[0][0][3];
+      row.slice(0, 4).forEach((p) => expect(p).toBeCloseTo(0.25, 6));
+      // A zeroed MLP output is the MLP removed: the block is x + Attn(N(x)) alone.
+      const noMlp = ablateModule(params, 2, "mlp");
+      const viaZero = transformerForward(noMlp, x).logits;
+      const viaRemoved = transformerForward(
+        {
+          ...params,
+          blocks: params.blocks.map((b, l) =>
+            l === 2
+              ? {
+                  ...b,
+                  mlp: { ...b.mlp, w2: noMlp.blocks[2] === b ? b.mlp.w2 : blockParams(noMlp, 2).mlp.w2, b2: blockParams(noMlp, 2).mlp.b2 },
+                }
+              : b,
+          ),
+        },
+        x,
+      ).logits;
+      expect(Array.from(viaZero.dataSync())).toEqual(Array.from(viaRemoved.dataSync()));
+      expect(() => ablateModule(params, 3, "mlp")).toThrow(/layer must be in 0…2, got 3/);
+      expect(() => ablateModule(params, 0, "gate" as never)).toThrow(/module must be one of query, key, value, mlp/);
+      tf.dispose([...base, ...attention!, logits, viaZero, viaRemoved]);
+      disposeNewVariables(zeroQueries, params);
+      disposeNewVariables(noMlp, params);
+      disposeParams(params);
+      x.dispose();
+    });
   });
 });

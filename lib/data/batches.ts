@@ -4,7 +4,7 @@
  *   evaluation: consecutive non-overlapping windows from the start of the split
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng, createRng } from "../engine/rng";
+import { type Rng, createRng } from "../engine/rng";
 
 export interface LmBatch {
   inputs: tf.Tensor2D; // [B, T] int32
@@ -41,7 +41,12 @@ export function lmBatcher(ids: ArrayLike<number>, options: WindowOptions & { see
   const rng = options.rng ?? createRng(options.seed ?? 0);
   const span = ids.length - options.seqLen;
   return {
-    next: () => windowsToBatch(ids, Array.from({ length: options.batchSize }, () => rng.int(span)), options.seqLen),
+    next: () =>
+      windowsToBatch(
+        ids,
+        Array.from({ length: options.batchSize }, () => rng.int(span)),
+        options.seqLen,
+      ),
   };
 }
 
@@ -53,7 +58,12 @@ export function lmEvalBatches(ids: ArrayLike<number>, options: WindowOptions & {
   const nBatches = Math.min(options.maxBatches ?? Infinity, Math.floor(windows / batchSize));
   if (nBatches < 1) throw new Error(`lmEvalBatches: ${windows} windows of ${seqLen} do not fill one batch of ${batchSize}`);
   return Array.from({ length: nBatches }, (_, i) =>
-    windowsToBatch(ids, Array.from({ length: batchSize }, (_, r) => (i * batchSize + r) * seqLen), seqLen));
+    windowsToBatch(
+      ids,
+      Array.from({ length: batchSize }, (_, r) => (i * batchSize + r) * seqLen),
+      seqLen,
+    ),
+  );
 }
 
 export function disposeBatches(batches: LmBatch[]): void {
@@ -87,7 +97,15 @@ export function mlmBatcher(ids: ArrayLike<number>, options: MlmOptions): { next(
   checkMlm(ids, options, "mlmBatcher");
   const rng = options.rng ?? createRng(options.seed ?? 0);
   const span = ids.length - options.seqLen + 1;
-  return { next: () => maskedBatch(ids, Array.from({ length: options.batchSize }, () => rng.int(span)), options, rng) };
+  return {
+    next: () =>
+      maskedBatch(
+        ids,
+        Array.from({ length: options.batchSize }, () => rng.int(span)),
+        options,
+        rng,
+      ),
+  };
 }
 
 /**
@@ -102,7 +120,13 @@ export function mlmEvalBatches(ids: ArrayLike<number>, options: MlmOptions & { m
   if (nBatches < 1) throw new Error(`mlmEvalBatches: ${windows} windows of ${seqLen} do not fill one batch of ${batchSize}`);
   const rng = options.rng ?? createRng(options.seed ?? 0);
   return Array.from({ length: nBatches }, (_, i) =>
-    maskedBatch(ids, Array.from({ length: batchSize }, (_, r) => (i * batchSize + r) * seqLen), options, rng));
+    maskedBatch(
+      ids,
+      Array.from({ length: batchSize }, (_, r) => (i * batchSize + r) * seqLen),
+      options,
+      rng,
+    ),
+  );
 }
 
 export function disposeMlmBatches(batches: MlmBatch[]): void {

@@ -14,8 +14,21 @@ import * as path from "node:path";
 import { createRng } from "../engine/rng";
 
 export const BROWN_GENRES = [
-  "adventure", "belles_lettres", "editorial", "fiction", "government", "hobbies", "humor", "learned",
-  "lore", "mystery", "news", "religion", "reviews", "romance", "science_fiction",
+  "adventure",
+  "belles_lettres",
+  "editorial",
+  "fiction",
+  "government",
+  "hobbies",
+  "humor",
+  "learned",
+  "lore",
+  "mystery",
+  "news",
+  "religion",
+  "reviews",
+  "romance",
+  "science_fiction",
 ] as const;
 export type BrownGenre = (typeof BROWN_GENRES)[number];
 
@@ -44,21 +57,26 @@ function brownDir(): string {
  * precedes punctuation closes, one that starts it opens.
  */
 export function detagBrownSentence(line: string, quote = { open: true }): string {
-  const words = line.trim().split(/\s+/).filter(Boolean).map((tok) => {
-    const slash = tok.lastIndexOf("/");
-    const w = slash > 0 ? tok.slice(0, slash) : tok;
-    return w === "``" || w === "''" ? '"' : w;
-  });
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((tok) => {
+      const slash = tok.lastIndexOf("/");
+      const w = slash > 0 ? tok.slice(0, slash) : tok;
+      return w === "``" || w === "''" ? '"' : w;
+    });
   let out = "";
   words.forEach((w, i) => {
     if (w === '"') {
       const next = words[i + 1];
       const opens = i === 0 ? true : next === undefined || /^[,.;:?!)]/.test(next) ? false : quote.open;
-      out += opens ? (out ? " " : "") + '"' : '"';
+      out += opens ? `${out ? " " : ""}"` : '"';
       quote.open = !opens;
       return;
     }
-    const glue = /^[,.;:?!)]/.test(w) || /^'(s|t|re|ve|ll|d|m)$/i.test(w) || w === "n't" || out.endsWith("(") || (out.endsWith('"') && !quote.open);
+    const glue =
+      /^[,.;:?!)]/.test(w) || /^'(s|t|re|ve|ll|d|m)$/i.test(w) || w === "n't" || out.endsWith("(") || (out.endsWith('"') && !quote.open);
     out += (out && !glue ? " " : "") + w;
   });
   return out;
@@ -68,26 +86,45 @@ let memo: Map<string, BrownCorpus> | undefined;
 
 /** The Brown samples of the given genres (default: all 15), detagged and split as described above. */
 export function loadBrown(genres: readonly BrownGenre[] = BROWN_GENRES): BrownCorpus {
-  for (const g of genres) if (!BROWN_GENRES.includes(g)) throw new Error(`loadBrown: unknown genre "${g}"; genres: ${BROWN_GENRES.join(", ")}`);
+  for (const g of genres)
+    if (!BROWN_GENRES.includes(g)) throw new Error(`loadBrown: unknown genre "${g}"; genres: ${BROWN_GENRES.join(", ")}`);
   if (genres.length === 0) throw new Error("loadBrown: no genres given");
   const key = [...genres].sort().join(",");
   memo ??= new Map();
   const hit = memo.get(key);
   if (hit) return hit;
   const dir = brownDir();
-  const cats = fs.readFileSync(path.join(dir, "cats.txt"), "utf8").trim().split("\n").map((l) => l.trim().split(/\s+/));
+  const cats = fs
+    .readFileSync(path.join(dir, "cats.txt"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/));
   const chosen = cats.filter(([, g]) => genres.includes(g as BrownGenre)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const samples: BrownSample[] = chosen.map(([id, genre], i) => {
-    const lines = fs.readFileSync(path.join(dir, id), "utf8").split("\n").filter((l) => l.trim());
+    const lines = fs
+      .readFileSync(path.join(dir, id), "utf8")
+      .split("\n")
+      .filter((l) => l.trim());
     const quote = { open: true };
     return {
-      id, genre: genre as BrownGenre,
+      id,
+      genre: genre as BrownGenre,
       split: i % 10 === 8 ? "valid" : i % 10 === 9 ? "test" : "train",
       text: lines.map((l) => detagBrownSentence(l, quote)).join("\n"),
     };
   });
-  const join = (split: BrownSample["split"]) => samples.filter((s) => s.split === split).map((s) => s.text).join("\n");
-  const corpus = { name: `Brown corpus (${genres.length === BROWN_GENRES.length ? "all genres" : genres.join(", ")})`, train: join("train"), valid: join("valid"), test: join("test"), samples };
+  const join = (split: BrownSample["split"]) =>
+    samples
+      .filter((s) => s.split === split)
+      .map((s) => s.text)
+      .join("\n");
+  const corpus = {
+    name: `Brown corpus (${genres.length === BROWN_GENRES.length ? "all genres" : genres.join(", ")})`,
+    train: join("train"),
+    valid: join("valid"),
+    test: join("test"),
+    samples,
+  };
   memo.set(key, corpus);
   return corpus;
 }
@@ -96,13 +133,26 @@ export function loadBrown(genres: readonly BrownGenre[] = BROWN_GENRES): BrownCo
  * A seeded sample of `count` Brown sentences (one per line of the detagged text) whose length,
  * by `lengthOf` (default: characters), lies in [minLength, maxLength].
  */
-export function brownSentences(options: { count: number; minLength: number; maxLength: number; seed: number; genres?: readonly BrownGenre[]; lengthOf?: (s: string) => number }): string[] {
+export function brownSentences(options: {
+  count: number;
+  minLength: number;
+  maxLength: number;
+  seed: number;
+  genres?: readonly BrownGenre[];
+  lengthOf?: (s: string) => number;
+}): string[] {
   const lengthOf = options.lengthOf ?? ((s: string) => s.length);
   const corpus = loadBrown(options.genres ?? BROWN_GENRES);
-  const pool = [corpus.train, corpus.valid, corpus.test].join("\n").split("\n").filter((s) => {
-    const n = lengthOf(s);
-    return n >= options.minLength && n <= options.maxLength;
-  });
-  if (pool.length < options.count) throw new Error(`brownSentences: only ${pool.length} sentences have length ${options.minLength}–${options.maxLength}; asked for ${options.count}`);
+  const pool = [corpus.train, corpus.valid, corpus.test]
+    .join("\n")
+    .split("\n")
+    .filter((s) => {
+      const n = lengthOf(s);
+      return n >= options.minLength && n <= options.maxLength;
+    });
+  if (pool.length < options.count)
+    throw new Error(
+      `brownSentences: only ${pool.length} sentences have length ${options.minLength}–${options.maxLength}; asked for ${options.count}`,
+    );
   return createRng(options.seed).shuffle(pool).slice(0, options.count);
 }

@@ -66,9 +66,9 @@ export function cached(
   const manifest: CacheManifest = { name, version, sha256: sha256(bytes), bytes: bytes.length, source, created: new Date().toISOString() };
   try {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(payload + ".tmp", bytes);
-    fs.renameSync(payload + ".tmp", payload);
-    fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
+    fs.writeFileSync(`${payload}.tmp`, bytes);
+    fs.renameSync(`${payload}.tmp`, payload);
+    fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   } catch (err) {
     log(`data cache "${name}": could not write ${dir} (${(err as Error).message}); using it from memory`);
   }

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
-import { Rng, createRng } from "../engine/rng";
+import { type Rng, createRng } from "../engine/rng";
 
 export interface IdxArray {
   dims: number[];
@@ -32,8 +32,9 @@ export function parseIdx(bytes: Uint8Array, name = "IDX data"): IdxArray {
   const magic = view.getUint32(0);
   const nDims = raw[3];
   if (raw[0] !== 0 || raw[1] !== 0 || raw[2] !== 0x08 || nDims < 1 || nDims > 4) {
-    throw new Error(`${name}: bad magic number 0x${magic.toString(16).padStart(8, "0")}; ` +
-      "expected 0x0000080N (unsigned bytes, N = 1–4 dimensions)");
+    throw new Error(
+      `${name}: bad magic number 0x${magic.toString(16).padStart(8, "0")}; expected 0x0000080N (unsigned bytes, N = 1–4 dimensions)`,
+    );
   }
   const headerBytes = 4 + 4 * nDims;
   if (raw.length < headerBytes) throw new Error(`${name}: header needs ${headerBytes} bytes, file has ${raw.length}`);
@@ -41,8 +42,10 @@ export function parseIdx(bytes: Uint8Array, name = "IDX data"): IdxArray {
   const expected = dims.reduce((p, d) => p * d, 1);
   const actual = raw.length - headerBytes;
   if (actual !== expected) {
-    throw new Error(`${name}: header says ${dims.join("×")} = ${expected} values, file holds ${actual} ` +
-      `(${actual < expected ? "truncated" : "trailing bytes"})`);
+    throw new Error(
+      `${name}: header says ${dims.join("×")} = ${expected} values, file holds ${actual} ` +
+        `(${actual < expected ? "truncated" : "trailing bytes"})`,
+    );
   }
   return { dims, data: raw.subarray(headerBytes) };
 }
@@ -102,8 +105,9 @@ export function loadImageDataset(name: ImageDatasetName): ImageDataset {
   }
   if (name === "fashion-mnist") {
     if (!fs.existsSync(FASHION_DIR)) {
-      throw new Error(`Fashion-MNIST not found in ${FASHION_DIR}: install the Debian package dataset-fashion-mnist ` +
-        "(npm run setup does this)");
+      throw new Error(
+        `Fashion-MNIST not found in ${FASHION_DIR}: install the Debian package dataset-fashion-mnist (npm run setup does this)`,
+      );
     }
     const f = (stem: string) => path.join(FASHION_DIR, `${stem}.gz`);
     return {
@@ -136,12 +140,22 @@ function toBatch(set: ImageSet, indices: number[]): ImageBatch {
 }
 
 /** Random training batches (with replacement), the same sequence for the same seed. */
-export function imageBatcher(set: ImageSet, options: { batchSize: number; seed?: number; rng?: Rng; limit?: number }): { next(): ImageBatch } {
+export function imageBatcher(
+  set: ImageSet,
+  options: { batchSize: number; seed?: number; rng?: Rng; limit?: number },
+): { next(): ImageBatch } {
   const { batchSize } = options;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`imageBatcher: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`imageBatcher: batchSize must be a positive integer, got ${batchSize}`);
   const pool = Math.min(set.count, options.limit ?? set.count);
   const rng = options.rng ?? createRng(options.seed ?? 0);
-  return { next: () => toBatch(set, Array.from({ length: batchSize }, () => rng.int(pool))) };
+  return {
+    next: () =>
+      toBatch(
+        set,
+        Array.from({ length: batchSize }, () => rng.int(pool)),
+      ),
+  };
 }
 
 /** The first `maxExamples` images in fixed batches (the last one may be smaller). */
@@ -149,7 +163,12 @@ export function imageEvalBatches(set: ImageSet, options: { batchSize: number; ma
   const n = Math.min(set.count, options.maxExamples ?? set.count);
   const out: ImageBatch[] = [];
   for (let s = 0; s < n; s += options.batchSize) {
-    out.push(toBatch(set, Array.from({ length: Math.min(options.batchSize, n - s) }, (_, i) => s + i)));
+    out.push(
+      toBatch(
+        set,
+        Array.from({ length: Math.min(options.batchSize, n - s) }, (_, i) => s + i),
+      ),
+    );
   }
   return out;
 }

@@ -37,7 +37,8 @@ export function loadSentiment(): LabelledSentence[] {
       if (r.class === 0 || r.class === 1) out.push({ text: r.text.trim(), label: r.class, source, index });
     });
   }
-  if (out.length !== 3000) throw new Error(`loadSentiment: expected 3,000 labelled sentences, found ${out.length}; is sentiment@5.0.2 installed?`);
+  if (out.length !== 3000)
+    throw new Error(`loadSentiment: expected 3,000 labelled sentences, found ${out.length}; is sentiment@5.0.2 installed?`);
   memo = out;
   return out;
 }
@@ -57,12 +58,17 @@ function groups<T extends Keyed>(items: T[], seed: number): T[][] {
 }
 
 /** Stratified train / valid / test split (fractions of each (source, label) group). */
-export function stratifiedSplit<T extends Keyed>(items: T[], options: { valid: number; test: number; seed: number }): { train: T[]; valid: T[]; test: T[] } {
+export function stratifiedSplit<T extends Keyed>(
+  items: T[],
+  options: { valid: number; test: number; seed: number },
+): { train: T[]; valid: T[]; test: T[] } {
   const { valid, test, seed } = options;
-  if (!(valid >= 0 && test > 0 && valid + test < 1)) throw new Error(`stratifiedSplit: need valid ≥ 0, test > 0 and valid + test < 1, got ${valid}, ${test}`);
+  if (!(valid >= 0 && test > 0 && valid + test < 1))
+    throw new Error(`stratifiedSplit: need valid ≥ 0, test > 0 and valid + test < 1, got ${valid}, ${test}`);
   const out = { train: [] as T[], valid: [] as T[], test: [] as T[] };
   for (const g of groups(items, seed)) {
-    const nTest = Math.round(g.length * test), nValid = Math.round(g.length * valid);
+    const nTest = Math.round(g.length * test),
+      nValid = Math.round(g.length * valid);
     out.test.push(...g.slice(0, nTest));
     out.valid.push(...g.slice(nTest, nTest + nValid));
     out.train.push(...g.slice(nTest + nValid));
@@ -72,7 +78,8 @@ export function stratifiedSplit<T extends Keyed>(items: T[], options: { valid: n
 
 /** n items drawn with the same proportions per (source, label) group (largest remainders), deterministic per seed. */
 export function labelSubset<T extends Keyed>(items: T[], n: number, seed: number): T[] {
-  if (!(Number.isInteger(n) && n >= 1 && n <= items.length)) throw new Error(`labelSubset: n must be an integer in 1…${items.length}, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 1 && n <= items.length))
+    throw new Error(`labelSubset: n must be an integer in 1…${items.length}, got ${n}`);
   const gs = groups(items, seed);
   const exact = gs.map((g) => (g.length * n) / items.length);
   const counts = exact.map(Math.floor);

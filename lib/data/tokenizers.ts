@@ -53,7 +53,7 @@ export function charTokenizer(text: string): Tokenizer {
 
 /** Lower-cased words (with inner apostrophes, hyphens, periods), numbers, single punctuation marks; newlines as <eos>. */
 export function splitWords(text: string): string[] {
-  return text.toLowerCase().match(/\n|[a-z0-9]+(?:['.\-][a-z0-9]+)*|[^\sa-z0-9]/g) ?? [];
+  return text.toLowerCase().match(/\n|[a-z0-9]+(?:['.-][a-z0-9]+)*|[^\sa-z0-9]/g) ?? [];
 }
 
 /**
@@ -65,7 +65,10 @@ export function wordTokenizer(text: string, options: { maxVocab: number }): Toke
   if (!Number.isInteger(maxVocab) || maxVocab < 3) throw new Error(`wordTokenizer: maxVocab must be an integer ≥ 3, got ${maxVocab}`);
   const counts = new Map<string, number>();
   for (const w of splitWords(text)) if (w !== "\n") counts.set(w, (counts.get(w) ?? 0) + 1);
-  const words = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, maxVocab - 2).map(([w]) => w);
+  const words = [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, maxVocab - 2)
+    .map(([w]) => w);
   const vocab = [UNK, EOS, ...words];
   const index = new Map(vocab.map((w, i) => [w, i]));
   return {
@@ -74,10 +77,12 @@ export function wordTokenizer(text: string, options: { maxVocab: number }): Toke
     unkId: 0,
     encode(s) {
       const tokens = splitWords(s);
-      return Int32Array.from(tokens, (w) => (w === "\n" ? 1 : index.get(w) ?? 0));
+      return Int32Array.from(tokens, (w) => (w === "\n" ? 1 : (index.get(w) ?? 0)));
     },
     decode(ids) {
-      return Array.from(ids, (id) => (id === 1 ? "\n" : vocab[id])).join(" ").replace(/ ?\n ?/g, "\n");
+      return Array.from(ids, (id) => (id === 1 ? "\n" : vocab[id]))
+        .join(" ")
+        .replace(/ ?\n ?/g, "\n");
     },
     token: (id) => vocab[id],
   };

@@ -79,8 +79,10 @@ export async function ready(options: { backend?: BackendName; quiet?: boolean } 
     throw new Error(`backend must be one of ${BACKENDS.join(", ")}; got "${wanted}"`);
   }
   if (wanted === "tensorflow" && !nativeAvailable) {
-    throw new Error("backend \"tensorflow\" needs @tensorflow/tfjs-node, which is not installed here " +
-      "(its install downloads libtensorflow; offline it is skipped). Use \"wasm\".");
+    throw new Error(
+      'backend "tensorflow" needs @tensorflow/tfjs-node, which is not installed here ' +
+        '(its install downloads libtensorflow; offline it is skipped). Use "wasm".',
+    );
   }
   if (current?.backend !== wanted || tf.getBackend() !== wanted) {
     const ok = await tf.setBackend(wanted);
@@ -97,8 +99,8 @@ function describe(backend: BackendName): EngineInfo {
   return {
     backend,
     patched: backend === "wasm" ? patched : null,
-    threads: backend === "wasm" ? wasm?.threads ?? 1 : backend === "cpu" ? 1 : os.cpus().length,
-    simd: backend === "wasm" ? wasm?.simd ?? null : null,
+    threads: backend === "wasm" ? (wasm?.threads ?? 1) : backend === "cpu" ? 1 : os.cpus().length,
+    simd: backend === "wasm" ? (wasm?.simd ?? null) : null,
     versions: {
       tfjs: tf.version.tfjs,
       node: process.version,
@@ -121,6 +123,8 @@ export function formatEngine(info: EngineInfo): string {
   const simd = info.simd === null ? "" : info.simd ? ", SIMD" : ", no SIMD";
   const stock = info.patched === false ? ", stock tfjs kernels" : "";
   const v = info.versions;
-  return `engine: ${info.backend} (${info.threads} thread${info.threads === 1 ? "" : "s"}${simd}${stock}) · ` +
-    `tfjs ${v.tfjs} · node ${v.node}${v.tslab ? ` · tslab ${v.tslab}` : ""} · transformer-anatomy ${v.transformerAnatomy}`;
+  return (
+    `engine: ${info.backend} (${info.threads} thread${info.threads === 1 ? "" : "s"}${simd}${stock}) · ` +
+    `tfjs ${v.tfjs} · node ${v.node}${v.tslab ? ` · tslab ${v.tslab}` : ""} · transformer-anatomy ${v.transformerAnatomy}`
+  );
 }

@@ -20,7 +20,11 @@ export const KERNEL_FILE = path.resolve(__dirname, "..", "..", "dist", "kernels"
 type Entry = (...args: number[]) => void;
 
 /** Control block layout (Int32): [posted job, finished job, entry index, 13 arguments]. */
-const POSTED = 0, FINISHED = 1, ENTRY = 2, ARGS = 3, N_ARGS = 13;
+const POSTED = 0,
+  FINISHED = 1,
+  ENTRY = 2,
+  ARGS = 3,
+  N_ARGS = 13;
 /** Entry points a worker can run, by index. */
 const PARALLEL = ["bmm", "gemmRows", "vexpRange", "verfRange", "vgeluRange", "vgeluGradRange"] as const;
 /** Below this many elements an elementwise kernel runs on the calling thread alone. */
@@ -53,8 +57,19 @@ interface Helper {
 export interface SimdKernels {
   readonly threads: number;
   /** C[t] = op(A[t])·op(B[t]) for t < batch; pointers are heap byte offsets, strides in elements (0 = broadcast). */
-  bmm(a: number, b: number, c: number, batch: number, m: number, k: number, n: number,
-    transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  bmm(
+    a: number,
+    b: number,
+    c: number,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    strideA: number,
+    strideB: number,
+  ): void;
   /** One product C [m, n] = op(A)·op(B), its rows shared among the threads. */
   gemm(a: number, b: number, c: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
   exp(x: number, out: number, size: number): void;
@@ -97,8 +112,7 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
     const parts = Math.max(1, Math.min(1 + helpers.length, Math.floor(total / grain)));
     // Range bounds on multiples of `grain` (the kernels' row tile) so no thread gets a ragged edge
     // in the middle of the matrix.
-    const bounds = Array.from({ length: parts + 1 }, (_, i) =>
-      i === parts ? total : Math.round((i * total) / parts / grain) * grain);
+    const bounds = Array.from({ length: parts + 1 }, (_, i) => (i === parts ? total : Math.round((i * total) / parts / grain) * grain));
     const posted: Helper[] = [];
     for (let w = 1; w < parts; w++) {
       const h = helpers[w - 1];

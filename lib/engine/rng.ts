@@ -46,14 +46,21 @@ function hashLabel(label: string): number {
 export function createRng(seed: number): Rng {
   if (!Number.isSafeInteger(seed)) throw new Error(`createRng: seed must be a safe integer, got ${seed}`);
   const mix = splitmix32((seed >>> 0) ^ Math.floor(seed / 2 ** 32));
-  let a = mix(), b = mix(), c = mix(), d = mix();
+  let a = mix(),
+    b = mix(),
+    c = mix(),
+    d = mix();
   if ((a | b | c | d) === 0) a = 1;
   let spareNormal: number | null = null;
 
   const next = (): number => {
     const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     const t = b << 9;
-    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
     d = rotl(d, 11);
     return result;
   };
@@ -106,7 +113,15 @@ export function normalArray(rng: Rng, size: number, std = 1): Float32Array {
 
 /** A tensor of N(0, std²) values from our generator (tfjs's own ignore seeds). */
 export function randomNormal(rng: Rng, shape: number[], std = 1): tf.Tensor {
-  return tf.tensor(normalArray(rng, shape.reduce((p, s) => p * s, 1), std), shape, "float32");
+  return tf.tensor(
+    normalArray(
+      rng,
+      shape.reduce((p, s) => p * s, 1),
+      std,
+    ),
+    shape,
+    "float32",
+  );
 }
 
 /** Float32 values drawn from U[lo, hi). */
@@ -118,5 +133,14 @@ export function uniformArray(rng: Rng, size: number, lo = 0, hi = 1): Float32Arr
 
 /** A tensor of U[lo, hi) values from our generator. */
 export function randomUniform(rng: Rng, shape: number[], lo = 0, hi = 1): tf.Tensor {
-  return tf.tensor(uniformArray(rng, shape.reduce((p, s) => p * s, 1), lo, hi), shape, "float32");
+  return tf.tensor(
+    uniformArray(
+      rng,
+      shape.reduce((p, s) => p * s, 1),
+      lo,
+      hi,
+    ),
+    shape,
+    "float32",
+  );
 }

@@ -33,7 +33,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
-import { KERNEL_FILE, SimdKernels, createSimdKernels } from "./kernels";
+import { KERNEL_FILE, type SimdKernels, createSimdKernels } from "./kernels";
 
 /** The parts of the emscripten module we call. */
 interface WasmModule {
@@ -278,7 +278,10 @@ function patchKernels(): void {
   });
   // Unary kernels: stock tfjs-wasm calls libm per element (exp ≈ 7 ns, erf ≈ 3.7 ns per element);
   // ours are SIMD polynomials (exp ≈ 1.2 ns). GELU's erf and its gradient, and softmax-style exps.
-  for (const [name, entry] of [["Exp", "exp"], ["Erf", "erf"]] as const) {
+  for (const [name, entry] of [
+    ["Exp", "exp"],
+    ["Erf", "erf"],
+  ] as const) {
     const stock = tf.getKernel(name, "wasm");
     replace({
       kernelName: name,
@@ -307,7 +310,12 @@ function patchKernels(): void {
         const b = heapOf(args);
         const ins = Object.values(args.inputs) as tf.TensorInfo[];
         const out = b.makeOutput(ins[0].shape, "float32");
-        run(b, ins, out, ins[0].shape.reduce((p, d) => p * d, 1));
+        run(
+          b,
+          ins,
+          out,
+          ins[0].shape.reduce((p, d) => p * d, 1),
+        );
         return out;
       },
     });
@@ -359,7 +367,8 @@ function gatherRows(backend: WasmBackendInternals, x: tf.TensorInfo, indices: tf
   const out = backend.makeOutput([...indices.shape, ...inner], "float32");
   const ids = backend.typedArrayFromHeap(indices) as Int32Array;
   const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
-  const src = heapOffset(backend, x) / 4, dst = heapOffset(backend, out) / 4;
+  const src = heapOffset(backend, x) / 4,
+    dst = heapOffset(backend, out) / 4;
   for (let i = 0; i < ids.length; i++) {
     const r = ids[i];
     if (!(r >= 0 && r < rows)) {
@@ -509,20 +518,25 @@ function fastMatMul(
   bias: tf.TensorInfo | null,
 ): tf.TensorInfo {
   if (a.dtype !== "float32" || b.dtype !== "float32") throw new Error("matMul on wasm supports float32 only");
-  const ra = a.shape.length, rb = b.shape.length;
+  const ra = a.shape.length,
+    rb = b.shape.length;
   const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
   const kA = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
   const kB = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
   const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
   if (kA !== kB) {
-    throw new Error(`matMul: inner dimensions ${kA} and ${kB} of shapes [${a.shape}] and [${b.shape}] ` +
-      `(transposeA=${transposeA}, transposeB=${transposeB}) must match`);
+    throw new Error(
+      `matMul: inner dimensions ${kA} and ${kB} of shapes [${a.shape}] and [${b.shape}] ` +
+        `(transposeA=${transposeA}, transposeB=${transposeB}) must match`,
+    );
   }
   const k = kA;
-  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  const outerA = a.shape.slice(0, -2),
+    outerB = b.shape.slice(0, -2);
   const outer = broadcastOuter(outerA, outerB);
   const batch = outer.reduce((p, s) => p * s, 1);
-  const batchA = outerA.reduce((p, s) => p * s, 1), batchB = outerB.reduce((p, s) => p * s, 1);
+  const batchA = outerA.reduce((p, s) => p * s, 1),
+    batchB = outerB.reduce((p, s) => p * s, 1);
   const out = backend.makeOutput([...outer, m, n], "float32");
   if (batch === 0 || m === 0 || n === 0) return out;
   if (k === 0) {
@@ -557,23 +571,21 @@ function fastMatMul(
     } else {
       // Many small products (attention); both transposed has no tiled kernel, so make B row-major.
       const bb = transposeA && transposeB ? rowMajor(b, true) : b;
-      simd.bmm(offset(a), offset(bb), offset(out), batch, m, k, n, transposeA, transposeB && !transposeA,
-        batchA === 1 ? 0 : m * k, k * n);
+      simd.bmm(offset(a), offset(bb), offset(out), batch, m, k, n, transposeA, transposeB && !transposeA, batchA === 1 ? 0 : m * k, k * n);
     }
     for (const t of temporaries) backend.disposeData(t.dataId);
     return out;
   }
 
   const direct = (transposeA ? TRANSPOSE_COST * m * k : 0) + (transposeB ? TRANSPOSE_COST * k * n : 0) + packCost(k * n);
-  const swapped = (transposeA ? 0 : TRANSPOSE_COST * m * k) + (transposeB ? 0 : TRANSPOSE_COST * k * n) +
-    packCost(k * m) + TRANSPOSE_COST * m * n;
+  const swapped =
+    (transposeA ? 0 : TRANSPOSE_COST * m * k) + (transposeB ? 0 : TRANSPOSE_COST * k * n) + packCost(k * m) + TRANSPOSE_COST * m * n;
   if (batch === 1 && bias === null && swapped < direct) {
     const inRows = rowMajor(b, !transposeB); // [n, k]
     const weights = rowMajor(a, !transposeA); // [k, m]
     const outT = backend.makeOutput([n, m], "float32");
     temporaries.push(outT);
-    product(backend.dataIdMap.get(inRows.dataId).id, n, backend.dataIdMap.get(weights.dataId).id, m,
-      backend.dataIdMap.get(outT.dataId).id);
+    product(backend.dataIdMap.get(inRows.dataId).id, n, backend.dataIdMap.get(weights.dataId).id, m, backend.dataIdMap.get(outT.dataId).id);
     transposeTiles(backend.typedArrayFromHeap(outT) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, 1, n, m);
   } else {
     const aData = backend.dataIdMap.get(rowMajor(a, transposeA).dataId); // [.., m, k]
@@ -583,7 +595,8 @@ function fastMatMul(
       // A shared right operand: one tall product [batch·m, k] × [k, n] (batchA === batch here).
       product(aData.id, batch * m, bData.id, n, outData.id);
     } else {
-      const indexA = batchIndexer(outer, outerA), indexB = batchIndexer(outer, outerB);
+      const indexA = batchIndexer(outer, outerA),
+        indexB = batchIndexer(outer, outerB);
       const viewIds: number[] = [];
       for (let i = 0; i < batch; i++) {
         const aId = batchA === 1 ? aData.id : view(backend, aData.memoryOffset + 4 * indexA(i) * m * k, m * k);
@@ -644,7 +657,8 @@ function unsortedSegmentSum(
   for (let i = 0; i < rows; i++) {
     const s = ids[i];
     if (s < 0 || s >= numSegments) continue;
-    const src = i * width, dst = s * width;
+    const src = i * width,
+      dst = s * width;
     for (let j = 0; j < width; j++) outVals[dst + j] += xVals[src + j];
   }
   return out;

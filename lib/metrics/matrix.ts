@@ -37,4 +37,3 @@ export function toMatrix64(x: MatrixInput, name = "matrix", minRows = 1): Matrix
   }
   return { rows, cols, data };
 }
-

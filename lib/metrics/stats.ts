@@ -52,7 +52,8 @@ export function maxAbsDifference(a: tf.Tensor | ArrayLike<number>, b: tf.Tensor 
     return nan ? NaN : max;
   }
   const values = (x: tf.Tensor | ArrayLike<number>) => (x instanceof tf.Tensor ? x.dataSync() : x);
-  const av = values(a), bv = values(b);
+  const av = values(a),
+    bv = values(b);
   if (av.length !== bv.length) throw new Error(`maxAbsDifference: ${av.length} values vs ${bv.length}`);
   let m = 0;
   for (let i = 0; i < av.length; i++) {
@@ -78,8 +79,11 @@ export interface LinearFit {
 /** Least-squares line y ≈ slope·x + intercept. */
 export function linearFit(x: ArrayLike<number>, y: ArrayLike<number>): LinearFit {
   if (x.length !== y.length || x.length < 2) throw new Error(`linearFit: need ≥ 2 paired values, got ${x.length} and ${y.length}`);
-  const mx = mean(x), my = mean(y);
-  let sxy = 0, sxx = 0, syy = 0;
+  const mx = mean(x),
+    my = mean(y);
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
   for (let i = 0; i < x.length; i++) {
     sxy += (x[i] - mx) * (y[i] - my);
     sxx += (x[i] - mx) ** 2;
@@ -91,15 +95,26 @@ export function linearFit(x: ArrayLike<number>, y: ArrayLike<number>): LinearFit
 
 /** Pearson correlation of two equal-length series; 0 when either is constant. */
 export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length || a.length < 2) throw new Error(`correlation: need two series of equal length ≥ 2, got ${a.length} and ${b.length}`);
+  if (a.length !== b.length || a.length < 2)
+    throw new Error(`correlation: need two series of equal length ≥ 2, got ${a.length} and ${b.length}`);
   const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-  ma /= n; mb /= n;
-  let sab = 0, saa = 0, sbb = 0;
+  let ma = 0,
+    mb = 0;
   for (let i = 0; i < n; i++) {
-    const da = a[i] - ma, db = b[i] - mb;
-    sab += da * db; saa += da * da; sbb += db * db;
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i] - ma,
+      db = b[i] - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
   }
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
 }
@@ -113,7 +128,8 @@ export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number 
 export function bestUnitCorrelation(features: number[][], indicators: number[][]): { perLatent: number[]; mean: number } {
   const n = features.length;
   if (n !== indicators.length) throw new Error(`bestUnitCorrelation: ${n} feature rows but ${indicators.length} indicator rows`);
-  const f = features[0].length, k = indicators[0].length;
+  const f = features[0].length,
+    k = indicators[0].length;
   const column = (m: number[][], j: number) => m.map((row) => row[j]);
   const unitColumns = Array.from({ length: f }, (_, u) => column(features, u));
   const perLatent = Array.from({ length: k }, (_, j) => {
@@ -127,7 +143,7 @@ export function bestUnitCorrelation(features: number[][], indicators: number[][]
 export function ranks(xs: ArrayLike<number>): number[] {
   const order = Array.from(xs, (v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
   const out = new Array<number>(xs.length);
-  for (let i = 0; i < order.length;) {
+  for (let i = 0; i < order.length; ) {
     let j = i;
     while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
     for (let k = i; k <= j; k++) out[order[k][1]] = (i + j) / 2 + 1;

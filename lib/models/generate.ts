@@ -2,8 +2,8 @@
  * Sampling from a causal LM: greedy (argmax) or with a temperature, from our seeded generator.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../engine/rng";
-import { TransformerParams, transformerForward } from "./transformer";
+import type { Rng } from "../engine/rng";
+import { type TransformerParams, transformerForward } from "./transformer";
 
 export interface GenerateOptions {
   /** Number of new tokens. */

@@ -10,8 +10,8 @@
  * recurrent stand-in.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Schema, resolveConfig } from "../config";
-import { Rng, createRng, uniformArray } from "../engine/rng";
+import { type Schema, resolveConfig } from "../config";
+import { type Rng, createRng, uniformArray } from "../engine/rng";
 import { normalVariable, zerosVariable } from "./params";
 
 export interface RnnConfig {
@@ -36,7 +36,15 @@ const SCHEMA: Schema<RnnConfig> = {
   seed: { kind: "int" },
 };
 
-export const RNN_DEFAULTS: RnnConfig = { vocabSize: 1000, embedDim: 64, hiddenDim: 128, nLayers: 2, tieEmbeddings: true, dropout: 0.1, seed: 0 };
+export const RNN_DEFAULTS: RnnConfig = {
+  vocabSize: 1000,
+  embedDim: 64,
+  hiddenDim: 128,
+  nLayers: 2,
+  tieEmbeddings: true,
+  dropout: 0.1,
+  seed: 0,
+};
 
 export function rnnConfig(overrides: Partial<RnnConfig> = {}): RnnConfig {
   return resolveConfig("RnnConfig", RNN_DEFAULTS, SCHEMA, overrides);

@@ -77,7 +77,12 @@ export function attentionProbs(q: tf.Tensor, k: tf.Tensor, options: AttentionOpt
 }
 
 /** Scaled dot-product attention: out = probs · V ([..., Tq, Kv]) and the probabilities ([..., Tq, Tk]). */
-export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions): { out: tf.Tensor; probs: tf.Tensor } {
+export function scaledDotProductAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  options: AttentionOptions,
+): { out: tf.Tensor; probs: tf.Tensor } {
   const probs = attentionProbs(q, k, options);
   return { out: tf.matMul(probs, v), probs };
 }

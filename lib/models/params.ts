@@ -3,7 +3,7 @@
  * Every model here is `init(config, rng) → params` plus pure functions over params.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng, normalArray } from "../engine/rng";
+import { type Rng, normalArray } from "../engine/rng";
 
 /** Every variable in a params object, keyed by its dotted path ("layers.0.attn.wq"). */
 export function namedVariables(params: unknown, prefix = ""): Map<string, tf.Variable> {
@@ -99,7 +99,11 @@ export function restoreParams(params: unknown, snapshot: Map<string, Float32Arra
  * The width w (a multiple of `step` in [min, max]) whose `count(w)` is closest to `target`: how
  * the notebooks match the parameter counts of different architectures.
  */
-export function closestWidth(target: number, count: (width: number) => number, options: { max: number; min?: number; step?: number }): number {
+export function closestWidth(
+  target: number,
+  count: (width: number) => number,
+  options: { max: number; min?: number; step?: number },
+): number {
   const step = options.step ?? 1;
   const min = options.min ?? step;
   if (!(min > 0 && options.max >= min)) throw new Error(`closestWidth: need 0 < min ≤ max, got ${min}, ${options.max}`);

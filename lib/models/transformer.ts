@@ -15,32 +15,44 @@
  * Notebooks: 01 (norm placement), 02 (norm kind), and every later one that trains a transformer.
  */
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError, Schema, resolveConfig } from "../config";
-import { Rng, createRng } from "../engine/rng";
-import { NORM_KINDS, NormKind, NormParams, NormSpec, applyNorm, initNorm } from "./norms";
-import { ACTIVATIONS, Activation, activate, linear, mergeHeads, scaledDotProductAttention, splitHeads } from "./ops";
+import { ConfigError, type Schema, resolveConfig } from "../config";
+import { type Rng, createRng } from "../engine/rng";
+import { NORM_KINDS, type NormKind, type NormParams, type NormSpec, applyNorm, initNorm } from "./norms";
+import { ACTIVATIONS, type Activation, activate, linear, mergeHeads, scaledDotProductAttention, splitHeads } from "./ops";
 import { normalVariable, variableFrom, zerosVariable } from "./params";
 
 // ---------------------------------------------------------------------------------------------
 // Attention and MLP
 
 export interface AttentionParams {
-  wq: tf.Variable; bq: tf.Variable;
-  wk: tf.Variable; bk: tf.Variable;
-  wv: tf.Variable; bv: tf.Variable;
-  wo: tf.Variable; bo: tf.Variable;
+  wq: tf.Variable;
+  bq: tf.Variable;
+  wk: tf.Variable;
+  bk: tf.Variable;
+  wv: tf.Variable;
+  bv: tf.Variable;
+  wo: tf.Variable;
+  bo: tf.Variable;
 }
 
 /** Multi-head attention on the residual stream x [B·T, D]: its output [B·T, D] and probabilities [B, H, T, T]. */
-export function transformerAttention(cfg: TransformerConfig, p: AttentionParams, x: tf.Tensor, b: number, t: number): { out: tf.Tensor; probs: tf.Tensor } {
+export function transformerAttention(
+  cfg: TransformerConfig,
+  p: AttentionParams,
+  x: tf.Tensor,
+  b: number,
+  t: number,
+): { out: tf.Tensor; probs: tf.Tensor } {
   const project = (w: tf.Tensor, bias: tf.Tensor) => splitHeads(linear(x, w, bias), b, t, cfg.nHeads); // [B, H, T, K]
   const { out, probs } = scaledDotProductAttention(project(p.wq, p.bq), project(p.wk, p.bk), project(p.wv, p.bv), { causal: cfg.causal });
   return { out: linear(mergeHeads(out), p.wo, p.bo), probs }; // [B·T, D]
 }
 
 export interface MlpParams {
-  w1: tf.Variable; b1: tf.Variable;
-  w2: tf.Variable; b2: tf.Variable;
+  w1: tf.Variable;
+  b1: tf.Variable;
+  w2: tf.Variable;
+  b2: tf.Variable;
 }
 
 function mlp(cfg: TransformerConfig, p: MlpParams, x: tf.Tensor): { out: tf.Tensor; hidden: tf.Tensor } {
@@ -168,8 +180,18 @@ export const TRANSFORMER_PRESETS = {
    * position at 0.8 each gives the same.
    */
   "joma-word": {
-    vocabSize: 2000, seqLen: 35, dModel: 64, nHeads: 1, nLayers: 1, dFF: 64,
-    activation: "relu", normPlacement: "post", finalNorm: false, tieEmbeddings: false, init: "xavier", embeddingStd: 0.8,
+    vocabSize: 2000,
+    seqLen: 35,
+    dModel: 64,
+    nHeads: 1,
+    nLayers: 1,
+    dFF: 64,
+    activation: "relu",
+    normPlacement: "post",
+    finalNorm: false,
+    tieEmbeddings: false,
+    init: "xavier",
+    embeddingStd: 0.8,
   },
 } satisfies Record<string, Partial<TransformerConfig>>;
 export type TransformerPreset = keyof typeof TRANSFORMER_PRESETS;
@@ -182,8 +204,9 @@ export function transformerConfig(
   let base: Partial<TransformerConfig> = {};
   if (typeof presetOrOverrides === "string") {
     if (!(presetOrOverrides in TRANSFORMER_PRESETS)) {
-      throw new ConfigError(`TransformerConfig: unknown preset "${presetOrOverrides}"; presets: ` +
-        Object.keys(TRANSFORMER_PRESETS).join(", "));
+      throw new ConfigError(
+        `TransformerConfig: unknown preset "${presetOrOverrides}"; presets: ${Object.keys(TRANSFORMER_PRESETS).join(", ")}`,
+      );
     }
     base = TRANSFORMER_PRESETS[presetOrOverrides];
   } else {
@@ -227,8 +250,12 @@ export function initTransformer(config: TransformerConfig, rng?: Rng): Transform
 
 /** A weight matrix initialised per `cfg.init`; `residualOut` marks GPT-2's 1/√(2L)-scaled projections. */
 function denseInit(cfg: TransformerConfig, r: Rng, fanIn: number, fanOut: number, residualOut = false): tf.Variable {
-  const std = cfg.init === "xavier" ? Math.sqrt(2 / (fanIn + fanOut))
-    : residualOut ? cfg.initStd / Math.sqrt(2 * Math.max(1, cfg.nLayers)) : cfg.initStd;
+  const std =
+    cfg.init === "xavier"
+      ? Math.sqrt(2 / (fanIn + fanOut))
+      : residualOut
+        ? cfg.initStd / Math.sqrt(2 * Math.max(1, cfg.nLayers))
+        : cfg.initStd;
   return normalVariable(r, [fanIn, fanOut], std);
 }
 
@@ -239,10 +266,14 @@ export function initTransformerBlocks(cfg: TransformerConfig, r: Rng): BlockPara
   return Array.from({ length: cfg.nLayers }, () => ({
     norm1: initNorm(cfg.norm, d),
     attn: {
-      wq: dense(d, d), bq: zerosVariable([d]),
-      wk: dense(d, d), bk: zerosVariable([d]),
-      wv: dense(d, d), bv: zerosVariable([d]),
-      wo: dense(d, d, true), bo: zerosVariable([d]),
+      wq: dense(d, d),
+      bq: zerosVariable([d]),
+      wk: dense(d, d),
+      bk: zerosVariable([d]),
+      wv: dense(d, d),
+      bv: zerosVariable([d]),
+      wo: dense(d, d, true),
+      bo: zerosVariable([d]),
     },
     norm2: initNorm(cfg.norm, d),
     mlp: { w1: dense(d, f), b1: zerosVariable([f]), w2: dense(f, d, true), b2: zerosVariable([d]) },
@@ -272,7 +303,10 @@ function checkLayer(params: TransformerParams<Block>, layer: number, who: string
  * The model with some blocks computed by stand-ins (block index → function of the stream
  * [B·T, D]); every other weight is shared with `params`, nothing is copied.
  */
-export function replaceBlocks(params: TransformerParams<Block>, replacements: ReadonlyMap<number, BlockReplacement>): TransformerParams<Block> {
+export function replaceBlocks(
+  params: TransformerParams<Block>,
+  replacements: ReadonlyMap<number, BlockReplacement>,
+): TransformerParams<Block> {
   for (const l of replacements.keys()) checkLayer(params, l, "replaceBlocks");
   return { ...params, blocks: params.blocks.map((b, l) => replacements.get(l) ?? b) };
 }
@@ -289,7 +323,8 @@ export type AblatedModule = (typeof ABLATED_MODULES)[number];
  */
 export function ablateModule(params: TransformerParams<Block>, layer: number, module: AblatedModule): TransformerParams<Block> {
   const p = blockParams(params, layer);
-  if (!ABLATED_MODULES.includes(module)) throw new Error(`ablateModule: module must be one of ${ABLATED_MODULES.join(", ")}, got "${module}"`);
+  if (!ABLATED_MODULES.includes(module))
+    throw new Error(`ablateModule: module must be one of ${ABLATED_MODULES.join(", ")}, got "${module}"`);
   const zeros = (v: tf.Variable) => variableFrom(() => tf.zerosLike(v), false);
   const attn = { ...p.attn };
   const mlpParams = { ...p.mlp };
@@ -344,8 +379,13 @@ export function transformerBlockParameterCount(cfg: Pick<TransformerConfig, "dMo
 export function transformerParameterCount(cfg: TransformerConfig): number {
   const d = cfg.dModel;
   const norm = cfg.norm === "layer" ? 2 * d : d;
-  return cfg.vocabSize * d + cfg.seqLen * d + cfg.nLayers * transformerBlockParameterCount(cfg) +
-    (cfg.finalNorm ? norm : 0) + (cfg.tieEmbeddings ? 0 : d * cfg.vocabSize);
+  return (
+    cfg.vocabSize * d +
+    cfg.seqLen * d +
+    cfg.nLayers * transformerBlockParameterCount(cfg) +
+    (cfg.finalNorm ? norm : 0) +
+    (cfg.tieEmbeddings ? 0 : d * cfg.vocabSize)
+  );
 }
 
 export interface ForwardOptions {
@@ -405,7 +445,12 @@ export function transformerForward(params: TransformerParams<Block>, tokens: tf.
     const stream = embedTokens(params, tokens); // [B·T, D]
     if (options.captureHidden) hidden.push(tf.keep(tf.reshape(stream, [b, t, cfg.dModel])));
     const x = transformerBlocks({
-      config: cfg, blocks: params.blocks, finalNorm: params.finalNorm, stream, batch: b, time: t,
+      config: cfg,
+      blocks: params.blocks,
+      finalNorm: params.finalNorm,
+      stream,
+      batch: b,
+      time: t,
       onBlock: (after, probs, mlpHidden) => {
         if (options.captureHidden) hidden.push(tf.keep(tf.reshape(after, [b, t, cfg.dModel])));
         if (options.captureAttention && probs) attention.push(tf.keep(probs));
@@ -426,7 +471,17 @@ export function transformerForward(params: TransformerParams<Block>, tokens: tf.
  * A transformer as a language model for `trainLanguageModel`: its params, sizes and logits.
  * Built from a config (fresh weights from `config.seed`) or from existing params (shared, not copied).
  */
-export function transformerLm(source: TransformerConfig | TransformerParams): { params: TransformerParams; seqLen: number; vocabSize: number; logits(tokens: tf.Tensor): tf.Tensor } {
+export function transformerLm(source: TransformerConfig | TransformerParams): {
+  params: TransformerParams;
+  seqLen: number;
+  vocabSize: number;
+  logits(tokens: tf.Tensor): tf.Tensor;
+} {
   const params = "tokenEmbedding" in source ? source : initTransformer(source);
-  return { params, seqLen: params.config.seqLen, vocabSize: params.config.vocabSize, logits: (tokens) => transformerForward(params, tokens).logits };
+  return {
+    params,
+    seqLen: params.config.seqLen,
+    vocabSize: params.config.vocabSize,
+    logits: (tokens) => transformerForward(params, tokens).logits,
+  };
 }

@@ -20,16 +20,24 @@ const PROFILE_PREFIX = "transformer-anatomy-chromium-";
  * Each renderer also gets a fresh profile folder (its `--user-data-dir`, made in `start()` below).
  */
 export const CHROMIUM_FLAGS = [
-  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-dev-shm-usage",
 ];
 
 export function chromiumPath(): string {
   const candidates = [process.env.TA_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
   const found = candidates.find((p) => p && fs.existsSync(p));
   if (!found) {
-    throw new Error("No Chromium found for rendering figures (looked in /usr/bin/chromium, /usr/bin/chromium-browser, " +
-      "/usr/bin/google-chrome). Install Debian's `chromium` (npm start does this) or set TA_CHROMIUM to its path.");
+    throw new Error(
+      "No Chromium found for rendering figures (looked in /usr/bin/chromium, /usr/bin/chromium-browser, " +
+        "/usr/bin/google-chrome). Install Debian's `chromium` (npm start does this) or set TA_CHROMIUM to its path.",
+    );
   }
   return found;
 }
@@ -79,7 +87,12 @@ async function start(): Promise<Renderer> {
 }
 
 /** PNG bytes of a plotly figure ({data, layout}) at width×height CSS pixels times `scale`. */
-export async function renderPng(figure: { data: unknown[]; layout?: unknown }, width: number, height: number, scale = 1): Promise<Uint8Array> {
+export async function renderPng(
+  figure: { data: unknown[]; layout?: unknown },
+  width: number,
+  height: number,
+  scale = 1,
+): Promise<Uint8Array> {
   renderer ??= start().catch((err) => {
     renderer = null;
     throw err;

@@ -57,7 +57,8 @@ export function claim(spec: ClaimSpec): void {
   const mark = { held: "✔", partly: "◐", "not reproduced": "✘", "smoke run": "·" }[verdict];
   const caveat = verdict !== "held" && spec.caveat ? ` — ${spec.caveat}` : "";
   const plain = `${mark} [${verdict}] ${spec.claim} | paper: ${spec.paper} | ours: ${spec.ours}${caveat}`;
-  const html = `<div style="border-left:4px solid ${colour};padding:4px 10px;margin:4px 0">` +
+  const html =
+    `<div style="border-left:4px solid ${colour};padding:4px 10px;margin:4px 0">` +
     `<b style="color:${colour}">${mark} ${escapeHtml(verdict)}</b> — ${escapeHtml(spec.claim)}<br>` +
     `<small>paper: ${escapeHtml(spec.paper)} · ours: ${escapeHtml(spec.ours)}${escapeHtml(caveat)}</small></div>`;
   if (!displayBundle({ "text/html": html, "text/plain": plain, [CLAIM_MIME]: record })) console.log(plain);

@@ -57,9 +57,12 @@ export async function exercise<P, M>(spec: ExerciseSpec<P, M>): Promise<M | unde
   if (!/^\d\d\.\d+$/.test(spec.id)) throw new Error(`exercise id must look like "01.2", got "${spec.id}"`);
   if (spec.prediction === undefined) {
     const plain = `✎ Exercise ${spec.id}: ${spec.question} — write your prediction (and make the change) in this cell, then run it.`;
-    emit({ id: spec.id, status: "to do" }, plain,
+    emit(
+      { id: spec.id, status: "to do" },
+      plain,
       `<div style="border-left:4px solid #5b7fb5;padding:4px 10px;margin:4px 0"><b>✎ Exercise ${escapeHtml(spec.id)}</b> — ` +
-      `${escapeHtml(spec.question)}<br><small>Write your prediction (and make the change) in this cell, then run it.</small></div>`);
+        `${escapeHtml(spec.question)}<br><small>Write your prediction (and make the change) in this cell, then run it.</small></div>`,
+    );
     return undefined;
   }
   const measured = await spec.run();
@@ -67,12 +70,16 @@ export async function exercise<P, M>(spec: ExerciseSpec<P, M>): Promise<M | unde
   const correct = spec.check(spec.prediction, measured);
   const verdict = correct ? "correct" : "incorrect";
   const predicted = formatPrediction(spec.prediction);
-  const plain = `${correct ? "✔" : "✘"} Exercise ${spec.id}: you predicted ${predicted}; measured ${shown} — ${verdict}.` +
+  const plain =
+    `${correct ? "✔" : "✘"} Exercise ${spec.id}: you predicted ${predicted}; measured ${shown} — ${verdict}.` +
     (spec.explain ? ` ${spec.explain}` : "");
   const colour = correct ? "#2a7a3a" : "#b03030";
-  emit({ id: spec.id, status: verdict, prediction: spec.prediction, measured: shown }, plain,
+  emit(
+    { id: spec.id, status: verdict, prediction: spec.prediction, measured: shown },
+    plain,
     `<div style="border-left:4px solid ${colour};padding:4px 10px;margin:4px 0"><b style="color:${colour}">${correct ? "✔" : "✘"} ` +
-    `Exercise ${escapeHtml(spec.id)}: ${verdict}</b> — you predicted <code>${escapeHtml(predicted)}</code>; ` +
-    `measured <code>${escapeHtml(shown)}</code>.${spec.explain ? `<br><small>${escapeHtml(spec.explain)}</small>` : ""}</div>`);
+      `Exercise ${escapeHtml(spec.id)}: ${verdict}</b> — you predicted <code>${escapeHtml(predicted)}</code>; ` +
+      `measured <code>${escapeHtml(shown)}</code>.${spec.explain ? `<br><small>${escapeHtml(spec.explain)}</small>` : ""}</div>`,
+  );
   return measured;
 }

@@ -9,7 +9,9 @@
 export type MimeBundle = Record<string, unknown>;
 
 interface TslabJupyter {
-  lastWriteDisplayData: ((message: { data: MimeBundle; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) => void) | null;
+  lastWriteDisplayData:
+    | ((message: { data: MimeBundle; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) => void)
+    | null;
 }
 
 function tslabJupyter(): TslabJupyter | null {
@@ -63,7 +65,10 @@ function noteSent(): void {
  * the richest they can show. With `displayId`, later calls with `update: true` replace it in place.
  * Returns false outside a notebook (nothing sent).
  */
-export function displayBundle(data: MimeBundle, options: { metadata?: Record<string, unknown>; displayId?: string; update?: boolean } = {}): boolean {
+export function displayBundle(
+  data: MimeBundle,
+  options: { metadata?: Record<string, unknown>; displayId?: string; update?: boolean } = {},
+): boolean {
   const jupyter = tslabJupyter();
   if (!jupyter?.lastWriteDisplayData) return false;
   const transient = options.displayId ? { display_id: options.displayId } : {};
@@ -72,8 +77,10 @@ export function displayBundle(data: MimeBundle, options: { metadata?: Record<str
   } catch (err) {
     if (!/busy writing/i.test(String(err))) throw err;
     dropped += 1;
-    process.stderr.write(`[transformer-anatomy] an output was dropped: the kernel's output socket is full ` +
-      `(${unflushed} outputs since the event loop last ran; ${dropped} dropped so far)\n`);
+    process.stderr.write(
+      `[transformer-anatomy] an output was dropped: the kernel's output socket is full ` +
+        `(${unflushed} outputs since the event loop last ran; ${dropped} dropped so far)\n`,
+    );
     return true;
   }
   noteSent();

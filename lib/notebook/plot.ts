@@ -61,8 +61,8 @@ export async function plot(figure: Figure, options: PlotOptions = {}): Promise<v
   const fig = withBaseLayout(plainFigure(figure));
   const notebook = inNotebook();
   if (!notebook && !options.file) {
-    const title = (fig.layout?.title as { text?: string } | string | undefined);
-    const text = typeof title === "string" ? title : title?.text ?? "untitled";
+    const title = fig.layout?.title as { text?: string } | string | undefined;
+    const text = typeof title === "string" ? title : (title?.text ?? "untitled");
     console.log(`[figure: ${text} — ${fig.data.length} trace(s); rendered only in a notebook or with options.file]`);
     return;
   }
@@ -73,9 +73,12 @@ export async function plot(figure: Figure, options: PlotOptions = {}): Promise<v
   }
   if (!notebook) return;
   ensureNotebookAssets();
-  displayBundle({ "image/png": Buffer.from(png).toString("base64"), "text/plain": "<figure>" }, { metadata: { "image/png": { width, height } } });
+  displayBundle(
+    { "image/png": Buffer.from(png).toString("base64"), "text/plain": "<figure>" },
+    { metadata: { "image/png": { width, height } } },
+  );
   // Derived from the content, so re-running with the same results changes nothing in the file.
-  const id = "ta-plot-" + createHash("sha1").update(JSON.stringify(fig)).digest("hex").slice(0, 12);
+  const id = `ta-plot-${createHash("sha1").update(JSON.stringify(fig)).digest("hex").slice(0, 12)}`;
   displayBundle({ "text/html": liveChartHtml(id, fig), "text/plain": "" });
 }
 
@@ -102,7 +105,7 @@ function liveChartHtml(id: string, figure: Figure): string {
 <script>
 (function () {
   var el = document.getElementById(${JSON.stringify(id)});
-  var data = document.getElementById(${JSON.stringify(id + "-data")});
+  var data = document.getElementById(${JSON.stringify(`${id}-data`)});
   if (!el || !data) return;
   var fig = JSON.parse(data.textContent);
   var m = window.location.pathname.match(/^(.*?)\\/(?:notebooks|lab\\/tree|doc\\/tree)\\/(?:(.*)\\/)?[^\\/]*$/);
@@ -166,8 +169,11 @@ export function lineFigure(series: Series[], options: AxesOptions = {}): Figure 
   for (const h of options.hlines ?? []) {
     const xs = series.flatMap((s) => Array.from(s.x ?? Array.from({ length: s.y.length }, (_, i) => i)));
     data.push({
-      type: "scatter", mode: "lines", name: h.name,
-      x: [Math.min(...xs), Math.max(...xs)], y: [h.y, h.y],
+      type: "scatter",
+      mode: "lines",
+      name: h.name,
+      x: [Math.min(...xs), Math.max(...xs)],
+      y: [h.y, h.y],
       line: { dash: "dot", color: h.color ?? "#666" },
     });
   }
@@ -175,10 +181,17 @@ export function lineFigure(series: Series[], options: AxesOptions = {}): Figure 
 }
 
 /** Grouped bar chart: one bar group per category, one colour per series. */
-export function barFigure(categories: string[], series: { name: string; y: ArrayLike<number>; error?: ArrayLike<number> }[], options: AxesOptions = {}): Figure {
+export function barFigure(
+  categories: string[],
+  series: { name: string; y: ArrayLike<number>; error?: ArrayLike<number> }[],
+  options: AxesOptions = {},
+): Figure {
   return {
     data: series.map((s) => ({
-      type: "bar", name: s.name, x: categories, y: s.y,
+      type: "bar",
+      name: s.name,
+      x: categories,
+      y: s.y,
       ...(s.error ? { error_y: { type: "data", array: Array.from(s.error), visible: true } } : {}),
     })),
     layout: (() => {
@@ -189,9 +202,20 @@ export function barFigure(categories: string[], series: { name: string; y: Array
 }
 
 /** Heatmap of a matrix given as rows (row 0 at the top); `square` keeps cells square. */
-export function heatmapFigure(z: ArrayLike<ArrayLike<number>>, options: AxesOptions & { colorscale?: string; zmin?: number; zmax?: number; square?: boolean } = {}): Figure {
+export function heatmapFigure(
+  z: ArrayLike<ArrayLike<number>>,
+  options: AxesOptions & { colorscale?: string; zmin?: number; zmax?: number; square?: boolean } = {},
+): Figure {
   return {
-    data: [{ type: "heatmap", z: Array.from(z, (row) => Array.from(row)), colorscale: options.colorscale ?? "Viridis", zmin: options.zmin, zmax: options.zmax }],
+    data: [
+      {
+        type: "heatmap",
+        z: Array.from(z, (row) => Array.from(row)),
+        colorscale: options.colorscale ?? "Viridis",
+        zmin: options.zmin,
+        zmax: options.zmax,
+      },
+    ],
     layout: (() => {
       const layout = axes(options);
       return { ...layout, yaxis: { ...(layout.yaxis as object), autorange: "reversed", ...(options.square ? { scaleanchor: "x" } : {}) } };
@@ -206,12 +230,15 @@ export function heatmapFigure(z: ArrayLike<ArrayLike<number>>, options: AxesOpti
  */
 export function tileMosaic(tiles: number[][][], columns: number, gap = 1): number[][] {
   if (tiles.length === 0) throw new Error("tileMosaic: no tiles");
-  const h = tiles[0].length, w = tiles[0][0].length;
-  if (tiles.some((t) => t.length !== h || t.some((row) => row.length !== w))) throw new Error("tileMosaic: tiles must all have the same shape");
+  const h = tiles[0].length,
+    w = tiles[0][0].length;
+  if (tiles.some((t) => t.length !== h || t.some((row) => row.length !== w)))
+    throw new Error("tileMosaic: tiles must all have the same shape");
   const rows = Math.ceil(tiles.length / columns);
   const out = Array.from({ length: rows * (h + gap) - gap }, () => new Array<number>(columns * (w + gap) - gap).fill(NaN));
   tiles.forEach((tile, k) => {
-    const r0 = Math.floor(k / columns) * (h + gap), c0 = (k % columns) * (w + gap);
+    const r0 = Math.floor(k / columns) * (h + gap),
+      c0 = (k % columns) * (w + gap);
     for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) out[r0 + r][c0 + c] = tile[r][c];
   });
   return out;

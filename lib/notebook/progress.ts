@@ -50,19 +50,22 @@ export function progress(total: number, label = "progress", options: { minInterv
     const { step, metrics } = last;
     const frac = total > 0 ? Math.min(1, step / total) : 1;
     const eta = step > 0 && !final ? (elapsed / step) * (total - step) : 0;
-    const metricText = Object.entries(metrics).map(([k, v]) => `${k} ${formatMetric(v)}`).join(" · ");
+    const metricText = Object.entries(metrics)
+      .map(([k, v]) => `${k} ${formatMetric(v)}`)
+      .join(" · ");
     const timeText = final ? `${formatSeconds(elapsed)}` : `${formatSeconds(elapsed)} elapsed, ETA ${formatSeconds(eta)}`;
-    const text = `${label}: ${step}/${total}${metricText ? " · " + metricText : ""} · ${timeText}${note ? " · " + note : ""}`;
+    const text = `${label}: ${step}/${total}${metricText ? ` · ${metricText}` : ""} · ${timeText}${note ? ` · ${note}` : ""}`;
     if (notebook) {
       const pct = (100 * frac).toFixed(1);
-      const html = `<div style="font-family:monospace;font-size:12px">` +
+      const html =
+        `<div style="font-family:monospace;font-size:12px">` +
         `<div style="width:320px;height:8px;background:#eee;border-radius:4px;display:inline-block;vertical-align:middle">` +
         `<div style="width:${pct}%;height:8px;background:${final ? "#4a8" : "#48c"};border-radius:4px"></div></div> ` +
         `${escapeHtml(text)}</div>`;
       displayBundle({ "text/html": html, "text/plain": text }, { displayId: id, update: shown });
       shown = true;
     } else {
-      process.stderr.write(text + "\n");
+      process.stderr.write(`${text}\n`);
     }
   };
 
@@ -90,7 +93,10 @@ export function progress(total: number, label = "progress", options: { minInterv
  * A progress display for a training run (the `progress` option of `train`, `trainLanguageModel`
  * and the papers' runs): created on the run's first report, when its length is known.
  */
-export function progressBar(label: string): { update(done: number, total: number, metrics: Record<string, number>): void; done(note?: string): void } {
+export function progressBar(label: string): {
+  update(done: number, total: number, metrics: Record<string, number>): void;
+  done(note?: string): void;
+} {
   let bar: Progress | undefined;
   return {
     update(done, total, metrics) {
@@ -98,7 +104,8 @@ export function progressBar(label: string): { update(done: number, total: number
       bar.update(done, metrics);
     },
     done(note) {
-      (bar ??= progress(0, label)).done(note);
+      bar ??= progress(0, label);
+      bar.done(note);
     },
   };
 }

@@ -17,7 +17,11 @@ function formatCell(value: Cell): string {
 export function formatTable(rows: Record<string, Cell>[], columns = columnsOf(rows)): string {
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
   const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((row) => row[j].length)));
-  const line = (values: string[]) => values.map((v, j) => v.padEnd(widths[j])).join("  ").trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, j) => v.padEnd(widths[j]))
+      .join("  ")
+      .trimEnd();
   return [line(columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
 }
 
@@ -31,13 +35,22 @@ function columnsOf(rows: Record<string, Cell>[]): string[] {
 export function table(rows: Record<string, Cell>[], options: { caption?: string; columns?: string[] } = {}): void {
   const columns = options.columns ?? columnsOf(rows);
   const head = columns.map((c) => `<th style="text-align:left">${escapeHtml(c)}</th>`).join("");
-  const body = rows.map((r) => `<tr>${columns.map((c) => {
-    const v = r[c];
-    const align = typeof v === "number" ? "right" : "left";
-    return `<td style="text-align:${align}">${escapeHtml(formatCell(v))}</td>`;
-  }).join("")}</tr>`).join("");
-  const caption = options.caption ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${escapeHtml(options.caption)}</caption>` : "";
-  const text = (options.caption ? options.caption + "\n" : "") + formatTable(rows, columns);
+  const body = rows
+    .map(
+      (r) =>
+        `<tr>${columns
+          .map((c) => {
+            const v = r[c];
+            const align = typeof v === "number" ? "right" : "left";
+            return `<td style="text-align:${align}">${escapeHtml(formatCell(v))}</td>`;
+          })
+          .join("")}</tr>`,
+    )
+    .join("");
+  const caption = options.caption
+    ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${escapeHtml(options.caption)}</caption>`
+    : "";
+  const text = (options.caption ? `${options.caption}\n` : "") + formatTable(rows, columns);
   showHtml(`<table>${caption}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`, text);
 }
 
@@ -52,5 +65,8 @@ export interface Comparison {
 
 /** The "paper vs ours" table: the paper's numbers quoted as the paper's, ours as measured here. */
 export function paperVsOurs(rows: Comparison[], caption = "Paper vs ours"): void {
-  table(rows.map((r) => ({ Quantity: r.quantity, "Paper (quoted)": r.paper, "Ours (measured)": r.ours, Note: r.note ?? "" })), { caption });
+  table(
+    rows.map((r) => ({ Quantity: r.quantity, "Paper (quoted)": r.paper, "Ours (measured)": r.ours, Note: r.note ?? "" })),
+    { caption },
+  );
 }

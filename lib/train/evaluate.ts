@@ -3,8 +3,8 @@
  * LMs score only their selected positions) and classifiers (loss and accuracy).
  */
 import * as tf from "@tensorflow/tfjs";
-import { LmBatch, MlmBatch } from "../data/batches";
-import { ImageBatch } from "../data/images";
+import type { LmBatch, MlmBatch } from "../data/batches";
+import type { ImageBatch } from "../data/images";
 import { crossEntropy } from "../models/loss";
 
 export interface LmEval {
@@ -22,7 +22,10 @@ export function evaluateLm(logitsOf: (inputs: tf.Tensor) => tf.Tensor, batches: 
   let count = 0;
   for (const b of batches) {
     const weights = "weights" in b ? b.weights : undefined;
-    const [loss, n] = tf.tidy(() => [crossEntropy(logitsOf(b.inputs), b.targets, weights), weights ? tf.sum(weights) : tf.scalar(b.targets.size)]);
+    const [loss, n] = tf.tidy(() => [
+      crossEntropy(logitsOf(b.inputs), b.targets, weights),
+      weights ? tf.sum(weights) : tf.scalar(b.targets.size),
+    ]);
     const scored = n.dataSync()[0];
     total += loss.dataSync()[0] * scored;
     count += scored;

@@ -5,11 +5,20 @@
  * vocabulary id is [MASK]). The model is any `LmModel` — `transformerLm(config)` in the core,
  * `gmlpLm(config)` in papers/03-gmlp — so this loop knows no architecture.
  */
-import * as tf from "@tensorflow/tfjs";
-import { LmBatch, MlmBatch, disposeBatches, disposeMlmBatches, lmBatcher, lmEvalBatches, mlmBatcher, mlmEvalBatches } from "../data/batches";
+import type * as tf from "@tensorflow/tfjs";
+import {
+  type LmBatch,
+  type MlmBatch,
+  disposeBatches,
+  disposeMlmBatches,
+  lmBatcher,
+  lmEvalBatches,
+  mlmBatcher,
+  mlmEvalBatches,
+} from "../data/batches";
 import { crossEntropy } from "../models/loss";
 import { evaluateLm } from "./evaluate";
-import { Callback, RunOptions, TrainResult, train } from "./trainer";
+import { type Callback, type RunOptions, type TrainResult, train } from "./trainer";
 
 /** A language model as a training run sees it. */
 export interface LmModel {
@@ -68,10 +77,16 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
   const first = validLoss();
   const probes: LmRun["probes"] = [];
   const probe = o.probe;
-  if (probe && !(Number.isInteger(probe.every) && probe.every > 0)) throw new Error(`trainLanguageModel: probe.every must be a positive integer, got ${probe.every}`);
+  if (probe && !(Number.isInteger(probe.every) && probe.every > 0))
+    throw new Error(`trainLanguageModel: probe.every must be a positive integer, got ${probe.every}`);
   if (probe) probes.push({ step: 0, values: probe.measure(model) });
   const callbacks: Callback[] = [...(o.callbacks ?? [])];
-  if (probe) callbacks.push({ onStep: ({ step }) => { if ((step + 1) % probe.every === 0) probes.push({ step: step + 1, values: probe.measure(model) }); } });
+  if (probe)
+    callbacks.push({
+      onStep: ({ step }) => {
+        if ((step + 1) % probe.every === 0) probes.push({ step: step + 1, values: probe.measure(model) });
+      },
+    });
   const result = train({
     params: model.params,
     steps: o.steps,

@@ -6,7 +6,7 @@
  *   w ← w − η·s·( m̂ / (√v̂ + ε) + λ·w ),   m̂ = m/(1−β₁ᵗ),  v̂ = v/(1−β₂ᵗ),  s = the variable's scale
  */
 import * as tf from "@tensorflow/tfjs";
-import { resolveConfig, Schema } from "../config";
+import { resolveConfig, type Schema } from "../config";
 import { variableFrom } from "../models/params";
 
 export interface AdamConfig {
@@ -31,7 +31,10 @@ export class Adam {
   private readonly moments = new Map<string, { m: tf.Variable; v: tf.Variable }>();
   private t = 0;
 
-  constructor(private readonly variables: Map<string, tf.Variable>, config: Partial<AdamConfig> = {}) {
+  constructor(
+    private readonly variables: Map<string, tf.Variable>,
+    config: Partial<AdamConfig> = {},
+  ) {
     this.config = resolveConfig("AdamConfig", ADAM_DEFAULTS, SCHEMA, config);
   }
 

@@ -6,8 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { namedVariables, snapshotParams } from "../models/params";
-import { Adam, AdamConfig, globalNorm } from "./optimizer";
-import { Schedule, constantLR } from "./schedules";
+import { Adam, type AdamConfig, globalNorm } from "./optimizer";
+import { type Schedule, constantLR } from "./schedules";
 
 export interface StepInfo {
   step: number;
@@ -24,7 +24,8 @@ export interface EvalInfo {
 }
 
 export interface Callback {
-  /** Return "stop" to end training after this step. */
+  /** Return "stop" to end training after this step (anything else, or nothing, goes on). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: callbacks that return nothing must type-check, and "stop" is the one value that matters
   onStep?(info: StepInfo): void | "stop";
   onEval?(info: EvalInfo): void;
   onEnd?(result: TrainResult): void;

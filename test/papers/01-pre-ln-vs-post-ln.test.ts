@@ -10,7 +10,19 @@ beforeAll(async () => {
 
 describe("norm metrics", () => {
   it("gradient norms are ‖∂L/∂W‖_F per variable (L = Σw² gives 2‖W‖)", () => {
-    const params = { layers: [{ w: variableFrom(() => tf.tensor2d([[3, 0], [0, 4]])) }], b: variableFrom(() => tf.tensor1d([1, 1])) };
+    const params = {
+      layers: [
+        {
+          w: variableFrom(() =>
+            tf.tensor2d([
+              [3, 0],
+              [0, 4],
+            ]),
+          ),
+        },
+      ],
+      b: variableFrom(() => tf.tensor1d([1, 1])),
+    };
     const norms = gradientNorms(params, () => tf.add(tf.sum(tf.square(params.layers[0].w)), tf.mul(tf.sum(params.b), 0.5)) as tf.Scalar);
     expect(norms.get("layers.0.w")).toBeCloseTo(10, 5);
     expect(norms.get("b")).toBeCloseTo(Math.SQRT1_2, 5);
@@ -19,7 +31,12 @@ describe("norm metrics", () => {
   });
 
   it("residual norms are the mean squared L2 norm per token", () => {
-    const h = tf.tensor3d([[[3, 4], [0, 1]]]); // ‖·‖² = 25 and 1
+    const h = tf.tensor3d([
+      [
+        [3, 4],
+        [0, 1],
+      ],
+    ]); // ‖·‖² = 25 and 1
     expect(residualNorms([h])[0]).toBeCloseTo(13, 5);
   });
 });

@@ -18,7 +18,8 @@ describe("norm invariances (Table 1)", () => {
     const rng = createRng(7);
     const x = tf.tidy(() => tf.add(randomNormal(rng, [8, 16]), 0.5));
     const w = randomNormal(rng, [16, 16], 0.2);
-    const gain = tf.ones([16]), bias = tf.zeros([16]);
+    const gain = tf.ones([16]),
+      bias = tf.zeros([16]);
     const rms = normInvariances((t) => rmsNorm(t, gain, 1e-12), x, w);
     const ln = normInvariances((t) => layerNorm(t, gain, bias, 1e-12), x, w);
     expect(rms.inputScale).toBeLessThan(1e-5);

@@ -16,8 +16,27 @@ import { gradientNorms } from "../../lib/papers/01-pre-ln-vs-post-ln";
 import { crossEntropy } from "../../lib/models/loss";
 import { countParameters, disposeParams } from "../../lib/models/params";
 import {
-  ARM_TOLERANCE, GATES, GmlpConfig, MLM_ARMS, armLm, gmlpBlock, gmlpConfig, gmlpForward, gmlpLm, gmlpParameterCount, initGmlp, initVisionModel, lmParameterCount,
-  mlmArms, shiftInvariance, spatialLocality, spatialWeightRows, visionArms, visionConfig, visionForward, visionParameterCount,
+  ARM_TOLERANCE,
+  GATES,
+  type GmlpConfig,
+  MLM_ARMS,
+  armLm,
+  gmlpBlock,
+  gmlpConfig,
+  gmlpForward,
+  gmlpLm,
+  gmlpParameterCount,
+  initGmlp,
+  initVisionModel,
+  lmParameterCount,
+  mlmArms,
+  shiftInvariance,
+  spatialLocality,
+  spatialWeightRows,
+  visionArms,
+  visionConfig,
+  visionForward,
+  visionParameterCount,
 } from "../../lib/papers/03-gmlp";
 import { initTransformer } from "../../lib/models/transformer";
 import { tileMosaic } from "../../lib/notebook/plot";
@@ -34,16 +53,19 @@ type Mat = number[][];
 const vec = (v: tf.Tensor) => Array.from(v.dataSync());
 const rowsOf = (v: tf.Tensor): Mat => v.arraySync() as Mat;
 const matmul = (a: Mat, b: Mat): Mat => a.map((row) => b[0].map((_, j) => row.reduce((s, x, k) => s + x * b[k][j], 0)));
-const ln = (x: Mat, g: number[], b: number[], eps: number): Mat => x.map((row) => {
-  const mu = row.reduce((s, v) => s + v, 0) / row.length;
-  const varc = row.reduce((s, v) => s + (v - mu) ** 2, 0) / row.length;
-  return row.map((v, j) => ((v - mu) / Math.sqrt(varc + eps)) * g[j] + b[j]);
-});
+const ln = (x: Mat, g: number[], b: number[], eps: number): Mat =>
+  x.map((row) => {
+    const mu = row.reduce((s, v) => s + v, 0) / row.length;
+    const varc = row.reduce((s, v) => s + (v - mu) ** 2, 0) / row.length;
+    return row.map((v, j) => ((v - mu) / Math.sqrt(varc + eps)) * g[j] + b[j]);
+  });
 const gelu = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
-function erf(x: number): number { // Abramowitz & Stegun 7.1.26 is too coarse; integrate the series instead
-  let sum = x, term = x;
+function erf(x: number): number {
+  // Abramowitz & Stegun 7.1.26 is too coarse; integrate the series instead
+  let sum = x,
+    term = x;
   for (let n = 1; n < 60; n++) {
-    term *= -x * x / n;
+    term *= (-x * x) / n;
     sum += term / (2 * n + 1);
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
@@ -60,16 +82,21 @@ function refBlock(cfg: GmlpConfig, p: ReturnType<typeof initGmlp>["blocks"][numb
   const z1 = cfg.gate === "split" ? z.map((r) => r.slice(0, half)) : z;
   const z2 = cfg.gate === "split" ? z.map((r) => r.slice(half)) : z;
   const z2n = ln(z2, vec(p.gateNorm.gain), vec(p.gateNorm.bias!), cfg.normEps);
-  const w = rowsOf(p.w), bw = vec(p.bw);
-  const fz = Array.from({ length: t }, (_, i) => z2n[0].map((_, c) => {
-    let s = bw[i];
-    for (let j = 0; j < t; j++) if (!cfg.causal || j <= i) s += w[i][j] * z2n[j][c];
-    return s;
-  }));
+  const w = rowsOf(p.w),
+    bw = vec(p.bw);
+  const fz = Array.from({ length: t }, (_, i) =>
+    z2n[0].map((_, c) => {
+      let s = bw[i];
+      for (let j = 0; j < t; j++) if (!cfg.causal || j <= i) s += w[i][j] * z2n[j][c];
+      return s;
+    }),
+  );
   if (p.attn) {
     const a = cfg.tinyAttention;
     const qkv = matmul(xn, rowsOf(p.attn.wqkv)).map((r) => r.map((v, j) => v + vec(p.attn!.bqkv)[j]));
-    const q = qkv.map((r) => r.slice(0, a)), k = qkv.map((r) => r.slice(a, 2 * a)), v = qkv.map((r) => r.slice(2 * a));
+    const q = qkv.map((r) => r.slice(0, a)),
+      k = qkv.map((r) => r.slice(a, 2 * a)),
+      v = qkv.map((r) => r.slice(2 * a));
     const out = q.map((qi, i) => {
       const s = k.map((kj, j) => (cfg.causal && j > i ? -Infinity : qi.reduce((acc, qv, c) => acc + qv * kj[c], 0) / Math.sqrt(a)));
       const m = Math.max(...s);
@@ -80,9 +107,12 @@ function refBlock(cfg: GmlpConfig, p: ReturnType<typeof initGmlp>["blocks"][numb
     const proj = matmul(out, rowsOf(p.attn.wo)).map((r) => r.map((val, j) => val + vec(p.attn!.bo)[j]));
     for (let i = 0; i < t; i++) for (let c = 0; c < fz[i].length; c++) fz[i][c] += proj[i][c];
   }
-  const gated = cfg.gate === "linear" ? fz
-    : cfg.gate === "additive" ? z.map((r, i) => r.map((v, c) => v + fz[i][c]))
-    : z1.map((r, i) => r.map((v, c) => v * fz[i][c]));
+  const gated =
+    cfg.gate === "linear"
+      ? fz
+      : cfg.gate === "additive"
+        ? z.map((r, i) => r.map((v, c) => v + fz[i][c]))
+        : z1.map((r, i) => r.map((v, c) => v * fz[i][c]));
   const y = matmul(gated, rowsOf(p.v));
   return x.map((r, i) => r.map((v, c) => v + y[i][c] + vec(p.bv)[c]));
 }
@@ -141,7 +171,9 @@ describe("gMLP model", () => {
         const a = rowsOf(tf.squeeze(gmlpForward(params, tf.tensor2d([[1, 2, 3, 4, 5]], [1, 5], "int32"))));
         const b = rowsOf(tf.squeeze(gmlpForward(params, tf.tensor2d([[1, 2, 3, 9, 5]], [1, 5], "int32"))));
         const changed = a.map((row, t) => Math.max(...row.map((v, j) => Math.abs(v - b[t][j]))) > 1e-7);
-        expect(changed, `causal ${causal}, tiny ${tinyAttention}`).toEqual(causal ? [false, false, false, true, true] : [true, true, true, true, true]);
+        expect(changed, `causal ${causal}, tiny ${tinyAttention}`).toEqual(
+          causal ? [false, false, false, true, true] : [true, true, true, true, true],
+        );
         disposeParams(params);
       }
     }
@@ -161,9 +193,27 @@ describe("gMLP model", () => {
     for (const gate of GATES) {
       for (const tinyAttention of [0, 3]) {
         const params = initGmlp({ ...SMALL, gate, tinyAttention, seed: 8 });
-        const x = tf.tensor2d([[1, 4, 2, 8, 0], [3, 3, 7, 1, 2]], [2, 5], "int32"), y = tf.tensor2d([[4, 2, 8, 0, 3], [1, 1, 1, 2, 2]], [2, 5], "int32");
+        const x = tf.tensor2d(
+            [
+              [1, 4, 2, 8, 0],
+              [3, 3, 7, 1, 2],
+            ],
+            [2, 5],
+            "int32",
+          ),
+          y = tf.tensor2d(
+            [
+              [4, 2, 8, 0, 3],
+              [1, 1, 1, 2, 2],
+            ],
+            [2, 5],
+            "int32",
+          );
         const norms = gradientNorms(params, () => crossEntropy(gmlpForward(params, x), y));
-        expect([...norms].filter(([, n]) => !(n > 0)).map(([k]) => k), `${gate}/${tinyAttention}`).toEqual([]);
+        expect(
+          [...norms].filter(([, n]) => !(n > 0)).map(([k]) => k),
+          `${gate}/${tinyAttention}`,
+        ).toEqual([]);
         disposeParams(params);
       }
     }
@@ -171,9 +221,13 @@ describe("gMLP model", () => {
 
   it("rejects bad configs, saying why", () => {
     expect(() => gmlpConfig({ gate: "split", dFF: 7 })).toThrow(/dFF must be even/);
-    expect(() => gmlpConfig({ gate: "gated" as never })).toThrow(/GmlpConfig.gate: expected one of "linear", "additive", "multiplicative", "split"/);
+    expect(() => gmlpConfig({ gate: "gated" as never })).toThrow(
+      /GmlpConfig.gate: expected one of "linear", "additive", "multiplicative", "split"/,
+    );
     expect(() => visionConfig({ backbone: "gmlp", patchSize: 5 })).toThrow(/5 must divide imageSize 28/);
-    expect(() => visionConfig({ backbone: "transformer", gate: "split" } as never)).toThrow(/VisionConfig \(transformer\): unknown field "gate"/);
+    expect(() => visionConfig({ backbone: "transformer", gate: "split" } as never)).toThrow(
+      /VisionConfig \(transformer\): unknown field "gate"/,
+    );
     expect(() => visionConfig({ backbone: "gmlp", nHeads: 4 } as never)).toThrow(/VisionConfig \(gmlp\): unknown field "nHeads"/);
     expect(() => visionConfig({ backbone: "mlp" } as never)).toThrow(/VisionConfig.backbone: expected "gmlp" or "transformer", got "mlp"/);
   });
@@ -186,7 +240,10 @@ describe("gMLP model", () => {
         disposeParams(params);
       }
     }
-    for (const overrides of [{ backbone: "gmlp", tinyAttention: 2 }, { backbone: "transformer", nHeads: 2 }] as const) {
+    for (const overrides of [
+      { backbone: "gmlp", tinyAttention: 2 },
+      { backbone: "transformer", nHeads: 2 },
+    ] as const) {
       const params = initVisionModel({ ...overrides, dModel: 8, dFF: 12, nLayers: 2 });
       expect(visionParameterCount(params.config), overrides.backbone).toBe(countParameters(params));
       disposeParams(params);
@@ -235,14 +292,18 @@ describe("vision models", () => {
     for (const overrides of [{ backbone: "gmlp" }, { backbone: "transformer", nHeads: 2 }] as const) {
       const backbone = overrides.backbone;
       const params = initVisionModel({ ...overrides, dModel: 8, dFF: 12, nLayers: 2, seed: 2 });
-      const images = tf.randomUniform([3, 28, 28], 0, 1, "float32", 1), labels = tf.tensor1d([1, 7, 3], "int32");
+      const images = tf.randomUniform([3, 28, 28], 0, 1, "float32", 1),
+        labels = tf.tensor1d([1, 7, 3], "int32");
       const before = tf.memory().numTensors;
       const logits = visionForward(params, images);
       expect(logits.shape).toEqual([3, 10]);
       logits.dispose();
       expect(tf.memory().numTensors, backbone).toBe(before);
       const norms = gradientNorms(params, () => crossEntropy(visionForward(params, images), labels));
-      expect([...norms].filter(([, n]) => !(n > 0)).map(([k]) => k), backbone).toEqual([]);
+      expect(
+        [...norms].filter(([, n]) => !(n > 0)).map(([k]) => k),
+        backbone,
+      ).toEqual([]);
       expect(() => visionForward(params, tf.zeros([3, 27, 28]))).toThrow(/images must be \[B, 28, 28\]/);
       tf.dispose([images, labels]);
       if (backbone === "gmlp") {
@@ -284,8 +345,18 @@ describe("images", () => {
   });
 
   it("patchify cuts row by row into p×p patches", () => {
-    const img = tf.tensor3d(Array.from({ length: 16 }, (_, i) => i), [1, 4, 4]);
-    expect(patchify(img, 2).arraySync()).toEqual([[[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]]);
+    const img = tf.tensor3d(
+      Array.from({ length: 16 }, (_, i) => i),
+      [1, 4, 4],
+    );
+    expect(patchify(img, 2).arraySync()).toEqual([
+      [
+        [0, 1, 4, 5],
+        [2, 3, 6, 7],
+        [8, 9, 12, 13],
+        [10, 11, 14, 15],
+      ],
+    ]);
     expect(() => patchify(img, 3)).toThrow(/patch size 3 must divide the image size 4×4/);
   });
 
@@ -314,8 +385,15 @@ describe("masked-LM training", () => {
     const model = gmlpLm({ vocabSize: 11, seqLen: 8, dModel: 16, dFF: 32, nLayers: 1, seed: 1 });
     const run = trainLanguageModel({
       model,
-      objective: "masked", trainIds: ids, validIds: ids, steps: 150, lr: 1e-2, batchSize: 8, dataSeed: 1,
-      evalEvery: 30, evalBatches: 2,
+      objective: "masked",
+      trainIds: ids,
+      validIds: ids,
+      steps: 150,
+      lr: 1e-2,
+      batchSize: 8,
+      dataSeed: 1,
+      evalEvery: 30,
+      evalBatches: 2,
     });
     disposeParams(model.params);
     expect(tf.memory().numTensors).toBe(before);
@@ -324,7 +402,8 @@ describe("masked-LM training", () => {
 });
 
 describe("spatial metrics of a token-mixing matrix on a patch grid", () => {
-  const g = 5, n = g * g;
+  const g = 5,
+    n = g * g;
   const pos = (i: number) => [Math.floor(i / g), i % g];
   const build = (f: (dr: number, dc: number, i: number, j: number) => number) =>
     Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => f(pos(j)[0] - pos(i)[0], pos(j)[1] - pos(i)[1], i, j)));
@@ -348,11 +427,21 @@ describe("spatial metrics of a token-mixing matrix on a patch grid", () => {
     const neighbours = spatialLocality(build((dr, dc) => (Math.abs(dr) + Math.abs(dc) === 1 ? -2 : 0)));
     expect(neighbours.weightedDistance).toBeCloseTo(1, 12); // every weight is at distance 1 (sign ignored)
     expect(neighbours.ratio).toBeLessThan(0.5);
-    expect(() => spatialLocality([[1, 2], [3, 4], [5, 6]])).toThrow(/W must be \[g², g²\]/);
+    expect(() =>
+      spatialLocality([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+    ).toThrow(/W must be \[g², g²\]/);
   });
 
   it("tileMosaic lays tiles out with NaN gaps", () => {
     const m = tileMosaic([[[1, 2]], [[3, 4]], [[5, 6]]], 2);
-    expect(m).toEqual([[1, 2, NaN, 3, 4], [NaN, NaN, NaN, NaN, NaN], [5, 6, NaN, NaN, NaN]]);
+    expect(m).toEqual([
+      [1, 2, NaN, 3, 4],
+      [NaN, NaN, NaN, NaN, NaN],
+      [5, 6, NaN, NaN, NaN],
+    ]);
   });
 });

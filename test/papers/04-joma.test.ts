@@ -26,7 +26,14 @@ describe("attention entropy", () => {
     expect(attentionEntropy(tf.fill([2, 3, 5, 5], 0.2))).toBeCloseTo(Math.log(5), 6);
     expect(attentionEntropy(tf.oneHot(tf.tensor1d([0, 3, 1], "int32"), 4))).toBe(0);
     // Mixed rows average: [½, ½, 0] → ln 2 and [1, 0, 0] → 0.
-    expect(attentionEntropy(tf.tensor2d([[0.5, 0.5, 0], [1, 0, 0]]))).toBeCloseTo(Math.log(2) / 2, 6);
+    expect(
+      attentionEntropy(
+        tf.tensor2d([
+          [0.5, 0.5, 0],
+          [1, 0, 0],
+        ]),
+      ),
+    ).toBeCloseTo(Math.log(2) / 2, 6);
   });
 
   it("uniform causal attention reaches the closed-form ceiling (1/T)·Σ ln i: 2.63 nats for T = 35", () => {
@@ -36,7 +43,11 @@ describe("attention entropy", () => {
     expect(attentionEntropy(causal)).toBeCloseTo(causalEntropyCeiling(t), 5);
     expect(causalEntropyCeiling(t)).toBeCloseTo(92.136176 / 35, 5); // ln(35!) = 92.136176
     expect(causalEntropyCeiling(1)).toBe(0);
-    expect(attentionEntropyByPosition(causal).slice(0, 3).map((h) => +h.toFixed(6))).toEqual([0, +Math.log(2).toFixed(6), +Math.log(3).toFixed(6)]);
+    expect(
+      attentionEntropyByPosition(causal)
+        .slice(0, 3)
+        .map((h) => +h.toFixed(6)),
+    ).toEqual([0, +Math.log(2).toFixed(6), +Math.log(3).toFixed(6)]);
     // The official code's +1e-8 inside the log changes almost nothing, and never gives NaN.
     expect(Math.abs(attentionEntropy(causal, { eps: 1e-8 }) - attentionEntropy(causal))).toBeLessThan(1e-5);
     expect(() => causalEntropyCeiling(0)).toThrow(/positive integer/);
@@ -108,7 +119,8 @@ describe("hierarchical generator (JoMA Table 1)", () => {
   it("as an LM batch: only the last position is scored, with target vocabSize + class", () => {
     const sample = sampleHierarchy(h, createRng(2), 5);
     const b = hierarchyLmBatch(h, sample);
-    const targets = b.targets.arraySync() as number[][], weights = b.weights.arraySync() as number[][];
+    const targets = b.targets.arraySync() as number[][],
+      weights = b.weights.arraySync() as number[][];
     expect(targets.map((row) => row[29])).toEqual(Array.from(sample.labels, (l) => 100 + l));
     expect(weights.flat().reduce((s, w) => s + w, 0)).toBe(5);
     expect(weights.map((row) => row[29])).toEqual([1, 1, 1, 1, 1]);
@@ -116,7 +128,9 @@ describe("hierarchical generator (JoMA Table 1)", () => {
   });
 
   it("latent correlations: one value per layer and level, in [0, 1]", () => {
-    const params = initTransformer(transformerConfig({ vocabSize: 120, seqLen: 30, dModel: 16, nHeads: 1, nLayers: 2, dFF: 32, activation: "relu", seed: 1 }));
+    const params = initTransformer(
+      transformerConfig({ vocabSize: 120, seqLen: 30, dModel: 16, nHeads: 1, nLayers: 2, dFF: 32, activation: "relu", seed: 1 }),
+    );
     const rows = latentCorrelations(params, h, sampleHierarchy(h, createRng(4), 200));
     expect(rows.length).toBe(2);
     for (const row of rows) {
@@ -129,10 +143,25 @@ describe("hierarchical generator (JoMA Table 1)", () => {
   it("best-unit correlation: 1 for a unit equal to the latent, 0 for constant units", () => {
     expect(correlation([1, 2, 3], [2, 4, 6])).toBeCloseTo(1, 12);
     expect(correlation([1, 1, 1], [2, 4, 6])).toBe(0);
-    const latents = [[1, 0], [0, 1], [1, 1], [0, 0]];
-    const features = [[5, 1, 0], [5, 0, 1], [5, 1, 1], [5, 0, 0]];
+    const latents = [
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [0, 0],
+    ];
+    const features = [
+      [5, 1, 0],
+      [5, 0, 1],
+      [5, 1, 1],
+      [5, 0, 0],
+    ];
     expect(bestUnitCorrelation(features, latents).perLatent).toEqual([1, 1]);
-    expect(bestUnitCorrelation(features.map((r) => [r[0]]), latents).mean).toBe(0);
+    expect(
+      bestUnitCorrelation(
+        features.map((r) => [r[0]]),
+        latents,
+      ).mean,
+    ).toBe(0);
   });
 });
 
@@ -163,9 +192,22 @@ describe("capture and probes", () => {
     const valid = lmEvalBatches(ids, { batchSize: 4, seqLen: 10, maxBatches: 2 });
     const model = transformerLm(transformerConfig("joma-word", { vocabSize: 17, seqLen: 10, seed: 2 }));
     const run = trainLanguageModel({
-      model, trainIds: ids, validIds: ids,
-      steps: 6, lr: 1e-3, batchSize: 4, dataSeed: 1, evalEvery: 3, evalBatches: 1,
-      probe: { every: 3, measure: attentionEntropyProbe(model.params, valid.map((b) => b.inputs)) },
+      model,
+      trainIds: ids,
+      validIds: ids,
+      steps: 6,
+      lr: 1e-3,
+      batchSize: 4,
+      dataSeed: 1,
+      evalEvery: 3,
+      evalBatches: 1,
+      probe: {
+        every: 3,
+        measure: attentionEntropyProbe(
+          model.params,
+          valid.map((b) => b.inputs),
+        ),
+      },
     });
     disposeParams(model.params);
     disposeBatches(valid);

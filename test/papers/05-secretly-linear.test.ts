@@ -8,14 +8,34 @@ import * as tf from "@tensorflow/tfjs";
 import { ready } from "../../lib/engine";
 import { createRng, normalArray } from "../../lib/engine/rng";
 import {
-  anisotropy, fitAffineMap, linearityBaseline, linearityProfile, linearityScore, symmetricEigenvalues, twoNNIntrinsicDimension,
+  anisotropy,
+  fitAffineMap,
+  linearityBaseline,
+  linearityProfile,
+  linearityScore,
+  symmetricEigenvalues,
+  twoNNIntrinsicDimension,
 } from "../../lib/papers/05-secretly-linear";
 import {
-  consecutiveCosinePenalty, distillLinearBlock, fitLinearBlock, identityBlock, linearReplacement, residualStreams, withHiddenPenalty,
+  consecutiveCosinePenalty,
+  distillLinearBlock,
+  fitLinearBlock,
+  identityBlock,
+  linearReplacement,
+  residualStreams,
+  withHiddenPenalty,
 } from "../../lib/papers/05-secretly-linear";
 import { distillationKl } from "../../lib/models/loss";
 import { disposeParams, namedVariables } from "../../lib/models/params";
-import { blockParams, embedTokens, initTransformer, replaceBlocks, transformerBlocks, transformerConfig, transformerForward } from "../../lib/models/transformer";
+import {
+  blockParams,
+  embedTokens,
+  initTransformer,
+  replaceBlocks,
+  transformerBlocks,
+  transformerConfig,
+  transformerForward,
+} from "../../lib/models/transformer";
 import { trainLanguageModel } from "../../lib/train/lm";
 import { BROWN_GENRES, detagBrownSentence, loadBrown } from "../../lib/data/brown";
 
@@ -44,8 +64,18 @@ describe("linearityScore", () => {
     const base = linearityScore(X, Y);
     expect(base).toBeGreaterThan(0.3);
     expect(base).toBeLessThan(0.999);
-    expect(linearityScore(X.map((r) => r.map((v) => 1e3 * v)), Y)).toBeCloseTo(base, 10);
-    expect(linearityScore(X, Y.map((r) => r.map((v) => -0.01 * v)))).toBeCloseTo(base, 10);
+    expect(
+      linearityScore(
+        X.map((r) => r.map((v) => 1e3 * v)),
+        Y,
+      ),
+    ).toBeCloseTo(base, 10);
+    expect(
+      linearityScore(
+        X,
+        Y.map((r) => r.map((v) => -0.01 * v)),
+      ),
+    ).toBeCloseTo(base, 10);
   });
 
   it("matches a hand-computed case: Y = X² on X = (−1, 0, 1, 2) has linearity r² = 5/9", () => {
@@ -63,7 +93,10 @@ describe("linearityScore", () => {
   });
 
   it("is ≈ d/(n − 1) for independent random matrices (the chance level)", () => {
-    for (const [n, d] of [[400, 8], [640, 32]] as const) {
+    for (const [n, d] of [
+      [400, 8],
+      [640, 32],
+    ] as const) {
       const base = linearityBaseline(n, d, { trials: 4, seed: 5 });
       expect(base.chance).toBeCloseTo(d / (n - 1), 12);
       expect(Math.abs(base.mean - base.chance)).toBeLessThan(0.25 * base.chance);
@@ -83,8 +116,21 @@ describe("linearityScore", () => {
     bad[7][3] = NaN;
     expect(() => linearityScore(bad, X)).toThrow(/entry \(7, 3\) is NaN/);
     expect(() => linearityScore(X.slice(0, 9), X.slice(0, 9))).toThrow(/9 rows for 8 columns/);
-    expect(() => linearityScore(X.map(() => Array(8).fill(1)), X)).toThrow(/X is constant/);
-    expect(() => linearityScore([[1, 2], [3]], [[1, 2], [3, 4]])).toThrow(/row 1 has 1 columns/);
+    expect(() =>
+      linearityScore(
+        X.map(() => Array(8).fill(1)),
+        X,
+      ),
+    ).toThrow(/X is constant/);
+    expect(() =>
+      linearityScore(
+        [[1, 2], [3]],
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ),
+    ).toThrow(/row 1 has 1 columns/);
     expect(() => linearityScore(tf.zeros([4, 2, 2]), X)).toThrow(/2-D tensor/);
     expect(() => linearityBaseline(10, 10)).toThrow(/n > d \+ 1/);
   });
@@ -93,7 +139,11 @@ describe("linearityScore", () => {
 describe("fitAffineMap", () => {
   it("recovers an exact affine map and handles rank-deficient inputs", () => {
     const X = gaussian(7, 50, 3);
-    const A = [[1, 2], [0, -1], [3, 0.5]];
+    const A = [
+      [1, 2],
+      [0, -1],
+      [3, 0.5],
+    ];
     const Y = matmul(X, A).map((r) => [r[0] + 4, r[1] - 2]);
     const fit = fitAffineMap(X, Y);
     fit.weight.flat().forEach((v, i) => expect(v).toBeCloseTo(A.flat()[i], 10));
@@ -154,7 +204,12 @@ describe("twoNNIntrinsicDimension", () => {
 
 describe("blocks as linear maps", () => {
   const cfg = transformerConfig({ vocabSize: 11, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 3, dFF: 16, seed: 3 });
-  const batch = () => tf.tensor2d(Array.from({ length: 4 }, (_, i) => Array.from({ length: 6 }, (_, j) => (3 * i + 5 * j) % 11)), [4, 6], "int32");
+  const batch = () =>
+    tf.tensor2d(
+      Array.from({ length: 4 }, (_, i) => Array.from({ length: 6 }, (_, j) => (3 * i + 5 * j) % 11)),
+      [4, 6],
+      "int32",
+    );
 
   it("residual streams match the captured hidden states; profiles have one entry per block", () => {
     const params = initTransformer(cfg);
@@ -191,7 +246,9 @@ describe("blocks as linear maps", () => {
     const got = tf.reshape(replaced.hidden![2], [-1, 8]);
     expect(tf.max(tf.abs(tf.sub(got, expected))).dataSync()[0]).toBeLessThan(1e-5);
     expect(() => replaceBlocks(params, new Map([[3, identityBlock]]))).toThrow(/replaceBlocks: layer must be in 0…2, got 3/);
-    expect(() => transformerForward(replaceBlocks(params, new Map([[0, identityBlock]])), batch(), { captureAttention: true })).toThrow(/block 0 is a stand-in/);
+    expect(() => transformerForward(replaceBlocks(params, new Map([[0, identityBlock]])), batch(), { captureAttention: true })).toThrow(
+      /block 0 is a stand-in/,
+    );
     expect(() => blockParams(withStandIn, 1)).toThrow(/block 1 is a stand-in function/);
     tf.dispose([...replaced.hidden!, replaced.logits, expected, got, ...streams]);
     disposeParams([params, block]);
@@ -223,12 +280,32 @@ describe("blocks as linear maps", () => {
 
 describe("cosine regulariser", () => {
   it("is 0 for identical streams, 1 for orthogonal ones, 2 for opposite ones (hand-computed)", () => {
-    const a = tf.tensor2d([[1, 0], [0, 2]]);
+    const a = tf.tensor2d([
+      [1, 0],
+      [0, 2],
+    ]);
     expect(consecutiveCosinePenalty([a, tf.mul(a, 3)]).dataSync()[0]).toBeCloseTo(0, 6);
-    expect(consecutiveCosinePenalty([a, tf.tensor2d([[0, 1], [-5, 0]])]).dataSync()[0]).toBeCloseTo(1, 6);
+    expect(
+      consecutiveCosinePenalty([
+        a,
+        tf.tensor2d([
+          [0, 1],
+          [-5, 0],
+        ]),
+      ]).dataSync()[0],
+    ).toBeCloseTo(1, 6);
     expect(consecutiveCosinePenalty([a, tf.neg(a)]).dataSync()[0]).toBeCloseTo(2, 6);
     // Mean over pairs: (0 + 1) / 2.
-    expect(consecutiveCosinePenalty([a, a, tf.tensor2d([[0, 1], [1, 0]])]).dataSync()[0]).toBeCloseTo(0.5, 6);
+    expect(
+      consecutiveCosinePenalty([
+        a,
+        a,
+        tf.tensor2d([
+          [0, 1],
+          [1, 0],
+        ]),
+      ]).dataSync()[0],
+    ).toBeCloseTo(0.5, 6);
     expect(() => consecutiveCosinePenalty([a])).toThrow(/at least 2 streams/);
   });
 
@@ -246,15 +323,29 @@ describe("cosine regulariser", () => {
       return term;
     }, vars);
     // ... has the gradients of the same penalty on streams taken straight from the blocks, inside one graph.
-    const direct = tf.variableGrads(() => tf.tidy(() => {
-      const stream = embedTokens(params, inputs);
-      const streams = [stream];
-      transformerBlocks({ config: cfg, blocks: params.blocks, stream, batch: 1, time: 8, onBlock: (after) => { streams.push(after); } });
-      return consecutiveCosinePenalty(streams);
-    }), vars);
+    const direct = tf.variableGrads(
+      () =>
+        tf.tidy(() => {
+          const stream = embedTokens(params, inputs);
+          const streams = [stream];
+          transformerBlocks({
+            config: cfg,
+            blocks: params.blocks,
+            stream,
+            batch: 1,
+            time: 8,
+            onBlock: (after) => {
+              streams.push(after);
+            },
+          });
+          return consecutiveCosinePenalty(streams);
+        }),
+      vars,
+    );
     expect(grads.value.dataSync()[0]).toBeCloseTo(direct.value.dataSync()[0], 6);
     for (const v of vars) {
-      const a = grads.grads[v.name], b = direct.grads[v.name];
+      const a = grads.grads[v.name],
+        b = direct.grads[v.name];
       expect(a === undefined, v.name).toBe(b === undefined);
       if (a && b) expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], v.name).toBeLessThan(1e-6);
     }
@@ -272,13 +363,25 @@ describe("cosine regulariser", () => {
     const run = (weight: number) => {
       const model = withHiddenPenalty(initTransformer(cfg), weight, consecutiveCosinePenalty);
       try {
-        return trainLanguageModel({ model, trainIds: ids, validIds: ids, steps: 6, lr: 1e-2, batchSize: 4, dataSeed: 1, evalEvery: 3, evalBatches: 1 });
+        return trainLanguageModel({
+          model,
+          trainIds: ids,
+          validIds: ids,
+          steps: 6,
+          lr: 1e-2,
+          batchSize: 4,
+          dataSeed: 1,
+          evalEvery: 3,
+          evalBatches: 1,
+        });
       } finally {
         disposeParams(model.params);
       }
     };
     const nTensors = tf.memory().numTensors;
-    const a = run(0.5), b = run(0.5), plain = run(0);
+    const a = run(0.5),
+      b = run(0.5),
+      plain = run(0);
     expect(tf.memory().numTensors).toBe(nTensors);
     expect(a.result.losses).toEqual(b.result.losses);
     expect(a.result.losses[0]).toBeGreaterThan(plain.result.losses[0]); // the penalty is added to the same first-step CE
@@ -288,7 +391,9 @@ describe("cosine regulariser", () => {
 
 describe("Brown corpus", () => {
   it("detags sentences: words kept, `` '' → \", punctuation glued", () => {
-    expect(detagBrownSentence("\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' ,/, and/cc left/vbd ./.")).toBe('The jury said "no evidence", and left.');
+    expect(detagBrownSentence("\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' ,/, and/cc left/vbd ./.")).toBe(
+      'The jury said "no evidence", and left.',
+    );
     expect(detagBrownSentence("He/pps said/vbd ,/, ``/`` I'm/ppss+bem full/jj ''/'' ./.")).toBe('He said, "I\'m full".');
   });
 

@@ -6,8 +6,17 @@ import * as tf from "@tensorflow/tfjs";
 import { ready } from "../../lib/engine";
 import { createRng, randomNormal } from "../../lib/engine/rng";
 import {
-  attentionOnlyForward, augmentStream, augmentedLayout, defaultBeta, disposeAttentionOnly, disposeHeads, headPatterns, maskHead,
-  mlpToAttentionHeads, mlpViaHeads, toAttentionOnly,
+  attentionOnlyForward,
+  augmentStream,
+  augmentedLayout,
+  defaultBeta,
+  disposeAttentionOnly,
+  disposeHeads,
+  headPatterns,
+  maskHead,
+  mlpToAttentionHeads,
+  mlpViaHeads,
+  toAttentionOnly,
 } from "../../lib/papers/06-attention-only";
 import { disposeParams } from "../../lib/models/params";
 import { activate } from "../../lib/models/ops";
@@ -21,7 +30,12 @@ const maxAbs = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.su
 
 function randomMlp(seed: number, d: number, f: number) {
   const rng = createRng(seed);
-  return { w1: randomNormal(rng, [d, f], 0.5), b1: randomNormal(rng, [f], 0.5), w2: randomNormal(rng, [f, d], 0.5), b2: randomNormal(rng, [d], 0.5) };
+  return {
+    w1: randomNormal(rng, [d, f], 0.5),
+    b1: randomNormal(rng, [f], 0.5),
+    w2: randomNormal(rng, [f, d], 0.5),
+    b2: randomNormal(rng, [d], 0.5),
+  };
 }
 const mlpRef = (m: ReturnType<typeof randomMlp>, x: tf.Tensor, kind: "silu" | "relu" | "gelu") =>
   tf.tidy(() => tf.add(tf.matMul(activate(kind, tf.add(tf.matMul(tf.reshape(x, [-1, m.w1.shape[0]]), m.w1), m.b1)), m.w2), m.b2));
@@ -30,7 +44,15 @@ describe("MLP → attention heads", () => {
   it("the augmented stream has the bias token first, isToken/isBias flags and position one-hots", () => {
     const layout = augmentedLayout(2, 4);
     expect(layout.width).toBe(2 + 3 + 4);
-    const a = augmentStream(tf.tensor3d([[[5, 6], [7, 8]]]), layout).arraySync()[0];
+    const a = augmentStream(
+      tf.tensor3d([
+        [
+          [5, 6],
+          [7, 8],
+        ],
+      ]),
+      layout,
+    ).arraySync()[0];
     expect(a[0]).toEqual([0, 0, 0, 1, 1, 0, 0, 0, 0]);
     expect(a[1]).toEqual([5, 6, 1, 0, 0, 1, 0, 0, 0]);
     expect(a[2]).toEqual([7, 8, 1, 0, 0, 0, 1, 0, 0]);
@@ -38,7 +60,10 @@ describe("MLP → attention heads", () => {
   });
 
   it("a SiLU MLP converted at a good Ω equals the original to float32 precision (odd sizes)", () => {
-    for (const [d, f, t] of [[3, 5, 7], [6, 11, 4]]) {
+    for (const [d, f, t] of [
+      [3, 5, 7],
+      [6, 11, 4],
+    ]) {
       const mlp = randomMlp(d * 10 + f, d, f);
       const x = randomNormal(createRng(1), [2, t, d]);
       const heads = mlpToAttentionHeads(mlp, { omega: 10, nCtx: 8 });
@@ -91,7 +116,13 @@ describe("MLP → attention heads", () => {
 
   it("a mask-encoding head attends uniformly over the allowed positions, to within ~e^{−Ω}", () => {
     const layout = augmentedLayout(2, 5);
-    const mask = [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0, 1, 1, 0, 0], [1, 0, 1, 1, 0], [0, 0, 0, 0, 1]];
+    const mask = [
+      [1, 0, 0, 0, 0],
+      [1, 1, 0, 0, 0],
+      [0, 1, 1, 0, 0],
+      [1, 0, 1, 1, 0],
+      [0, 0, 0, 0, 1],
+    ];
     const stream = augmentStream(tf.zeros([1, 5, 2]), layout);
     const exact = mask.map((row) => row.map((v) => v / row.reduce((s, w) => s + w, 0)));
     const err = (omega: number) => {
@@ -107,9 +138,26 @@ describe("MLP → attention heads", () => {
   });
 
   it("a whole SiLU transformer becomes attention-only with the same logits", () => {
-    const cfg = transformerConfig({ vocabSize: 13, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 2, dFF: 12, activation: "silu", initStd: 0.3, seed: 5 });
+    const cfg = transformerConfig({
+      vocabSize: 13,
+      seqLen: 6,
+      dModel: 8,
+      nHeads: 2,
+      nLayers: 2,
+      dFF: 12,
+      activation: "silu",
+      initStd: 0.3,
+      seed: 5,
+    });
     const params = initTransformer(cfg);
-    const tokens = tf.tensor2d([[1, 5, 2, 9, 0, 3], [4, 4, 7, 12, 1, 8]], [2, 6], "int32");
+    const tokens = tf.tensor2d(
+      [
+        [1, 5, 2, 9, 0, 3],
+        [4, 4, 7, 12, 1, 8],
+      ],
+      [2, 6],
+      "int32",
+    );
     const model = toAttentionOnly(params, { omega: 10 });
     expect(model.headCount).toBe(2 * 2 + 2 * 13);
     const ref = transformerForward(params, tokens).logits;

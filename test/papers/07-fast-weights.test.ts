@@ -7,8 +7,16 @@ import * as tf from "@tensorflow/tfjs";
 import { ready } from "../../lib/engine";
 import { createRng, randomNormal } from "../../lib/engine/rng";
 import {
-  applyFeatureMap, fastWeightProgrammer, featureDim, initRetrievalModel, linearAttention, retrievalBatch, retrievalLoss, retrievalReadout,
-  softmaxAttention, trainRetrieval,
+  applyFeatureMap,
+  fastWeightProgrammer,
+  featureDim,
+  initRetrievalModel,
+  linearAttention,
+  retrievalBatch,
+  retrievalLoss,
+  retrievalReadout,
+  softmaxAttention,
+  trainRetrieval,
 } from "../../lib/papers/07-fast-weights";
 import { disposeParams } from "../../lib/models/params";
 
@@ -58,7 +66,8 @@ describe("fast weights", () => {
     expect(tf.max(tf.abs(zero.weights)).dataSync()[0]).toBe(0);
     // One write with unit-length φ and β = 1: W φ(k) = v exactly. With the paper's sum normalisation,
     // W φ(k) = β·v·‖φ(k)‖² (a partial write), checked by hand from φ.
-    const k1 = tf.slice(q, [0, 0, 0], [2, 1, 4]), v1 = tf.slice(v, [0, 0, 0], [2, 1, 3]);
+    const k1 = tf.slice(q, [0, 0, 0], [2, 1, 4]),
+      v1 = tf.slice(v, [0, 0, 0], [2, 1, 3]);
     const one = fastWeightProgrammer(k1, k1, v1, { featureMap: { kind: "dpfp", nu: 1 }, rule: "delta", beta: 1, normalization: "l2" });
     expect(maxAbs(one.outputs, v1)).toBeLessThan(1e-5);
     const phi = applyFeatureMap(k1, { kind: "dpfp", nu: 1 });
@@ -71,12 +80,21 @@ describe("fast weights", () => {
     const vv = tf.slice(v, [0, 0, 0], [2, 2, 3]);
     const twice = fastWeightProgrammer(kk, kk, vv, { featureMap: { kind: "elu1" }, rule: "delta", beta: 1, normalization: "l2" });
     expect(maxAbs(tf.slice(twice.outputs, [0, 1, 0], [2, 1, 3]), tf.slice(vv, [0, 1, 0], [2, 1, 3]))).toBeLessThan(1e-5);
-    expect(() => fastWeightProgrammer(q, k, v, { featureMap: { kind: "elu1" }, rule: "delta", beta: tf.zeros([2, 3]) })).toThrow(/beta must be \[B, T\] = \[2, 7\]/);
+    expect(() => fastWeightProgrammer(q, k, v, { featureMap: { kind: "elu1" }, rule: "delta", beta: tf.zeros([2, 3]) })).toThrow(
+      /beta must be \[B, T\] = \[2, 7\]/,
+    );
   });
 
   it("softmax attention with one key returns its value; shape errors are clear", () => {
-    expect(maxAbs(softmaxAttention(tf.slice(q, [0, 0, 0], [2, 1, 4]), tf.slice(k, [0, 0, 0], [2, 1, 4]), tf.slice(v, [0, 0, 0], [2, 1, 3])), tf.slice(v, [0, 0, 0], [2, 1, 3]))).toBeLessThan(1e-6);
-    expect(() => linearAttention(q, tf.zeros([2, 6, 4]), v, { featureMap: { kind: "elu1" } })).toThrow(/must share their leading dimensions/);
+    expect(
+      maxAbs(
+        softmaxAttention(tf.slice(q, [0, 0, 0], [2, 1, 4]), tf.slice(k, [0, 0, 0], [2, 1, 4]), tf.slice(v, [0, 0, 0], [2, 1, 3])),
+        tf.slice(v, [0, 0, 0], [2, 1, 3]),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(() => linearAttention(q, tf.zeros([2, 6, 4]), v, { featureMap: { kind: "elu1" } })).toThrow(
+      /must share their leading dimensions/,
+    );
   });
 
   it("associative retrieval batches: S distinct keys, the target is the latest value of the queried key", () => {
@@ -86,7 +104,9 @@ describe("fast weights", () => {
       const ks = Array.from(b.keys.subarray(n * 11, n * 11 + 11));
       expect(new Set(ks.slice(0, 5)).size).toBe(5);
       const last = ks.lastIndexOf(b.query[n]);
-      expect(Array.from(b.target.subarray(n * 4, n * 4 + 4))).toEqual(Array.from(b.values.subarray((n * 11 + last) * 4, (n * 11 + last + 1) * 4)));
+      expect(Array.from(b.target.subarray(n * 4, n * 4 + 4))).toEqual(
+        Array.from(b.values.subarray((n * 11 + last) * 4, (n * 11 + last + 1) * 4)),
+      );
     }
     expect(Array.from(b.values).every((x) => Math.abs(Math.abs(x) - 0.5) < 1e-7)).toBe(true);
     const again = retrievalBatch(createRng(4), { batchSize: 3, pairs: 5, valueDim: 4, overwrites: 6 });
@@ -101,14 +121,31 @@ describe("fast weights", () => {
     expect(retrievalReadout(model, b).shape).toEqual([8, 8]);
     disposeParams(model);
     const nTensors = tf.memory().numTensors;
-    const opts = { attention: { kind: "softmax" } as const, pairs: 4, keyDim: 8, valueDim: 8, steps: 120, lr: 3e-2, batchSize: 16, seed: 2 };
-    const a = trainRetrieval(opts), again = trainRetrieval(opts);
+    const opts = {
+      attention: { kind: "softmax" } as const,
+      pairs: 4,
+      keyDim: 8,
+      valueDim: 8,
+      steps: 120,
+      lr: 3e-2,
+      batchSize: 16,
+      seed: 2,
+    };
+    const a = trainRetrieval(opts),
+      again = trainRetrieval(opts);
     expect(tf.memory().numTensors).toBe(nTensors);
     expect(a.losses).toEqual(again.losses);
     expect(a.losses[0]).toBeGreaterThan(0.3);
     expect(a.finalLoss).toBeLessThan(0.05);
-    const delta = trainRetrieval({ ...opts, attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "delta" }, overwrites: 2, steps: 5 });
+    const delta = trainRetrieval({
+      ...opts,
+      attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "delta" },
+      overwrites: 2,
+      steps: 5,
+    });
     expect(Number.isFinite(delta.finalLoss)).toBe(true);
-    expect(() => trainRetrieval({ ...opts, attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 99 }, rule: "sum" } })).toThrow(/ν must be an integer/);
+    expect(() =>
+      trainRetrieval({ ...opts, attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 99 }, rule: "sum" } }),
+    ).toThrow(/ν must be an integer/);
   });
 });

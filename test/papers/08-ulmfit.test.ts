@@ -7,13 +7,25 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { ready } from "../../lib/engine";
 import { createRng } from "../../lib/engine/rng";
-import { LabelledSentence, labelSubset, loadSentiment, stratifiedSplit } from "../../lib/data/sentiment";
+import { type LabelledSentence, labelSubset, loadSentiment, stratifiedSplit } from "../../lib/data/sentiment";
 import { wordTokenizer } from "../../lib/data/tokenizers";
 import { disposeParams, namedVariables, snapshotParams } from "../../lib/models/params";
 import { initRnnLm, rnnEncode, rnnLmLogits } from "../../lib/models/lstm";
 import {
-  concatPool, discriminativeLrScale, encodeSentences, evaluateRnnClassifier, initRnnClassifier, lmDiscriminativeLrScale, lmLayerGroup, rnnClassify,
-  rnnGroupCount, rnnLayerGroup, sentenceBatch, trainRnnClassifier, trainRnnLm, unfrozenAt,
+  concatPool,
+  discriminativeLrScale,
+  encodeSentences,
+  evaluateRnnClassifier,
+  initRnnClassifier,
+  lmDiscriminativeLrScale,
+  lmLayerGroup,
+  rnnClassify,
+  rnnGroupCount,
+  rnnLayerGroup,
+  sentenceBatch,
+  trainRnnClassifier,
+  trainRnnLm,
+  unfrozenAt,
 } from "../../lib/papers/08-ulmfit";
 
 beforeAll(async () => {
@@ -26,7 +38,14 @@ describe("LSTM LM and classifier", () => {
   it("logits have shape [B, T, V]; the tied last layer is as wide as the embedding; dropout only with an rng", () => {
     const lm = initRnnLm(tiny);
     expect(lm.layers[1].wh.shape).toEqual([6, 24]);
-    const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32");
+    const x = tf.tensor2d(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      [2, 3],
+      "int32",
+    );
     expect(rnnLmLogits(lm, x).shape).toEqual([2, 3, 20]);
     expect(Array.from(rnnLmLogits(lm, x).dataSync())).toEqual(Array.from(rnnLmLogits(lm, x).dataSync()));
     expect(Array.from(rnnLmLogits(lm, x, { rng: createRng(1) }).dataSync())).not.toEqual(Array.from(rnnLmLogits(lm, x).dataSync()));
@@ -38,7 +57,18 @@ describe("LSTM LM and classifier", () => {
   });
 
   it("concat pooling by hand: [last real; max; mean] over real tokens only", () => {
-    const h = tf.tensor3d([[[1, -1], [3, 0], [100, 100]], [[2, 2], [0, 4], [-1, 1]]]);
+    const h = tf.tensor3d([
+      [
+        [1, -1],
+        [3, 0],
+        [100, 100],
+      ],
+      [
+        [2, 2],
+        [0, 4],
+        [-1, 1],
+      ],
+    ]);
     const pooled = concatPool(h, [2, 3]).arraySync() as number[][];
     expect(pooled[0]).toEqual([3, 0, 3, 0, 2, -0.5]);
     expect(pooled[1].map((v) => +v.toFixed(6))).toEqual([-1, 1, 2, 4, 0.333333, 2.333333]);
@@ -47,7 +77,15 @@ describe("LSTM LM and classifier", () => {
 
   it("the head's batch norms: training uses batch statistics and moves the running ones by momentum 0.1; evaluation uses the running ones", () => {
     const clf = initRnnClassifier(initRnnLm({ ...tiny, dropout: 0 }), { classes: 2, seed: 5 }); // no dropout: the same features in both modes
-    const x = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], [3, 4], "int32");
+    const x = tf.tensor2d(
+      [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+        [9, 10, 11, 12],
+      ],
+      [3, 4],
+      "int32",
+    );
     const lengths = [4, 3, 2];
     const pooled = concatPool(rnnEncode(clf.encoder, x), lengths);
     const batchMean = tf.mean(pooled, 0).dataSync();
@@ -63,8 +101,18 @@ describe("LSTM LM and classifier", () => {
   it("every classifier parameter gets a gradient; the LM decoder bias is not part of the classifier", () => {
     const clf = initRnnClassifier(initRnnLm(tiny), { classes: 3, seed: 2 });
     const vars = namedVariables(clf);
-    const x = tf.tensor2d([[1, 2, 3, 0], [4, 5, 6, 7]], [2, 4], "int32");
-    const { grads } = tf.variableGrads(() => tf.sum(rnnClassify(clf, x, [3, 4])) as tf.Scalar, [...vars.values()].filter((_, i) => [...vars.keys()][i] !== "encoder.decoderBias"));
+    const x = tf.tensor2d(
+      [
+        [1, 2, 3, 0],
+        [4, 5, 6, 7],
+      ],
+      [2, 4],
+      "int32",
+    );
+    const { grads } = tf.variableGrads(
+      () => tf.sum(rnnClassify(clf, x, [3, 4])) as tf.Scalar,
+      [...vars.values()].filter((_, i) => [...vars.keys()][i] !== "encoder.decoderBias"),
+    );
     for (const [name, v] of vars) {
       if (name === "encoder.decoderBias") continue;
       expect(tf.sum(tf.abs(grads[v.name])).dataSync()[0], name).toBeGreaterThan(0);
@@ -79,7 +127,9 @@ describe("ULMFiT training options", () => {
     const lm = initRnnLm({ ...tiny, tieEmbeddings: false });
     const L = lm.layers.length;
     const names = [...namedVariables(lm).keys()];
-    expect(names.map((n) => lmLayerGroup(n, L))).toEqual(names.map((n) => (n === "embedding" ? 0 : n.startsWith("layers.") ? Number(n.split(".")[1]) + 1 : L)));
+    expect(names.map((n) => lmLayerGroup(n, L))).toEqual(
+      names.map((n) => (n === "embedding" ? 0 : n.startsWith("layers.") ? Number(n.split(".")[1]) + 1 : L)),
+    );
     const scale = lmDiscriminativeLrScale(lm);
     expect(scale("embedding")).toBeCloseTo(2.6 ** -L, 12);
     expect(scale(`layers.${L - 1}.wx`)).toBe(1);
@@ -94,7 +144,10 @@ describe("ULMFiT training options", () => {
   it("sentence batches: padded with 0 to the longest sentence, lengths and labels kept", () => {
     const data = { ids: [Int32Array.of(5, 6, 7), Int32Array.of(8), Int32Array.of(9, 10)], labels: [1, 0, 1] };
     const b = sentenceBatch(data, [1, 0]);
-    expect(b.tokens.arraySync()).toEqual([[8, 0, 0], [5, 6, 7]]);
+    expect(b.tokens.arraySync()).toEqual([
+      [8, 0, 0],
+      [5, 6, 7],
+    ]);
     expect(b.lengths).toEqual([1, 3]);
     expect(Array.from(b.labels.dataSync())).toEqual([0, 1]);
     tf.dispose([b.tokens, b.labels]);
@@ -119,7 +172,11 @@ describe("ULMFiT training options", () => {
 
   it("gradual unfreezing: exactly one more group per epoch, from the top; frozen weights do not change", () => {
     const c = clf();
-    expect([0, 1, 2, 3, 4].map((e) => ["head.w1", "encoder.layers.1.wx", "encoder.layers.0.wx", "encoder.embedding"].filter(unfrozenAt(c, e)).length)).toEqual([1, 2, 3, 4, 4]);
+    expect(
+      [0, 1, 2, 3, 4].map(
+        (e) => ["head.w1", "encoder.layers.1.wx", "encoder.layers.0.wx", "encoder.embedding"].filter(unfrozenAt(c, e)).length,
+      ),
+    ).toEqual([1, 2, 3, 4, 4]);
     const items = Array.from({ length: 12 }, (_, i) => ({ text: i % 2 ? "good great fine" : "bad awful poor", label: i % 2 }));
     const tok = wordTokenizer(items.map((x) => x.text).join(" "), { maxVocab: 20 });
     const data = encodeSentences(tok, items, 5);
@@ -131,7 +188,17 @@ describe("ULMFiT training options", () => {
       const changed = v.some((x, i) => x !== after.get(name)![i]);
       expect(changed, name).toBe(name.startsWith("head."));
     }
-    const more = trainRnnClassifier({ params: c, data, epochs: 3, batchSize: 4, lr: 1e-2, gradualUnfreezing: true, stlr: true, discriminative: true, seed: 1 });
+    const more = trainRnnClassifier({
+      params: c,
+      data,
+      epochs: 3,
+      batchSize: 4,
+      lr: 1e-2,
+      gradualUnfreezing: true,
+      stlr: true,
+      discriminative: true,
+      seed: 1,
+    });
     expect(more.trainableByEpoch.map((names) => new Set(names.map((n) => rnnLayerGroup(n))).size)).toEqual([1, 2, 3]);
     // STLR over all 9 iterations: the rate peaks at the cut (⌊9·0.1⌋ = 0 → 1) and ends at lrMax/32·(…).
     expect(Math.max(...more.lrs)).toBeCloseTo(1e-2, 12);
@@ -147,19 +214,44 @@ describe("ULMFiT training options", () => {
       const r = trainRnnClassifier({ params: c, data, epochs: 6, batchSize: 8, lr: 2e-2, seed: 2 });
       return { losses: r.losses, error: evaluateRnnClassifier(c, data).error };
     };
-    const a = run(), b = run();
+    const a = run(),
+      b = run();
     expect(a.losses).toEqual(b.losses);
     expect(a.error).toBe(0);
     const ids = Int32Array.from({ length: 400 }, (_, i) => (i * 7) % 20);
     const lm = initRnnLm(tiny);
-    const lmRun = trainRnnLm({ params: lm, trainIds: ids, validIds: ids, steps: 60, lr: 3e-2, batchSize: 8, seqLen: 8, seed: 1, evalEvery: 60, evalBatches: 1 });
+    const lmRun = trainRnnLm({
+      params: lm,
+      trainIds: ids,
+      validIds: ids,
+      steps: 60,
+      lr: 3e-2,
+      batchSize: 8,
+      seqLen: 8,
+      seed: 1,
+      evalEvery: 60,
+      evalBatches: 1,
+    });
     expect(lmRun.valLosses[1]).toBeLessThan(lmRun.valLosses[0] - 0.5);
     // Discriminative rates in LM fine-tuning: a scale of 0 freezes the embedding.
     const embeddingBefore = Array.from(lm.embedding.dataSync());
-    trainRnnLm({ params: lm, trainIds: ids, validIds: ids, steps: 3, lr: 1e-2, batchSize: 8, seqLen: 8, seed: 2, evalEvery: 3, evalBatches: 1,
-      lrScale: (name) => (name === "embedding" ? 0 : 1) });
+    trainRnnLm({
+      params: lm,
+      trainIds: ids,
+      validIds: ids,
+      steps: 3,
+      lr: 1e-2,
+      batchSize: 8,
+      seqLen: 8,
+      seed: 2,
+      evalEvery: 3,
+      evalBatches: 1,
+      lrScale: (name) => (name === "embedding" ? 0 : 1),
+    });
     expect(Array.from(lm.embedding.dataSync())).toEqual(embeddingBefore);
-    expect(() => trainRnnClassifier({ params: initRnnClassifier(lm, { classes: 2 }), data, epochs: 0, batchSize: 8, lr: 1e-2, seed: 1 })).toThrow(/epochs must be a positive integer/);
+    expect(() =>
+      trainRnnClassifier({ params: initRnnClassifier(lm, { classes: 2 }), data, epochs: 0, batchSize: 8, lr: 1e-2, seed: 1 }),
+    ).toThrow(/epochs must be a positive integer/);
   });
 });
 
@@ -173,9 +265,10 @@ describe("sentiment data", () => {
     expect(sets[0].size + sets[1].size + sets[2].size).toBe(3000);
     expect(new Set([...sets[0], ...sets[1], ...sets[2]]).size).toBe(3000);
     expect(split.test.length).toBe(600);
-    for (const source of ["imdb", "yelp", "amazon"]) for (const label of [0, 1]) {
-      expect(split.test.filter((x) => x.source === source && x.label === label).length).toBe(100);
-    }
+    for (const source of ["imdb", "yelp", "amazon"])
+      for (const label of [0, 1]) {
+        expect(split.test.filter((x) => x.source === source && x.label === label).length).toBe(100);
+      }
     expect(stratifiedSplit(items, { valid: 0.1, test: 0.2, seed: 1 }).test.map(key)).toEqual(split.test.map(key));
     expect(stratifiedSplit(items, { valid: 0.1, test: 0.2, seed: 2 }).test.map(key)).not.toEqual(split.test.map(key));
     const hundred = labelSubset(split.train, 100, 3);

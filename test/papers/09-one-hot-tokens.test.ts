@@ -5,7 +5,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ready } from "../../lib/engine";
 import {
-  expectedReward, identityReward, kktCheck, minimumDistance, oneHotCodebook, optimiseCodebook, structuredReward, surrogateGradient,
+  expectedReward,
+  identityReward,
+  kktCheck,
+  minimumDistance,
+  oneHotCodebook,
+  optimiseCodebook,
+  structuredReward,
+  surrogateGradient,
 } from "../../lib/papers/09-one-hot-tokens";
 import { ranks, spearman } from "../../lib/metrics/stats";
 
@@ -49,10 +56,21 @@ describe("communication game", () => {
 
   it("distances, rewards and errors", () => {
     expect(minimumDistance(oneHotCodebook(5))).toBeCloseTo(Math.SQRT2, 12);
-    expect(identityReward(2)).toEqual([[1, 0], [0, 1]]);
+    expect(identityReward(2)).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
     expect(structuredReward(3)[0][2]).toBeCloseTo(Math.exp(-2), 12);
     expect(() => oneHotCodebook(4, 3)).toThrow(/need d ≥ 4/);
-    expect(() => expectedReward([[0, 2], [1, 1]], { sigma: 0.1 })).toThrow(/coordinate 1 is 2, outside \[0, 1\]/);
+    expect(() =>
+      expectedReward(
+        [
+          [0, 2],
+          [1, 1],
+        ],
+        { sigma: 0.1 },
+      ),
+    ).toThrow(/coordinate 1 is 2, outside \[0, 1\]/);
     expect(() => expectedReward(oneHotCodebook(2), { sigma: 0.1, reward: [[1]] })).toThrow(/2×2/);
   });
 });
@@ -60,8 +78,18 @@ describe("communication game", () => {
 describe("spearman", () => {
   it("is 1 for any monotone map, −1 for a reversing one; ties get average ranks", () => {
     const x = [0.3, -2, 5, 1, 7];
-    expect(spearman(x, x.map((v) => Math.exp(v)))).toBeCloseTo(1, 12);
-    expect(spearman(x, x.map((v) => -(v ** 3)))).toBeCloseTo(-1, 12);
+    expect(
+      spearman(
+        x,
+        x.map((v) => Math.exp(v)),
+      ),
+    ).toBeCloseTo(1, 12);
+    expect(
+      spearman(
+        x,
+        x.map((v) => -(v ** 3)),
+      ),
+    ).toBeCloseTo(-1, 12);
     expect(ranks([10, 20, 20, 5])).toEqual([2, 3.5, 3.5, 1]);
     expect(() => spearman([1, 2], [1])).toThrow(/different lengths/);
   });

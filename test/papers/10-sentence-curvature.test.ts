@@ -7,7 +7,12 @@ import { initRnnLm, rnnEncode } from "../../lib/models/lstm";
 import { disposeParams } from "../../lib/models/params";
 import { initTransformer, transformerConfig, transformerForward } from "../../lib/models/transformer";
 import {
-  curvatureByLayer, curvatureProfile, lstmStates, sentenceSurprisal, trajectoryCurvature, transformerStates,
+  curvatureByLayer,
+  curvatureProfile,
+  lstmStates,
+  sentenceSurprisal,
+  trajectoryCurvature,
+  transformerStates,
 } from "../../lib/papers/10-sentence-curvature";
 import { brownSentences } from "../../lib/data/brown";
 
@@ -17,33 +22,99 @@ beforeAll(async () => {
 
 describe("trajectoryCurvature", () => {
   it("straight line 0°, zigzag 180°, right-angle turn 90°", () => {
-    expect(trajectoryCurvature([[0, 0], [1, 1], [2, 2], [3, 3]])).toBeCloseTo(0, 6);
-    expect(trajectoryCurvature([[0, 0], [1, 0], [0, 0], [1, 0]])).toBeCloseTo(180, 6);
-    expect(trajectoryCurvature([[0, 0], [1, 0], [1, 1]])).toBeCloseTo(90, 10);
+    expect(
+      trajectoryCurvature([
+        [0, 0],
+        [1, 1],
+        [2, 2],
+        [3, 3],
+      ]),
+    ).toBeCloseTo(0, 6);
+    expect(
+      trajectoryCurvature([
+        [0, 0],
+        [1, 0],
+        [0, 0],
+        [1, 0],
+      ]),
+    ).toBeCloseTo(180, 6);
+    expect(
+      trajectoryCurvature([
+        [0, 0],
+        [1, 0],
+        [1, 1],
+      ]),
+    ).toBeCloseTo(90, 10);
     // Mixed: 90° then 0° → mean 45°.
-    expect(trajectoryCurvature([[0, 0], [1, 0], [1, 1], [1, 2]])).toBeCloseTo(45, 10);
+    expect(
+      trajectoryCurvature([
+        [0, 0],
+        [1, 0],
+        [1, 1],
+        [1, 2],
+      ]),
+    ).toBeCloseTo(45, 10);
   });
 
   it("≈ 120° for i.i.d. Gaussian states in high dimension", () => {
-    const d = 400, t = 60;
+    const d = 400,
+      t = 60;
     const a = normalArray(createRng(3), t * d);
     const states = Array.from({ length: t }, (_, i) => Array.from(a.subarray(i * d, (i + 1) * d)));
     expect(Math.abs(trajectoryCurvature(states) - 120)).toBeLessThan(2);
   });
 
   it("is invariant to scaling and translation; accepts tensors; skips zero-length steps", () => {
-    const s = [[0, 1, 2], [1, 3, 2], [4, 3, 0], [2, 2, 2], [5, 0, 1]];
+    const s = [
+      [0, 1, 2],
+      [1, 3, 2],
+      [4, 3, 0],
+      [2, 2, 2],
+      [5, 0, 1],
+    ];
     const base = trajectoryCurvature(s);
     expect(trajectoryCurvature(s.map((r) => r.map((v) => 3.5 * v + 7)))).toBeCloseTo(base, 10);
     expect(trajectoryCurvature(tf.tensor2d(s))).toBeCloseTo(base, 4);
     // A repeated state adds a zero step: the angles touching it are skipped, the rest kept.
-    expect(trajectoryCurvature([[0, 0], [1, 0], [1, 0], [1, 1], [1, 2]])).toBeCloseTo(0, 10);
-    expect(() => trajectoryCurvature([[0, 0], [1, 1]])).toThrow(/at least 3 rows/);
-    expect(() => trajectoryCurvature([[1, 1], [1, 1], [1, 1]])).toThrow(/no two consecutive non-zero steps/);
+    expect(
+      trajectoryCurvature([
+        [0, 0],
+        [1, 0],
+        [1, 0],
+        [1, 1],
+        [1, 2],
+      ]),
+    ).toBeCloseTo(0, 10);
+    expect(() =>
+      trajectoryCurvature([
+        [0, 0],
+        [1, 1],
+      ]),
+    ).toThrow(/at least 3 rows/);
+    expect(() =>
+      trajectoryCurvature([
+        [1, 1],
+        [1, 1],
+        [1, 1],
+      ]),
+    ).toThrow(/no two consecutive non-zero steps/);
   });
 
   it("per layer and sentence, respecting lengths", () => {
-    const layer = tf.tensor3d([[[0, 0], [1, 0], [1, 1], [9, 9]], [[0, 0], [1, 1], [2, 2], [3, 3]]]);
+    const layer = tf.tensor3d([
+      [
+        [0, 0],
+        [1, 0],
+        [1, 1],
+        [9, 9],
+      ],
+      [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+        [3, 3],
+      ],
+    ]);
     const c = curvatureByLayer([layer], [3, 4]);
     expect(c[0][0]).toBeCloseTo(90, 6);
     expect(c[0][1]).toBeCloseTo(0, 6);
@@ -53,7 +124,14 @@ describe("trajectoryCurvature", () => {
 describe("surprisal and ablation", () => {
   it("surprisal of uniform logits is ln V per token; padding is ignored", () => {
     const logits = tf.zeros([2, 4, 5]);
-    const tokens = tf.tensor2d([[1, 2, 3, 4], [0, 1, 0, 0]], [2, 4], "int32");
+    const tokens = tf.tensor2d(
+      [
+        [1, 2, 3, 4],
+        [0, 1, 0, 0],
+      ],
+      [2, 4],
+      "int32",
+    );
     const s = sentenceSurprisal(logits, tokens, [4, 2]);
     expect(s[0]).toBeCloseTo(Math.log(5), 6);
     expect(s[1]).toBeCloseTo(Math.log(5), 6);
@@ -61,10 +139,17 @@ describe("surprisal and ablation", () => {
 });
 
 describe("curvature profiles over sentences of different lengths", () => {
-  const rows = [Int32Array.of(1, 2, 3, 4, 5, 6), Int32Array.of(3, 1, 4, 1, 5), Int32Array.of(2, 7, 1, 8, 2, 8, 1), Int32Array.of(9, 9, 8, 7)];
+  const rows = [
+    Int32Array.of(1, 2, 3, 4, 5, 6),
+    Int32Array.of(3, 1, 4, 1, 5),
+    Int32Array.of(2, 7, 1, 8, 2, 8, 1),
+    Int32Array.of(9, 9, 8, 7),
+  ];
 
   it("batching does not change a sentence's curvature (padding never enters it); one row per layer", () => {
-    const params = initTransformer(transformerConfig({ vocabSize: 11, seqLen: 8, dModel: 8, nHeads: 2, nLayers: 2, dFF: 16, initStd: 0.3, seed: 5 }));
+    const params = initTransformer(
+      transformerConfig({ vocabSize: 11, seqLen: 8, dModel: 8, nHeads: 2, nLayers: 2, dFF: 16, initStd: 0.3, seed: 5 }),
+    );
     const alone = rows.map((r) => curvatureProfile([r], 1, transformerStates(params))); // also caches the causal masks
     const before = tf.memory().numTensors;
     const together = curvatureProfile(rows, 4, transformerStates(params));
@@ -82,9 +167,20 @@ describe("curvature profiles over sentences of different lengths", () => {
 
   it("LSTM states: the embeddings, then each layer's outputs (the last equals rnnEncode)", () => {
     const lm = initRnnLm({ vocabSize: 11, embedDim: 6, hiddenDim: 10, nLayers: 2, dropout: 0, seed: 2 });
-    const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32");
+    const x = tf.tensor2d(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      [2, 3],
+      "int32",
+    );
     const states = lstmStates(lm)(x);
-    expect(states.map((s) => s.shape)).toEqual([[2, 3, 6], [2, 3, 10], [2, 3, 6]]);
+    expect(states.map((s) => s.shape)).toEqual([
+      [2, 3, 6],
+      [2, 3, 10],
+      [2, 3, 6],
+    ]);
     const last = rnnEncode(lm, x);
     expect(Array.from(states[2].dataSync())).toEqual(Array.from(last.dataSync()));
     expect(Array.from(states[0].dataSync()).slice(0, 6)).toEqual(Array.from(lm.embedding.dataSync()).slice(6, 12)); // token 1's row

@@ -28,7 +28,9 @@ export interface Invariances {
  * transformed input. ≈ 0 means invariant (to float32 rounding).
  */
 export function normInvariances(
-  f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, w: tf.Tensor,
+  f: (x: tf.Tensor) => tf.Tensor,
+  x: tf.Tensor,
+  w: tf.Tensor,
   options: { scale?: number; shift?: number; weightScale?: number } = {},
 ): Invariances {
   const { scale = 7.5, shift = 3, weightScale = 3 } = options;

@@ -4,11 +4,11 @@
  * Transformer sets the size (dFF = 4·dModel); each gMLP's width dFF is then chosen to match it.
  * Used by notebooks/03-gmlp.ipynb; the counts are pinned in test/gmlp.test.ts.
  */
-import { LmModel } from "../../train/lm";
-import { GATES, Gate, GmlpConfig, gmlpConfig, gmlpLm, gmlpParameterCount } from "./gmlp";
+import type { LmModel } from "../../train/lm";
+import { GATES, type Gate, type GmlpConfig, gmlpConfig, gmlpLm, gmlpParameterCount } from "./gmlp";
 import { closestWidth } from "../../models/params";
-import { TransformerConfig, transformerConfig, transformerLm, transformerParameterCount } from "../../models/transformer";
-import { VIT_DEFAULTS, VisionConfig, VitConfig, visionConfig, visionParameterCount } from "./vision";
+import { type TransformerConfig, transformerConfig, transformerLm, transformerParameterCount } from "../../models/transformer";
+import { VIT_DEFAULTS, type VisionConfig, type VitConfig, visionConfig, visionParameterCount } from "./vision";
 
 /** Largest relative parameter-count difference allowed between matched arms. */
 export const ARM_TOLERANCE = 0.01;

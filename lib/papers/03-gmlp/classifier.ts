@@ -2,12 +2,12 @@
  * One image-classifier training run (gMLP or ViT on patches): fresh model from a config, seeded
  * batches, periodic test accuracy on a fixed subset, the whole test set at the end.
  */
-import { ImageDataset, disposeImageBatches, imageBatcher, imageEvalBatches } from "../../data/images";
+import { type ImageDataset, disposeImageBatches, imageBatcher, imageEvalBatches } from "../../data/images";
 import { crossEntropy } from "../../models/loss";
 import { disposeParams } from "../../models/params";
-import { VisionOverrides, VisionParams, initVisionModel, visionForward } from "./vision";
-import { ClassifierEval, evaluateClassifier } from "../../train/evaluate";
-import { RunOptions, TrainResult, train } from "../../train/trainer";
+import { type VisionOverrides, type VisionParams, initVisionModel, visionForward } from "./vision";
+import { type ClassifierEval, evaluateClassifier } from "../../train/evaluate";
+import { type RunOptions, type TrainResult, train } from "../../train/trainer";
 
 export interface ClassifierRunOptions extends RunOptions {
   config: VisionOverrides;

@@ -23,9 +23,9 @@
  * Used by notebooks/03-gmlp.ipynb (masked LM and vision).
  */
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError, Schema, resolveConfig } from "../../config";
-import { Rng, createRng, uniformArray } from "../../engine/rng";
-import { NormParams, applyNorm, initNorm } from "../../models/norms";
+import { ConfigError, type Schema, resolveConfig } from "../../config";
+import { type Rng, createRng, uniformArray } from "../../engine/rng";
+import { type NormParams, applyNorm, initNorm } from "../../models/norms";
 import { normalVariable, variableFrom, zerosVariable } from "../../models/params";
 import { activate, linear, scaledDotProductAttention } from "../../models/ops";
 
@@ -96,16 +96,21 @@ export function gateWidth(cfg: Pick<GmlpConfig, "gate" | "dFF">): number {
 }
 
 export interface TinyAttentionParams {
-  wqkv: tf.Variable; bqkv: tf.Variable; // [D, 3A], [3A]
-  wo: tf.Variable; bo: tf.Variable; // [A, G], [G]
+  wqkv: tf.Variable;
+  bqkv: tf.Variable; // [D, 3A], [3A]
+  wo: tf.Variable;
+  bo: tf.Variable; // [A, G], [G]
 }
 
 export interface GmlpBlockParams {
   norm: NormParams; // on X, width D
-  u: tf.Variable; bu: tf.Variable; // [D, F], [F]
+  u: tf.Variable;
+  bu: tf.Variable; // [D, F], [F]
   gateNorm: NormParams; // on the gate input, width G
-  w: tf.Variable; bw: tf.Variable; // [n, n], [n]
-  v: tf.Variable; bv: tf.Variable; // [G, D], [D]
+  w: tf.Variable;
+  bw: tf.Variable; // [n, n], [n]
+  v: tf.Variable;
+  bv: tf.Variable; // [G, D], [D]
   attn?: TinyAttentionParams;
 }
 
@@ -121,14 +126,22 @@ export function initGmlpBlocks(cfg: GmlpConfig, r: Rng): GmlpBlockParams[] {
     const a = cfg.tinyAttention;
     return {
       norm: initNorm("layer", d),
-      u: normalVariable(r, [d, f], cfg.initStd), bu: zerosVariable([f]),
+      u: normalVariable(r, [d, f], cfg.initStd),
+      bu: zerosVariable([f]),
       gateNorm: initNorm("layer", g),
-      w: variableFrom(() => tf.tensor2d(noise, [n, n])), bw: variableFrom(() => tf.fill([n], biasInit)),
-      v: normalVariable(r, [g, d], outStd), bv: zerosVariable([d]),
-      attn: a > 0 ? {
-        wqkv: normalVariable(r, [d, 3 * a], cfg.initStd), bqkv: zerosVariable([3 * a]),
-        wo: normalVariable(r, [a, g], cfg.initStd), bo: zerosVariable([g]),
-      } : undefined,
+      w: variableFrom(() => tf.tensor2d(noise, [n, n])),
+      bw: variableFrom(() => tf.fill([n], biasInit)),
+      v: normalVariable(r, [g, d], outStd),
+      bv: zerosVariable([d]),
+      attn:
+        a > 0
+          ? {
+              wqkv: normalVariable(r, [d, 3 * a], cfg.initStd),
+              bqkv: zerosVariable([3 * a]),
+              wo: normalVariable(r, [a, g], cfg.initStd),
+              bo: zerosVariable([g]),
+            }
+          : undefined,
     };
   });
 }
@@ -197,7 +210,14 @@ export function gmlpBlock(cfg: GmlpConfig, p: GmlpBlockParams, x: tf.Tensor, b: 
 }
 
 /** Runs x [B·T, D] through every block, then the final LayerNorm. */
-export function gmlpBlocks(cfg: GmlpConfig, blocks: GmlpBlockParams[], finalNorm: NormParams, x: tf.Tensor, b: number, t: number): tf.Tensor {
+export function gmlpBlocks(
+  cfg: GmlpConfig,
+  blocks: GmlpBlockParams[],
+  finalNorm: NormParams,
+  x: tf.Tensor,
+  b: number,
+  t: number,
+): tf.Tensor {
   if (t > cfg.seqLen) throw new Error(`gMLP: ${t} tokens exceed seqLen ${cfg.seqLen} (W is ${cfg.seqLen}×${cfg.seqLen})`);
   for (const p of blocks) x = gmlpBlock(cfg, p, x, b, t);
   return applyNorm(layerNormSpec(cfg), finalNorm, x);
@@ -237,7 +257,12 @@ export function gmlpForward(params: GmlpParams, tokens: tf.Tensor): tf.Tensor {
 }
 
 /** A gMLP as a language model for `trainLanguageModel` (fresh weights from the config's seed). */
-export function gmlpLm(config: Partial<GmlpConfig>): { params: GmlpParams; seqLen: number; vocabSize: number; logits(tokens: tf.Tensor): tf.Tensor } {
+export function gmlpLm(config: Partial<GmlpConfig>): {
+  params: GmlpParams;
+  seqLen: number;
+  vocabSize: number;
+  logits(tokens: tf.Tensor): tf.Tensor;
+} {
   const params = initGmlp(config);
   return { params, seqLen: params.config.seqLen, vocabSize: params.config.vocabSize, logits: (tokens) => gmlpForward(params, tokens) };
 }

@@ -24,7 +24,9 @@ function gridOf(w: number[][]): number {
 export function spatialLocality(w: number[][]): Locality {
   const g = gridOf(w);
   const n = g * g;
-  let weighted = 0, mass = 0, uniform = 0;
+  let weighted = 0,
+    mass = 0,
+    uniform = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const d = Math.hypot(Math.floor(i / g) - Math.floor(j / g), (i % g) - (j % g));
@@ -48,20 +50,24 @@ export function shiftInvariance(w: number[][]): number {
   const g = gridOf(w);
   const n = g * g;
   const size = 2 * g - 1;
-  const sum = new Float64Array(size * size), count = new Float64Array(size * size);
+  const sum = new Float64Array(size * size),
+    count = new Float64Array(size * size);
   const offset = (i: number, j: number) => (Math.floor(j / g) - Math.floor(i / g) + g - 1) * size + ((j % g) - (i % g) + g - 1);
   let total = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    sum[offset(i, j)] += w[i][j];
-    count[offset(i, j)]++;
-    total += w[i][j];
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      sum[offset(i, j)] += w[i][j];
+      count[offset(i, j)]++;
+      total += w[i][j];
+    }
   const mean = total / (n * n);
-  let residual = 0, variance = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    const o = offset(i, j);
-    residual += (w[i][j] - sum[o] / count[o]) ** 2;
-    variance += (w[i][j] - mean) ** 2;
-  }
+  let residual = 0,
+    variance = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const o = offset(i, j);
+      residual += (w[i][j] - sum[o] / count[o]) ** 2;
+      variance += (w[i][j] - mean) ** 2;
+    }
   return 1 - residual / variance;
 }

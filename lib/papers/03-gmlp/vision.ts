@@ -10,13 +10,29 @@
  * reshaped to the patch grid shows where token i reads from (notebook 03 plots them).
  */
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError, Schema, resolveConfig } from "../../config";
-import { Rng, createRng } from "../../engine/rng";
+import { ConfigError, type Schema, resolveConfig } from "../../config";
+import { type Rng, createRng } from "../../engine/rng";
 import { patchify } from "../../data/images";
-import { NormParams, initNorm } from "../../models/norms";
+import { type NormParams, initNorm } from "../../models/norms";
 import { normalVariable, zerosVariable } from "../../models/params";
-import { GATES, Gate, GmlpBlockParams, GmlpConfig, gmlpBlockParameterCount, gmlpBlocks, gmlpConfig, initGmlpBlocks } from "./gmlp";
-import { BlockParams, TransformerConfig, initTransformerBlocks, transformerBlockParameterCount, transformerBlocks, transformerConfig } from "../../models/transformer";
+import {
+  GATES,
+  type Gate,
+  type GmlpBlockParams,
+  type GmlpConfig,
+  gmlpBlockParameterCount,
+  gmlpBlocks,
+  gmlpConfig,
+  initGmlpBlocks,
+} from "./gmlp";
+import {
+  type BlockParams,
+  type TransformerConfig,
+  initTransformerBlocks,
+  transformerBlockParameterCount,
+  transformerBlocks,
+  transformerConfig,
+} from "../../models/transformer";
 
 /** What both backbones share. */
 interface VisionBase {
@@ -45,7 +61,8 @@ export interface VitConfig extends VisionBase {
 export type VisionConfig = GmlpVisionConfig | VitConfig;
 
 /** Overrides for `visionConfig`: the backbone names which fields apply. */
-export type VisionOverrides = Partial<VisionBase> & ({ backbone: "gmlp"; gate?: Gate; tinyAttention?: number } | { backbone: "transformer"; nHeads?: number });
+export type VisionOverrides = Partial<VisionBase> &
+  ({ backbone: "gmlp"; gate?: Gate; tinyAttention?: number } | { backbone: "transformer"; nHeads?: number });
 
 const BASE_SCHEMA: Schema<VisionBase> = {
   imageSize: { kind: "int", min: 1 },
@@ -57,7 +74,12 @@ const BASE_SCHEMA: Schema<VisionBase> = {
   seed: { kind: "int" },
 };
 const BACKBONE = { kind: "enum", values: ["gmlp", "transformer"] } as const;
-const GMLP_SCHEMA: Schema<GmlpVisionConfig> = { ...BASE_SCHEMA, backbone: BACKBONE, gate: { kind: "enum", values: GATES }, tinyAttention: { kind: "int", min: 0 } };
+const GMLP_SCHEMA: Schema<GmlpVisionConfig> = {
+  ...BASE_SCHEMA,
+  backbone: BACKBONE,
+  gate: { kind: "enum", values: GATES },
+  tinyAttention: { kind: "int", min: 0 },
+};
 const VIT_SCHEMA: Schema<VitConfig> = { ...BASE_SCHEMA, backbone: BACKBONE, nHeads: { kind: "int", min: 1 } };
 
 const BASE_DEFAULTS: VisionBase = { imageSize: 28, patchSize: 4, nClasses: 10, dModel: 64, nLayers: 4, dFF: 256, seed: 0 };
@@ -65,15 +87,20 @@ export const GMLP_VISION_DEFAULTS: GmlpVisionConfig = { ...BASE_DEFAULTS, backbo
 export const VIT_DEFAULTS: VitConfig = { ...BASE_DEFAULTS, backbone: "transformer", nHeads: 4 };
 
 export function visionConfig(overrides: VisionOverrides): VisionConfig {
-  if (overrides === null || typeof overrides !== "object") throw new ConfigError("VisionConfig: overrides must be an object with a backbone");
+  if (overrides === null || typeof overrides !== "object")
+    throw new ConfigError("VisionConfig: overrides must be an object with a backbone");
   let cfg: VisionConfig;
   if (overrides.backbone === "gmlp") cfg = resolveConfig("VisionConfig (gmlp)", GMLP_VISION_DEFAULTS, GMLP_SCHEMA, overrides);
   else if (overrides.backbone === "transformer") cfg = resolveConfig("VisionConfig (transformer)", VIT_DEFAULTS, VIT_SCHEMA, overrides);
-  else throw new ConfigError(`VisionConfig.backbone: expected "gmlp" or "transformer", got ${JSON.stringify((overrides as { backbone?: unknown }).backbone)}`);
+  else
+    throw new ConfigError(
+      `VisionConfig.backbone: expected "gmlp" or "transformer", got ${JSON.stringify((overrides as { backbone?: unknown }).backbone)}`,
+    );
   if (cfg.imageSize % cfg.patchSize !== 0) {
     throw new ConfigError(`VisionConfig.patchSize: ${cfg.patchSize} must divide imageSize ${cfg.imageSize}`);
   }
-  if (cfg.backbone === "gmlp") gmlpBackbone(cfg); // validates the backbone's own constraints
+  if (cfg.backbone === "gmlp")
+    gmlpBackbone(cfg); // validates the backbone's own constraints
   else vitBackbone(cfg);
   return cfg;
 }
@@ -84,12 +111,33 @@ export function visionTokens(cfg: Pick<VisionBase, "imageSize" | "patchSize">): 
 
 /** The gMLP blocks' own config implied by a vision config. */
 function gmlpBackbone(cfg: GmlpVisionConfig): GmlpConfig {
-  return gmlpConfig({ vocabSize: 2, seqLen: visionTokens(cfg), dModel: cfg.dModel, dFF: cfg.dFF, nLayers: cfg.nLayers, gate: cfg.gate, tinyAttention: cfg.tinyAttention, causal: false, seed: cfg.seed });
+  return gmlpConfig({
+    vocabSize: 2,
+    seqLen: visionTokens(cfg),
+    dModel: cfg.dModel,
+    dFF: cfg.dFF,
+    nLayers: cfg.nLayers,
+    gate: cfg.gate,
+    tinyAttention: cfg.tinyAttention,
+    causal: false,
+    seed: cfg.seed,
+  });
 }
 
 /** The transformer blocks' own config implied by a vision config (Pre-LN, bidirectional). */
 function vitBackbone(cfg: VitConfig): TransformerConfig {
-  return transformerConfig({ vocabSize: 2, seqLen: visionTokens(cfg), dModel: cfg.dModel, dFF: cfg.dFF, nLayers: cfg.nLayers, nHeads: cfg.nHeads, causal: false, normPlacement: "pre", norm: "layer", seed: cfg.seed });
+  return transformerConfig({
+    vocabSize: 2,
+    seqLen: visionTokens(cfg),
+    dModel: cfg.dModel,
+    dFF: cfg.dFF,
+    nLayers: cfg.nLayers,
+    nHeads: cfg.nHeads,
+    causal: false,
+    normPlacement: "pre",
+    norm: "layer",
+    seed: cfg.seed,
+  });
 }
 
 /** What both models share: the patch embedding, the final norm and the classifier head. */
@@ -130,7 +178,11 @@ export function initVisionModel(config: VisionOverrides, rng?: Rng): VisionParam
 }
 
 function initHead(cfg: VisionConfig, r: Rng): Pick<VisionParamsBase, "finalNorm" | "head" | "headBias"> {
-  return { finalNorm: initNorm("layer", cfg.dModel), head: normalVariable(r, [cfg.dModel, cfg.nClasses], 0.02), headBias: zerosVariable([cfg.nClasses]) };
+  return {
+    finalNorm: initNorm("layer", cfg.dModel),
+    head: normalVariable(r, [cfg.dModel, cfg.nClasses], 0.02),
+    headBias: zerosVariable([cfg.nClasses]),
+  };
 }
 
 /** Images [B, H, W] in [0, 1] → class logits [B, C]. */
@@ -147,7 +199,14 @@ export function visionForward(params: VisionParams, images: tf.Tensor): tf.Tenso
     let x = tf.add(tf.matMul(patches, params.patchEmbedding), params.patchBias); // [B·T, D]
     if ("positionEmbedding" in params) {
       x = tf.reshape(tf.add(tf.reshape(x, [b, t, d]), params.positionEmbedding), [b * t, d]);
-      x = transformerBlocks({ config: vitBackbone(params.config), blocks: params.blocks, finalNorm: params.finalNorm, stream: x, batch: b, time: t });
+      x = transformerBlocks({
+        config: vitBackbone(params.config),
+        blocks: params.blocks,
+        finalNorm: params.finalNorm,
+        stream: x,
+        batch: b,
+        time: t,
+      });
     } else {
       x = gmlpBlocks(gmlpBackbone(params.config), params.blocks, params.finalNorm, x, b, t);
     }
@@ -160,7 +219,8 @@ export function visionForward(params: VisionParams, images: tf.Tensor): tf.Tenso
 export function spatialWeightRows(params: VisionParams, layer: number): number[][] {
   if ("positionEmbedding" in params) throw new Error("spatialWeightRows: a ViT has no spatial weights (its backbone is a transformer)");
   const blocks = params.blocks;
-  if (!(Number.isInteger(layer) && layer >= 0 && layer < blocks.length)) throw new Error(`spatialWeightRows: layer must be in 0…${blocks.length - 1}, got ${layer}`);
+  if (!(Number.isInteger(layer) && layer >= 0 && layer < blocks.length))
+    throw new Error(`spatialWeightRows: layer must be in 0…${blocks.length - 1}, got ${layer}`);
   return blocks[layer].w.arraySync() as number[][];
 }
 

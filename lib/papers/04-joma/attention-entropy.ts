@@ -8,7 +8,7 @@
  * Used by notebooks/04-joma.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
-import { TransformerParams, transformerForward } from "../../models/transformer";
+import { type TransformerParams, transformerForward } from "../../models/transformer";
 
 /** Mean row entropy (nats) of attention probabilities [..., T_q, T_k]. */
 export function attentionEntropy(attention: tf.Tensor, options: { eps?: number } = {}): number {
@@ -17,7 +17,8 @@ export function attentionEntropy(attention: tf.Tensor, options: { eps?: number }
   if (!(eps >= 0)) throw new Error(`attentionEntropy: eps must be ≥ 0, got ${eps}`);
   return tf.tidy(() => {
     const a = attention.toFloat();
-    const terms = eps > 0 ? tf.mul(a, tf.log(tf.add(a, eps))) : tf.where(tf.greater(a, 0), tf.mul(a, tf.log(tf.maximum(a, 1e-38))), tf.zerosLike(a));
+    const terms =
+      eps > 0 ? tf.mul(a, tf.log(tf.add(a, eps))) : tf.where(tf.greater(a, 0), tf.mul(a, tf.log(tf.maximum(a, 1e-38))), tf.zerosLike(a));
     return 0 - tf.mean(tf.sum(terms, -1)).dataSync()[0]; // 0 − x: no −0 for one-hot rows
   });
 }
@@ -44,7 +45,11 @@ export function causalEntropyCeiling(t: number): number {
  * A `trainLanguageModel` probe: the attention entropy of every layer of a Transformer on fixed
  * validation inputs, averaged over the batches. Keys "layer 1", "layer 2", … .
  */
-export function attentionEntropyProbe(params: TransformerParams, inputs: tf.Tensor[], options: { eps?: number } = {}): () => Record<string, number> {
+export function attentionEntropyProbe(
+  params: TransformerParams,
+  inputs: tf.Tensor[],
+  options: { eps?: number } = {},
+): () => Record<string, number> {
   if (inputs.length === 0) throw new Error("attentionEntropyProbe: no input batches");
   return () => {
     const sums = new Array<number>(params.blocks.length).fill(0);

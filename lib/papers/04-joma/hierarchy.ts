@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../../config";
-import { Rng, createRng } from "../../engine/rng";
+import { type Rng, createRng } from "../../engine/rng";
 
 export interface HierarchyOptions {
   vocabSize: number;
@@ -34,7 +34,9 @@ export const HIERARCHY_DEFAULTS: HierarchyOptions = { vocabSize: 100, seqLen: 30
 export function createHierarchy(options: Partial<HierarchyOptions> = {}): Hierarchy {
   const o = { ...HIERARCHY_DEFAULTS, ...options };
   if (o.levels.length === 0 || o.levels.length !== o.combinations.length) {
-    throw new ConfigError(`createHierarchy: levels (${o.levels.length}) and combinations (${o.combinations.length}) must be non-empty and the same length`);
+    throw new ConfigError(
+      `createHierarchy: levels (${o.levels.length}) and combinations (${o.combinations.length}) must be non-empty and the same length`,
+    );
   }
   const rng = createRng(o.seed);
   const parts: number[][][] = [];
@@ -43,7 +45,8 @@ export function createHierarchy(options: Partial<HierarchyOptions> = {}): Hierar
     const p = o.combinations[l];
     if (p > below) throw new ConfigError(`createHierarchy: level ${l} combines ${p} of only ${below} tokens below`);
     const possible = binomial(below, p);
-    if (count > possible) throw new ConfigError(`createHierarchy: level ${l} wants ${count} distinct sets of ${p} from ${below}; only ${possible} exist`);
+    if (count > possible)
+      throw new ConfigError(`createHierarchy: level ${l} wants ${count} distinct sets of ${p} from ${below}; only ${possible} exist`);
     const seen = new Set<string>();
     const level: number[][] = [];
     while (level.length < count) {
@@ -115,8 +118,12 @@ export function sampleHierarchy(h: Hierarchy, rng: Rng, batchSize: number): Hier
  * the last position is the class, as token id vocabSize + class (the model's vocabulary is
  * vocabSize + numClasses), and only that position is scored (weight 1).
  */
-export function hierarchyLmBatch(h: Hierarchy, sample: HierarchyBatch): { inputs: tf.Tensor2D; targets: tf.Tensor2D; weights: tf.Tensor2D } {
-  const b = sample.labels.length, t = h.seqLen;
+export function hierarchyLmBatch(
+  h: Hierarchy,
+  sample: HierarchyBatch,
+): { inputs: tf.Tensor2D; targets: tf.Tensor2D; weights: tf.Tensor2D } {
+  const b = sample.labels.length,
+    t = h.seqLen;
   const targets = new Int32Array(b * t);
   const weights = new Float32Array(b * t);
   for (let i = 0; i < b; i++) {

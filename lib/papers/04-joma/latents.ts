@@ -5,8 +5,8 @@
  * unit with its indicator, averaged over the level's latents.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Hierarchy, HierarchyBatch } from "./hierarchy";
-import { TransformerParams, transformerForward } from "../../models/transformer";
+import type { Hierarchy, HierarchyBatch } from "./hierarchy";
+import { type TransformerParams, transformerForward } from "../../models/transformer";
 import { bestUnitCorrelation } from "../../metrics/stats";
 
 /** rows[layer][level]: mean best-unit |correlation| with the latents of that level. */

@@ -50,7 +50,8 @@ export function jomaToyDynamics(options: JomaToyOptions = {}): JomaToyResult {
   const { size = 10, seed = 0, v0 = 0.05, temperature = 3, stepSize = 0.02, iterations = 5000 } = options;
   if (!(temperature > 0)) throw new ConfigError(`jomaToyDynamics: temperature must be > 0, got ${temperature}`);
   if (!(stepSize > 0)) throw new ConfigError(`jomaToyDynamics: stepSize must be > 0, got ${stepSize}`);
-  if (!Number.isInteger(iterations) || iterations < 0) throw new ConfigError(`jomaToyDynamics: iterations must be a non-negative integer, got ${iterations}`);
+  if (!Number.isInteger(iterations) || iterations < 0)
+    throw new ConfigError(`jomaToyDynamics: iterations must be a non-negative integer, got ${iterations}`);
   let mu = options.mu;
   if (!mu) {
     const rng = createRng(seed);

@@ -9,7 +9,7 @@
  * Rows are tokens, columns features. Inputs are `number[][]` or a 2-D tensor.
  */
 import { createRng, normalArray } from "../../engine/rng";
-import { Matrix64, MatrixInput, toMatrix64 } from "../../metrics/matrix";
+import { type Matrix64, type MatrixInput, toMatrix64 } from "../../metrics/matrix";
 import { mean, std } from "../../metrics/stats";
 
 /** Column means. */
@@ -54,13 +54,24 @@ function leastSquares(x: Float64Array[], y: Float64Array[], wantSolution: boolea
   const n = x[0].length;
   const d = x.length;
   const perm = Array.from({ length: d }, (_, j) => j);
-  const tail = (c: Float64Array, k: number) => { let s = 0; for (let i = k; i < n; i++) s += c[i] * c[i]; return s; };
+  const tail = (c: Float64Array, k: number) => {
+    let s = 0;
+    for (let i = k; i < n; i++) s += c[i] * c[i];
+    return s;
+  };
   const firstMax = Math.sqrt(Math.max(...x.map((c) => tail(c, 0))));
   const v = new Float64Array(n);
   let rank = 0;
   for (let k = 0; k < Math.min(n, d); k++) {
-    let p = k, best = -1;
-    for (let j = k; j < d; j++) { const s = tail(x[j], k); if (s > best) { best = s; p = j; } }
+    let p = k,
+      best = -1;
+    for (let j = k; j < d; j++) {
+      const s = tail(x[j], k);
+      if (s > best) {
+        best = s;
+        p = j;
+      }
+    }
     if (Math.sqrt(best) <= 1e-10 * firstMax || best === 0) break;
     [x[k], x[p]] = [x[p], x[k]];
     [perm[k], perm[p]] = [perm[p], perm[k]];
@@ -68,7 +79,9 @@ function leastSquares(x: Float64Array[], y: Float64Array[], wantSolution: boolea
     const norm = Math.sqrt(best);
     const alpha = col[k] >= 0 ? -norm : norm;
     let vv = 0;
-    for (let i = k; i < n; i++) { v[i] = col[i]; }
+    for (let i = k; i < n; i++) {
+      v[i] = col[i];
+    }
     v[k] -= alpha;
     for (let i = k; i < n; i++) vv += v[i] * v[i];
     const reflect = (c: Float64Array) => {
@@ -120,8 +133,10 @@ export function linearityScore(X: MatrixInput, Y: MatrixInput, options: Linearit
   const y = toMatrix64(Y, "linearityScore Y", 2);
   checkPair(x, y, "linearityScore");
   if (x.rows <= x.cols + 1) {
-    throw new Error(`linearityScore: ${x.rows} rows for ${x.cols} columns; any Y is fitted exactly when rows ≤ columns + 1 ` +
-      `(chance level ≈ d/(n−1)); use at least 20·d rows`);
+    throw new Error(
+      `linearityScore: ${x.rows} rows for ${x.cols} columns; any Y is fitted exactly when rows ≤ columns + 1 ` +
+        `(chance level ≈ d/(n−1)); use at least 20·d rows`,
+    );
   }
   let target = y;
   if (options.residual === false) {
@@ -130,9 +145,11 @@ export function linearityScore(X: MatrixInput, Y: MatrixInput, options: Linearit
   }
   const xc = centredColumns(x);
   const yc = centredColumns(target);
-  const nx = frobeniusOfColumns(xc), ny = frobeniusOfColumns(yc);
+  const nx = frobeniusOfColumns(xc),
+    ny = frobeniusOfColumns(yc);
   if (nx === 0) throw new Error("linearityScore: X is constant over rows (zero after centring)");
-  if (ny === 0) throw new Error(`linearityScore: ${options.residual === false ? "Y − X" : "Y"} is constant over rows (zero after centring)`);
+  if (ny === 0)
+    throw new Error(`linearityScore: ${options.residual === false ? "Y − X" : "Y"} is constant over rows (zero after centring)`);
   for (const c of xc) for (let i = 0; i < c.length; i++) c[i] /= nx;
   for (const c of yc) for (let i = 0; i < c.length; i++) c[i] /= ny;
   const { residual } = leastSquares(xc, yc, false);
@@ -155,8 +172,10 @@ export function fitAffineMap(X: MatrixInput, Y: MatrixInput): AffineMap {
   const x = toMatrix64(X, "fitAffineMap X", 2);
   const y = toMatrix64(Y, "fitAffineMap Y", 2);
   checkPair(x, y, "fitAffineMap");
-  const mx = columnMeans(x), my = columnMeans(y);
-  const xc = centredColumns(x), yc = centredColumns(y);
+  const mx = columnMeans(x),
+    my = columnMeans(y);
+  const xc = centredColumns(x),
+    yc = centredColumns(y);
   const total = frobeniusOfColumns(yc) ** 2;
   const { residual, rank, solution } = leastSquares(xc, yc, true);
   const weight = solution!.map((row) => Array.from(row));
@@ -165,7 +184,11 @@ export function fitAffineMap(X: MatrixInput, Y: MatrixInput): AffineMap {
 }
 
 /** Random-matrix baseline of the linearity score: Gaussian X, Y of n rows and d columns. */
-export function linearityBaseline(n: number, d: number, options: { trials?: number; seed?: number } = {}): { chance: number; mean: number; std: number } {
+export function linearityBaseline(
+  n: number,
+  d: number,
+  options: { trials?: number; seed?: number } = {},
+): { chance: number; mean: number; std: number } {
   if (!(Number.isInteger(n) && Number.isInteger(d) && d >= 1 && n > d + 1)) {
     throw new Error(`linearityBaseline: need integers with n > d + 1 ≥ 2, got n = ${n}, d = ${d}`);
   }
@@ -183,7 +206,11 @@ export function linearityBaseline(n: number, d: number, options: { trials?: numb
 export function symmetricEigenvalues(a: Float64Array[], tol = 1e-12): number[] {
   const n = a.length;
   const m = a.map((row) => Float64Array.from(row));
-  const offNorm = () => { let s = 0; for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) s += m[i][j] ** 2; return s; };
+  const offNorm = () => {
+    let s = 0;
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) s += m[i][j] ** 2;
+    return s;
+  };
   let total = 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) total += m[i][j] ** 2;
   for (let sweep = 0; sweep < 60 && offNorm() > tol * tol * Math.max(total, 1e-300); sweep++) {
@@ -193,14 +220,17 @@ export function symmetricEigenvalues(a: Float64Array[], tol = 1e-12): number[] {
         if (apq === 0) continue;
         const theta = (m[q][q] - m[p][p]) / (2 * apq);
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        const c = 1 / Math.sqrt(t * t + 1),
+          s = t * c;
         for (let k = 0; k < n; k++) {
-          const mkp = m[k][p], mkq = m[k][q];
+          const mkp = m[k][p],
+            mkq = m[k][q];
           m[k][p] = c * mkp - s * mkq;
           m[k][q] = s * mkp + c * mkq;
         }
         for (let k = 0; k < n; k++) {
-          const mpk = m[p][k], mqk = m[q][k];
+          const mpk = m[p][k],
+            mqk = m[q][k];
           m[p][k] = c * mpk - s * mqk;
           m[q][k] = s * mpk + c * mqk;
         }
@@ -222,7 +252,8 @@ export function anisotropy(X: MatrixInput): number {
   for (let i = 0; i < d; i++) {
     for (let j = i; j < d; j++) {
       let s = 0;
-      const a = cols[i], b = cols[j];
+      const a = cols[i],
+        b = cols[j];
       for (let k = 0; k < a.length; k++) s += a[k] * b[k];
       gram[i][j] = gram[j][i] = s;
     }
@@ -257,12 +288,19 @@ export function twoNNIntrinsicDimension(X: MatrixInput, options: { discard?: num
   const mus: number[] = [];
   let duplicates = 0;
   for (let i = 0; i < n; i++) {
-    let r1 = Infinity, r2 = Infinity;
+    let r1 = Infinity,
+      r2 = Infinity;
     for (let j = 0; j < n; j++) {
       if (j === i) continue;
       let s = 0;
-      for (let k = 0; k < d; k++) { const t = data[i * d + k] - data[j * d + k]; s += t * t; }
-      if (s < r1) { r2 = r1; r1 = s; } else if (s < r2) r2 = s;
+      for (let k = 0; k < d; k++) {
+        const t = data[i * d + k] - data[j * d + k];
+        s += t * t;
+      }
+      if (s < r1) {
+        r2 = r1;
+        r1 = s;
+      } else if (s < r2) r2 = s;
     }
     if (r1 === 0) duplicates++;
     else mus.push(Math.sqrt(r2 / r1));
@@ -271,7 +309,8 @@ export function twoNNIntrinsicDimension(X: MatrixInput, options: { discard?: num
   const total = mus.length;
   const used = Math.floor(total * (1 - discard));
   if (used < 2) throw new Error(`twoNNIntrinsicDimension: only ${total} distinct points (${duplicates} duplicates); need more`);
-  let sxy = 0, sxx = 0;
+  let sxy = 0,
+    sxx = 0;
   for (let i = 0; i < used; i++) {
     const lx = Math.log(mus[i]);
     const ly = -Math.log(1 - (i + 1) / (total + 1));

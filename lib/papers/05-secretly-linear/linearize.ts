@@ -4,13 +4,13 @@
  * against the original model, and the cosine-similarity regulariser between consecutive layers.
  */
 import * as tf from "@tensorflow/tfjs";
-import { MatrixInput } from "../../metrics/matrix";
-import { AffineMap, fitAffineMap } from "./linearity";
-import { LmModel } from "../../train/lm";
-import { RunOptions, TrainResult, train } from "../../train/trainer";
+import type { MatrixInput } from "../../metrics/matrix";
+import { type AffineMap, fitAffineMap } from "./linearity";
+import type { LmModel } from "../../train/lm";
+import { type RunOptions, type TrainResult, train } from "../../train/trainer";
 import { crossEntropy, distillationKl } from "../../models/loss";
 import { variableFrom } from "../../models/params";
-import { Block, BlockReplacement, TransformerParams, replaceBlocks, transformerForward } from "../../models/transformer";
+import { type Block, type BlockReplacement, type TransformerParams, replaceBlocks, transformerForward } from "../../models/transformer";
 
 /**
  * The residual streams over the given token batches ([B, T] each): nLayers + 1 tensors [N, D]
@@ -73,7 +73,8 @@ export interface DistillOptions extends RunOptions {
  */
 export function distillLinearBlock(o: DistillOptions): TrainResult {
   const n = o.params.config.nLayers;
-  if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < n)) throw new Error(`distillLinearBlock: layer must be in 0…${n - 1}, got ${o.layer}`);
+  if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < n))
+    throw new Error(`distillLinearBlock: layer must be in 0…${n - 1}, got ${o.layer}`);
   const withStandIn = replaceBlocks(o.params, new Map([[o.layer, linearReplacement(o.block)]]));
   const { params: _teacher, layer: _layer, block, nextInputs, ...run } = o;
   return train({
@@ -98,7 +99,8 @@ export function consecutiveCosinePenalty(streams: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     const terms: tf.Tensor[] = [];
     for (let l = 0; l + 1 < streams.length; l++) {
-      const a = streams[l], b = streams[l + 1];
+      const a = streams[l],
+        b = streams[l + 1];
       const dot = tf.sum(tf.mul(a, b), -1);
       const norms = tf.mul(tf.norm(a, "euclidean", -1), tf.norm(b, "euclidean", -1));
       terms.push(tf.mean(tf.sub(1, tf.div(dot, tf.maximum(norms, 1e-8)))));
@@ -115,7 +117,9 @@ export function consecutiveCosinePenalty(streams: tf.Tensor[]): tf.Scalar {
 export function withHiddenPenalty(params: TransformerParams, weight: number, term: (streams: tf.Tensor[]) => tf.Scalar): LmModel {
   if (!Number.isFinite(weight)) throw new Error(`withHiddenPenalty: weight must be finite, got ${weight}`);
   return {
-    params, seqLen: params.config.seqLen, vocabSize: params.config.vocabSize,
+    params,
+    seqLen: params.config.seqLen,
+    vocabSize: params.config.vocabSize,
     logits: (tokens) => transformerForward(params, tokens).logits,
     trainingLoss: ({ inputs, targets, weights }) => {
       const { logits, hidden } = transformerForward(params, inputs, { captureHidden: true });

@@ -18,9 +18,9 @@
  * Notebook: notebooks/06-attention-only.ipynb. Tests: test/papers/06-attention-only.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { NormParams, applyNorm } from "../../models/norms";
+import { type NormParams, applyNorm } from "../../models/norms";
 import { attentionProbs } from "../../models/ops";
-import { MlpParams, TransformerParams, embedTokens, transformerAttention, unembed } from "../../models/transformer";
+import { type MlpParams, type TransformerParams, embedTokens, transformerAttention, unembed } from "../../models/transformer";
 
 /** Column layout of the augmented stream. */
 export interface AugmentedLayout {
@@ -97,19 +97,31 @@ export function defaultBeta(activation: (typeof MLP_ACTIVATIONS)[number]): numbe
 export function mlpToAttentionHeads(mlp: MlpWeights, options: MlpToHeadsOptions): AttentionHeads {
   const { omega, nCtx } = options;
   const activation = options.activation ?? "silu";
-  if (!MLP_ACTIVATIONS.includes(activation)) throw new Error(`mlpToAttentionHeads: activation must be one of ${MLP_ACTIVATIONS.join(", ")}, got "${activation}"`);
+  if (!MLP_ACTIVATIONS.includes(activation))
+    throw new Error(`mlpToAttentionHeads: activation must be one of ${MLP_ACTIVATIONS.join(", ")}, got "${activation}"`);
   const beta = options.beta ?? defaultBeta(activation);
   if (!(omega > 0 && Number.isFinite(omega))) throw new Error(`mlpToAttentionHeads: omega must be a positive number, got ${omega}`);
   if (!(beta > 0 && Number.isFinite(beta))) throw new Error(`mlpToAttentionHeads: beta must be a positive number, got ${beta}`);
-  if (activation === "silu" && beta !== 1) throw new Error("mlpToAttentionHeads: a SiLU MLP is converted exactly; beta applies to relu and gelu only");
+  if (activation === "silu" && beta !== 1)
+    throw new Error("mlpToAttentionHeads: a SiLU MLP is converted exactly; beta applies to relu and gelu only");
   const [d, f] = mlp.w1.shape as [number, number];
   if (mlp.w2.shape[0] !== f || mlp.w2.shape[1] !== d || mlp.b1.size !== f || mlp.b2.size !== d) {
-    throw new Error(`mlpToAttentionHeads: shapes do not form an MLP: w1 [${mlp.w1.shape}], b1 [${mlp.b1.shape}], w2 [${mlp.w2.shape}], b2 [${mlp.b2.shape}]`);
+    throw new Error(
+      `mlpToAttentionHeads: shapes do not form an MLP: w1 [${mlp.w1.shape}], b1 [${mlp.b1.shape}], w2 [${mlp.w2.shape}], b2 [${mlp.b2.shape}]`,
+    );
   }
   const layout = augmentedLayout(d, nCtx);
-  const D = layout.width, K = nCtx + 3, H = f + 1;
-  const w1 = mlp.w1.arraySync() as number[][], b1 = mlp.b1.dataSync(), w2 = mlp.w2.arraySync() as number[][], b2 = mlp.b2.dataSync();
-  const wq = new Float32Array(H * D * K), wk = new Float32Array(H * D * K), wv = new Float32Array(H * D), wo = new Float32Array(H * D);
+  const D = layout.width,
+    K = nCtx + 3,
+    H = f + 1;
+  const w1 = mlp.w1.arraySync() as number[][],
+    b1 = mlp.b1.dataSync(),
+    w2 = mlp.w2.arraySync() as number[][],
+    b2 = mlp.b2.dataSync();
+  const wq = new Float32Array(H * D * K),
+    wk = new Float32Array(H * D * K),
+    wv = new Float32Array(H * D),
+    wo = new Float32Array(H * D);
   const at = (h: number, row: number, col: number) => (h * D + row) * K + col;
   for (let h = 0; h < H; h++) {
     // Self: 2Ω·[i = j] through the position one-hots (query 2Ω·pos_i, key pos_j).
@@ -136,8 +148,10 @@ export function mlpToAttentionHeads(mlp: MlpWeights, options: MlpToHeadsOptions)
     }
   }
   return {
-    wq: tf.tensor3d(wq, [H, D, K]), wk: tf.tensor3d(wk, [H, D, K]),
-    wv: tf.tensor3d(wv, [H, D, 1]), wo: tf.tensor3d(wo, [H, 1, D]),
+    wq: tf.tensor3d(wq, [H, D, K]),
+    wk: tf.tensor3d(wk, [H, D, K]),
+    wv: tf.tensor3d(wv, [H, D, 1]),
+    wo: tf.tensor3d(wo, [H, 1, D]),
     layout,
   };
 }
@@ -149,7 +163,8 @@ export function headPatterns(heads: AttentionHeads, stream: tf.Tensor3D): tf.Ten
   if (dw !== dh) throw new Error(`headPatterns: the stream has width ${dw}, the heads expect ${dh}`);
   return tf.tidy(() => {
     const flat = tf.reshape(stream, [b * n, dw]);
-    const project = (w: tf.Tensor3D) => tf.transpose(tf.reshape(tf.matMul(flat, tf.reshape(tf.transpose(w, [1, 0, 2]), [dw, h * k])), [b, n, h, k]), [0, 2, 1, 3]);
+    const project = (w: tf.Tensor3D) =>
+      tf.transpose(tf.reshape(tf.matMul(flat, tf.reshape(tf.transpose(w, [1, 0, 2]), [dw, h * k])), [b, n, h, k]), [0, 2, 1, 3]);
     return attentionProbs(project(heads.wq), project(heads.wk), { causal: true, scale: 1 }) as tf.Tensor4D;
   });
 }
@@ -160,7 +175,10 @@ export function runAttentionHeads(heads: AttentionHeads, stream: tf.Tensor3D): t
   const h = heads.wq.shape[0];
   return tf.tidy(() => {
     const probs = headPatterns(heads, stream); // [B, H, N, N]
-    const values = tf.transpose(tf.reshape(tf.matMul(tf.reshape(stream, [b * n, dw]), tf.reshape(tf.transpose(heads.wv, [1, 0, 2]), [dw, h])), [b, n, h, 1]), [0, 2, 1, 3]); // [B, H, N, 1]
+    const values = tf.transpose(
+      tf.reshape(tf.matMul(tf.reshape(stream, [b * n, dw]), tf.reshape(tf.transpose(heads.wv, [1, 0, 2]), [dw, h])), [b, n, h, 1]),
+      [0, 2, 1, 3],
+    ); // [B, H, N, 1]
     const mixed = tf.reshape(tf.transpose(tf.matMul(probs, values), [0, 2, 1, 3]), [b * n, h]); // [B·N, H]
     return tf.reshape(tf.matMul(mixed, tf.reshape(heads.wo, [h, dw])), [b, n, dw]) as tf.Tensor3D;
   });
@@ -190,10 +208,15 @@ export function maskHead(mask: number[][], omega: number, layout: AugmentedLayou
   if (n > layout.nCtx) throw new Error(`maskHead: a ${n}-position mask exceeds nCtx ${layout.nCtx}`);
   mask.forEach((row, i) => {
     if (row.length !== n) throw new Error(`maskHead: row ${i} has ${row.length} entries, expected ${n}`);
-    if (!row.slice(0, i + 1).some((v) => v === 1)) throw new Error(`maskHead: position ${i} may see nothing (row ${i} has no allowed key at or before it)`);
+    if (!row.slice(0, i + 1).some((v) => v === 1))
+      throw new Error(`maskHead: position ${i} may see nothing (row ${i} has no allowed key at or before it)`);
   });
-  const D = layout.width, K = layout.nCtx + 1;
-  const wq = new Float32Array(D * K), wk = new Float32Array(D * K), wv = new Float32Array(D), wo = new Float32Array(D);
+  const D = layout.width,
+    K = layout.nCtx + 1;
+  const wq = new Float32Array(D * K),
+    wk = new Float32Array(D * K),
+    wv = new Float32Array(D),
+    wo = new Float32Array(D);
   // Token i (augmented row i + 1) against token j (row j + 1): Ω·(mask[i][j] − 1); the bias row is masked out (−Ω).
   for (let i = 0; i <= layout.nCtx; i++) {
     for (let j = 0; j <= layout.nCtx; j++) {
@@ -204,7 +227,13 @@ export function maskHead(mask: number[][], omega: number, layout: AugmentedLayou
   }
   wv[0] = 1;
   wo[0] = 1;
-  return { wq: tf.tensor3d(wq, [1, D, K]), wk: tf.tensor3d(wk, [1, D, K]), wv: tf.tensor3d(wv, [1, D, 1]), wo: tf.tensor3d(wo, [1, 1, D]), layout };
+  return {
+    wq: tf.tensor3d(wq, [1, D, K]),
+    wk: tf.tensor3d(wk, [1, D, K]),
+    wv: tf.tensor3d(wv, [1, D, 1]),
+    wo: tf.tensor3d(wo, [1, 1, D]),
+    layout,
+  };
 }
 
 /** A Pre-LN transformer whose MLPs are attention heads: the same attention layers, no MLP layers. */
@@ -222,12 +251,16 @@ export interface AttentionOnlyTransformer {
  * attention heads. Norms stay where they were: the MLP heads read the normalised stream N₂(x), as
  * the MLP did, over the augmented layout.
  */
-export function toAttentionOnly(params: TransformerParams, options: Omit<MlpToHeadsOptions, "nCtx" | "activation">): AttentionOnlyTransformer {
+export function toAttentionOnly(
+  params: TransformerParams,
+  options: Omit<MlpToHeadsOptions, "nCtx" | "activation">,
+): AttentionOnlyTransformer {
   const cfg = params.config;
-  if (cfg.normPlacement !== "pre") throw new Error("toAttentionOnly: needs a Pre-LN transformer (normPlacement \"pre\")");
+  if (cfg.normPlacement !== "pre") throw new Error('toAttentionOnly: needs a Pre-LN transformer (normPlacement "pre")');
   const mlpHeads = params.blocks.map((b) => mlpToAttentionHeads(b.mlp, { ...options, nCtx: cfg.seqLen, activation: cfg.activation }));
   return {
-    source: params, mlpHeads,
+    source: params,
+    mlpHeads,
     headCount: cfg.nLayers * cfg.nHeads + mlpHeads.reduce((s, h) => s + h.wq.shape[0], 0),
     width: mlpHeads[0]?.layout.width ?? cfg.dModel,
   };
@@ -235,7 +268,8 @@ export function toAttentionOnly(params: TransformerParams, options: Omit<MlpToHe
 
 /** Logits [B, T, V] of the attention-only model (compare with `transformerForward`). */
 export function attentionOnlyForward(model: AttentionOnlyTransformer, tokens: tf.Tensor): tf.Tensor {
-  const params = model.source, cfg = params.config;
+  const params = model.source,
+    cfg = params.config;
   const [b, t] = tokens.shape;
   const norm = (np: NormParams, y: tf.Tensor) => applyNorm({ kind: cfg.norm, eps: cfg.normEps, fraction: cfg.normFraction }, np, y);
   return tf.tidy(() => {

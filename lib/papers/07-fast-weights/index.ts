@@ -12,8 +12,8 @@
  * Notebook: notebooks/07-fast-weights.ipynb. Tests: test/papers/07-fast-weights.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng, createRng } from "../../engine/rng";
-import { ProgressSink, train } from "../../train/trainer";
+import { type Rng, createRng } from "../../engine/rng";
+import { type ProgressSink, train } from "../../train/trainer";
 import { disposeParams, normalVariable, zerosVariable } from "../../models/params";
 import { scaledDotProductAttention } from "../../models/ops";
 
@@ -25,7 +25,8 @@ export type FeatureMap = { kind: "elu1" } | { kind: "dpfp"; nu: number } | { kin
 /** Output width of a feature map on d inputs: d (elu1, identity) or 2νd (DPFP_ν). */
 export function featureDim(d: number, map: FeatureMap): number {
   if (map.kind === "dpfp") {
-    if (!(Number.isInteger(map.nu) && map.nu >= 1 && map.nu < 2 * d)) throw new Error(`featureDim: DPFP ν must be an integer in 1…${2 * d - 1}, got ${map.nu}`);
+    if (!(Number.isInteger(map.nu) && map.nu >= 1 && map.nu < 2 * d))
+      throw new Error(`featureDim: DPFP ν must be an integer in 1…${2 * d - 1}, got ${map.nu}`);
     return 2 * map.nu * d;
   }
   return d;
@@ -46,8 +47,23 @@ export function applyFeatureMap(x: tf.Tensor, map: FeatureMap): tf.Tensor {
     const parts: tf.Tensor[] = [];
     for (let i = 1; i <= map.nu; i++) {
       // roll by i along the last axis: element j takes r[(j − i) mod 2d]
-      const rolled = tf.concat([tf.slice(r, Array(r.rank).fill(0).map((_, a) => (a === r.rank - 1 ? w - i : 0)), r.shape.map((s, a) => (a === r.rank - 1 ? i : s))),
-        tf.slice(r, Array(r.rank).fill(0), r.shape.map((s, a) => (a === r.rank - 1 ? w - i : s)))], -1);
+      const rolled = tf.concat(
+        [
+          tf.slice(
+            r,
+            Array(r.rank)
+              .fill(0)
+              .map((_, a) => (a === r.rank - 1 ? w - i : 0)),
+            r.shape.map((s, a) => (a === r.rank - 1 ? i : s)),
+          ),
+          tf.slice(
+            r,
+            Array(r.rank).fill(0),
+            r.shape.map((s, a) => (a === r.rank - 1 ? w - i : s)),
+          ),
+        ],
+        -1,
+      );
       parts.push(tf.mul(r, rolled));
     }
     return tf.concat(parts, -1);
@@ -65,11 +81,17 @@ function checkQkv(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, who: string): void {
   if (q.rank !== k.rank || k.rank !== v.rank || lead(q) !== lead(k) || lead(k) !== lead(v)) {
     throw new Error(`${who}: q [${q.shape}], k [${k.shape}] and v [${v.shape}] must share their leading dimensions`);
   }
-  if (q.shape[q.rank - 1] !== k.shape[k.rank - 1]) throw new Error(`${who}: q and k widths differ (${q.shape[q.rank - 1]} vs ${k.shape[k.rank - 1]})`);
+  if (q.shape[q.rank - 1] !== k.shape[k.rank - 1])
+    throw new Error(`${who}: q and k widths differ (${q.shape[q.rank - 1]} vs ${k.shape[k.rank - 1]})`);
 }
 
 /** Linear attention, parallel form: [B, T, dv]. Causal by default; normalised by Σ φ(q)·φ(k). */
-export function linearAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: { featureMap: FeatureMap; causal?: boolean }): tf.Tensor {
+export function linearAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  options: { featureMap: FeatureMap; causal?: boolean },
+): tf.Tensor {
   checkQkv(q, k, v, "linearAttention");
   return tf.tidy(() => {
     const fq = applyFeatureMap(asBatch(q, "linearAttention q"), options.featureMap);
@@ -85,7 +107,12 @@ export function linearAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, option
 export function softmaxAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: { causal?: boolean; scale?: number } = {}): tf.Tensor {
   checkQkv(q, k, v, "softmaxAttention");
   return tf.tidy(() => {
-    const { out } = scaledDotProductAttention(asBatch(q, "softmaxAttention q"), asBatch(k, "softmaxAttention k"), asBatch(v, "softmaxAttention v"), { causal: options.causal ?? true, scale: options.scale });
+    const { out } = scaledDotProductAttention(
+      asBatch(q, "softmaxAttention q"),
+      asBatch(k, "softmaxAttention k"),
+      asBatch(v, "softmaxAttention v"),
+      { causal: options.causal ?? true, scale: options.scale },
+    );
     return q.rank === 2 ? tf.squeeze(out, [0]) : out;
   });
 }
@@ -112,7 +139,8 @@ export interface FastWeightResult {
  */
 export function fastWeightProgrammer(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: FastWeightOptions): FastWeightResult {
   checkQkv(q, k, v, "fastWeightProgrammer");
-  if (options.rule !== "sum" && options.rule !== "delta") throw new Error(`fastWeightProgrammer: rule must be "sum" or "delta", got "${options.rule}"`);
+  if (options.rule !== "sum" && options.rule !== "delta")
+    throw new Error(`fastWeightProgrammer: rule must be "sum" or "delta", got "${options.rule}"`);
   return tf.tidy(() => {
     let fq = applyFeatureMap(asBatch(q, "fastWeightProgrammer q"), options.featureMap);
     let fk = applyFeatureMap(asBatch(k, "fastWeightProgrammer k"), options.featureMap);
@@ -120,7 +148,7 @@ export function fastWeightProgrammer(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o
     const [b, t, dv] = vb.shape;
     const D = fq.shape[fq.rank - 1] as number;
     if (options.rule === "delta") {
-      const norm = (x: tf.Tensor) => (options.normalization ?? "sum") === "sum" ? tf.sum(x, -1, true) : tf.norm(x, "euclidean", -1, true);
+      const norm = (x: tf.Tensor) => ((options.normalization ?? "sum") === "sum" ? tf.sum(x, -1, true) : tf.norm(x, "euclidean", -1, true));
       fq = tf.div(fq, tf.add(norm(fq), DENOMINATOR_EPS));
       fk = tf.div(fk, tf.add(norm(fk), DENOMINATOR_EPS));
     }
@@ -184,7 +212,10 @@ export function retrievalBatch(rng: Rng, o: RetrievalOptions): RetrievalBatch {
   if (!(Number.isInteger(s) && s >= 1)) throw new Error(`retrievalBatch: pairs must be a positive integer, got ${s}`);
   if (!(Number.isInteger(extra) && extra >= 0)) throw new Error(`retrievalBatch: overwrites must be a non-negative integer, got ${extra}`);
   const L = s + extra;
-  const keys = new Int32Array(b * L), values = new Float32Array(b * L * dv), query = new Int32Array(b), target = new Float32Array(b * dv);
+  const keys = new Int32Array(b * L),
+    values = new Float32Array(b * L * dv),
+    query = new Int32Array(b),
+    target = new Float32Array(b * dv);
   const scale = 1 / Math.sqrt(dv);
   for (let n = 0; n < b; n++) {
     const order = rng.shuffle(Array.from({ length: s }, (_, i) => i));
@@ -202,9 +233,7 @@ export function retrievalBatch(rng: Rng, o: RetrievalOptions): RetrievalBatch {
 }
 
 /** How the retrieval model reads its memory. */
-export type RetrievalAttention =
-  | { kind: "softmax" }
-  | { kind: "fast-weights"; featureMap: FeatureMap; rule: "sum" | "delta" };
+export type RetrievalAttention = { kind: "softmax" } | { kind: "fast-weights"; featureMap: FeatureMap; rule: "sum" | "delta" };
 
 export function retrievalAttentionName(a: RetrievalAttention): string {
   if (a.kind === "softmax") return "softmax";
@@ -224,7 +253,9 @@ export interface RetrievalModel {
 
 /** Predicted values [B, dv] for a batch: store the L pairs, then read with the query. */
 export function retrievalReadout(model: RetrievalModel, batch: RetrievalBatch): tf.Tensor2D {
-  const b = batch.query.length, L = batch.length, dv = batch.values.length / (b * L);
+  const b = batch.query.length,
+    L = batch.length,
+    dv = batch.values.length / (b * L);
   return tf.tidy(() => {
     const keys = tf.reshape(tf.gather(model.keyEmbedding, tf.tensor1d(batch.keys, "int32")), [b, L, -1]);
     const query = tf.reshape(tf.gather(model.queryEmbedding, tf.tensor1d(batch.query, "int32")), [b, 1, -1]);
@@ -234,11 +265,14 @@ export function retrievalReadout(model: RetrievalModel, batch: RetrievalBatch): 
       return tf.reshape(tf.matMul(tf.softmax(tf.matMul(query, keys, false, true)), values), [b, dv]) as tf.Tensor2D;
     }
     if (a.rule === "sum") {
-      const fq = applyFeatureMap(query, a.featureMap), fk = applyFeatureMap(keys, a.featureMap);
+      const fq = applyFeatureMap(query, a.featureMap),
+        fk = applyFeatureMap(keys, a.featureMap);
       const w = tf.matMul(fq, fk, false, true); // [B, 1, L]
       return tf.reshape(tf.div(tf.matMul(w, values), tf.add(tf.sum(w, -1, true), DENOMINATOR_EPS)), [b, dv]) as tf.Tensor2D;
     }
-    const beta = tf.sigmoid(tf.add(tf.reshape(tf.matMul(tf.reshape(keys, [b * L, -1]), tf.reshape(model.betaWeight, [-1, 1])), [b, L]), model.betaBias));
+    const beta = tf.sigmoid(
+      tf.add(tf.reshape(tf.matMul(tf.reshape(keys, [b * L, -1]), tf.reshape(model.betaWeight, [-1, 1])), [b, L]), model.betaBias),
+    );
     const { weights } = fastWeightProgrammer(keys, keys, values, { featureMap: a.featureMap, rule: "delta", beta });
     let fq = applyFeatureMap(query, a.featureMap);
     fq = tf.div(fq, tf.add(tf.sum(fq, -1, true), DENOMINATOR_EPS));
@@ -248,11 +282,16 @@ export function retrievalReadout(model: RetrievalModel, batch: RetrievalBatch): 
 
 /** Retrieval loss: squared error summed over the value's entries, mean over the batch (predicting 0 scores 1). */
 export function retrievalLoss(predicted: tf.Tensor, batch: RetrievalBatch): tf.Scalar {
-  return tf.tidy(() => tf.mean(tf.sum(tf.square(tf.sub(predicted, tf.tensor2d(batch.target, predicted.shape as [number, number]))), -1)) as tf.Scalar);
+  return tf.tidy(
+    () => tf.mean(tf.sum(tf.square(tf.sub(predicted, tf.tensor2d(batch.target, predicted.shape as [number, number]))), -1)) as tf.Scalar,
+  );
 }
 
 /** Fresh embeddings for S keys of width `keyDim` (N(0, initStd²) entries, default 1/√keyDim, from `seed`). */
-export function initRetrievalModel(attention: RetrievalAttention, o: { pairs: number; keyDim: number; seed: number; initStd?: number }): RetrievalModel {
+export function initRetrievalModel(
+  attention: RetrievalAttention,
+  o: { pairs: number; keyDim: number; seed: number; initStd?: number },
+): RetrievalModel {
   const std = o.initStd ?? 1 / Math.sqrt(o.keyDim);
   if (attention.kind === "fast-weights") featureDim(o.keyDim, attention.featureMap);
   const rng = createRng(o.seed);
@@ -292,10 +331,19 @@ export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
   const data = createRng(o.seed + 1_000_003);
   const batchOf = () => retrievalBatch(data, { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites });
   const { attention: _kind, ...params } = model;
-  const trainable = o.attention.kind === "fast-weights" && o.attention.rule === "delta" ? params : { keyEmbedding: params.keyEmbedding, queryEmbedding: params.queryEmbedding };
+  const trainable =
+    o.attention.kind === "fast-weights" && o.attention.rule === "delta"
+      ? params
+      : { keyEmbedding: params.keyEmbedding, queryEmbedding: params.queryEmbedding };
   const result = train({
-    params: trainable, steps: o.steps, lr: o.lr, progress: o.progress,
-    loss: () => { const b = batchOf(); return retrievalLoss(retrievalReadout(model, b), b); },
+    params: trainable,
+    steps: o.steps,
+    lr: o.lr,
+    progress: o.progress,
+    loss: () => {
+      const b = batchOf();
+      return retrievalLoss(retrievalReadout(model, b), b);
+    },
   });
   const evalRng = createRng(o.seed + 2_000_003);
   const scores: number[] = [];

@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../../config";
 import { createRng } from "../../engine/rng";
-import { RnnLmParams, RnnRunOptions, dropout, rnnEncode, rnnLayerWidths } from "../../models/lstm";
+import { type RnnLmParams, type RnnRunOptions, dropout, rnnEncode, rnnLayerWidths } from "../../models/lstm";
 import { normalVariable, variableFrom, zerosVariable } from "../../models/params";
 
 export interface BatchNormParams {
@@ -48,7 +48,8 @@ function batchNorm(x: tf.Tensor, p: BatchNormParams, stats: RunningStats, update
   let mean: tf.Tensor, variance: tf.Tensor;
   if (update && x.shape[0] > 1) {
     ({ mean, variance } = tf.moments(x, 0));
-    const m = mean.dataSync(), v = variance.dataSync();
+    const m = mean.dataSync(),
+      v = variance.dataSync();
     const n = x.shape[0];
     for (let i = 0; i < m.length; i++) {
       stats.mean[i] = (1 - stats.momentum) * stats.mean[i] + stats.momentum * m[i];
@@ -63,15 +64,20 @@ function batchNorm(x: tf.Tensor, p: BatchNormParams, stats: RunningStats, update
 
 /** A classifier on an encoder (fresh or pretrained): concat pooling (3·H_last) → the head → classes. */
 export function initRnnClassifier(encoder: RnnLmParams, options: { classes: number; hidden?: number; seed?: number }): RnnClassifierParams {
-  if (!(Number.isInteger(options.classes) && options.classes >= 2)) throw new ConfigError(`initRnnClassifier: classes must be an integer ≥ 2, got ${options.classes}`);
+  if (!(Number.isInteger(options.classes) && options.classes >= 2))
+    throw new ConfigError(`initRnnClassifier: classes must be an integer ≥ 2, got ${options.classes}`);
   const r = createRng(options.seed ?? 0);
   const d = 3 * rnnLayerWidths(encoder.config).slice(-1)[0];
   const hidden = options.hidden ?? 50;
   return {
     encoder,
     head: {
-      bn1: batchNormParams(d), w1: normalVariable(r, [d, hidden], Math.sqrt(2 / d)), b1: zerosVariable([hidden]),
-      bn2: batchNormParams(hidden), w2: normalVariable(r, [hidden, options.classes], Math.sqrt(1 / hidden)), b2: zerosVariable([options.classes]),
+      bn1: batchNormParams(d),
+      w1: normalVariable(r, [d, hidden], Math.sqrt(2 / d)),
+      b1: zerosVariable([hidden]),
+      bn2: batchNormParams(hidden),
+      w2: normalVariable(r, [hidden, options.classes], Math.sqrt(1 / hidden)),
+      b2: zerosVariable([options.classes]),
     },
     stats: { bn1: runningStats(d), bn2: runningStats(hidden) },
   };
@@ -102,7 +108,12 @@ export function concatPool(h: tf.Tensor3D, lengths: ArrayLike<number>): tf.Tenso
 }
 
 /** Class logits [B, classes] for padded token ids [B, T] with their `lengths`; training mode (dropout, batch statistics) iff `options.rng`. */
-export function rnnClassify(params: RnnClassifierParams, tokens: tf.Tensor, lengths: ArrayLike<number>, options: RnnRunOptions = {}): tf.Tensor2D {
+export function rnnClassify(
+  params: RnnClassifierParams,
+  tokens: tf.Tensor,
+  lengths: ArrayLike<number>,
+  options: RnnRunOptions = {},
+): tf.Tensor2D {
   const training = options.rng !== undefined;
   const { head, stats } = params;
   const rate = params.encoder.config.dropout;

@@ -6,17 +6,17 @@
  * LSTM layer, the classifier head.
  */
 import * as tf from "@tensorflow/tfjs";
-import { LmBatch, disposeBatches, lmBatcher, lmEvalBatches, padTokenRows } from "../../data/batches";
-import { Tokenizer } from "../../data/tokenizers";
-import { Rng, createRng } from "../../engine/rng";
+import { type LmBatch, disposeBatches, lmBatcher, lmEvalBatches, padTokenRows } from "../../data/batches";
+import type { Tokenizer } from "../../data/tokenizers";
+import { type Rng, createRng } from "../../engine/rng";
 import { crossEntropy } from "../../models/loss";
 import { namedVariables } from "../../models/params";
-import { RnnLmParams, rnnLmLogits } from "../../models/lstm";
-import { RnnClassifierParams, rnnClassify } from "./classifier";
+import { type RnnLmParams, rnnLmLogits } from "../../models/lstm";
+import { type RnnClassifierParams, rnnClassify } from "./classifier";
 import { evaluateLm } from "../../train/evaluate";
 import { Adam } from "../../train/optimizer";
 import { slantedTriangularLR } from "../../train/schedules";
-import { ProgressSink, RunOptions, TrainResult, train } from "../../train/trainer";
+import { type ProgressSink, type RunOptions, type TrainResult, train } from "../../train/trainer";
 
 /** Group of each classifier variable: 0 embedding, 1…L the LSTM layers, L + 1 the head; −1 for the LM decoder (unused). */
 export function rnnLayerGroup(name: string): number {
@@ -103,19 +103,34 @@ export interface SentenceBatch {
 /** Rows `indices` of `data`, padded with 0 to the longest. */
 export function sentenceBatch(data: EncodedSentences, indices: number[]): SentenceBatch {
   const { tokens, lengths } = padTokenRows(indices.map((i) => data.ids[i]));
-  return { tokens, lengths, labels: tf.tensor1d(indices.map((i) => data.labels[i]), "int32") };
+  return {
+    tokens,
+    lengths,
+    labels: tf.tensor1d(
+      indices.map((i) => data.labels[i]),
+      "int32",
+    ),
+  };
 }
 
 /** Error rate (and loss) of a classifier on sentences, in batches. */
-export function evaluateRnnClassifier(params: RnnClassifierParams, data: EncodedSentences, batchSize = 64): { error: number; loss: number } {
-  let wrong = 0, loss = 0;
+export function evaluateRnnClassifier(
+  params: RnnClassifierParams,
+  data: EncodedSentences,
+  batchSize = 64,
+): { error: number; loss: number } {
+  let wrong = 0,
+    loss = 0;
   for (let start = 0; start < data.ids.length; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, data.ids.length - start) }, (_, i) => start + i);
     const b = sentenceBatch(data, idx);
     const [w, l] = tf.tidy(() => {
       const logits = rnnClassify(params, b.tokens, b.lengths);
       const predicted = tf.argMax(logits, 1);
-      return [tf.sum(tf.cast(tf.notEqual(predicted, b.labels), "float32")).dataSync()[0], crossEntropy(logits, b.labels).dataSync()[0] * idx.length];
+      return [
+        tf.sum(tf.cast(tf.notEqual(predicted, b.labels), "float32")).dataSync()[0],
+        crossEntropy(logits, b.labels).dataSync()[0] * idx.length,
+      ];
     });
     wrong += w;
     loss += l;
@@ -155,7 +170,8 @@ export interface ClassifierTrainResult {
 /** Fine-tunes a classifier with any combination of ULMFiT's three tricks. */
 export function trainRnnClassifier(o: ClassifierTrainOptions): ClassifierTrainResult {
   const n = o.data.ids.length;
-  if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new Error(`trainRnnClassifier: epochs must be a positive integer, got ${o.epochs}`);
+  if (!(Number.isInteger(o.epochs) && o.epochs >= 1))
+    throw new Error(`trainRnnClassifier: epochs must be a positive integer, got ${o.epochs}`);
   if (n === 0) throw new Error("trainRnnClassifier: no training sentences");
   const stepsPerEpoch = Math.ceil(n / o.batchSize);
   const total = stepsPerEpoch * o.epochs;
@@ -176,7 +192,11 @@ export function trainRnnClassifier(o: ClassifierTrainOptions): ClassifierTrainRe
     const offset = epoch * stepsPerEpoch;
     const dropoutRng: Rng = rng.fork(`dropout ${epoch}`);
     const run: TrainResult = train({
-      params: o.params, steps: stepsPerEpoch, adam, trainable, lrScale: discriminative,
+      params: o.params,
+      steps: stepsPerEpoch,
+      adam,
+      trainable,
+      lrScale: discriminative,
       callbacks: bar ? [{ onStep: ({ step, loss }) => bar.update(offset + step + 1, total, { loss }) }] : [],
       lr: (s) => (o.stlr ? slantedTriangularLR(offset + s, { totalSteps: total, lrMax: o.lr }) : o.lr),
       loss: (s) => {
@@ -215,8 +235,16 @@ export function trainRnnLm(o: RnnLmTrainOptions): { result: TrainResult; valStep
   const first = validLoss();
   const result = train({
     params: { embedding: o.params.embedding, layers: o.params.layers, decoderBias: o.params.decoderBias, decoder: o.params.decoder },
-    steps: o.steps, lr: o.lr, clipNorm: o.clipNorm, optimizer: o.optimizer, budgetSeconds: o.budgetSeconds, lrScale: o.lrScale, progress: o.progress, callbacks: o.callbacks,
-    evaluate: () => ({ valLoss: validLoss() }), evalEvery: o.evalEvery,
+    steps: o.steps,
+    lr: o.lr,
+    clipNorm: o.clipNorm,
+    optimizer: o.optimizer,
+    budgetSeconds: o.budgetSeconds,
+    lrScale: o.lrScale,
+    progress: o.progress,
+    callbacks: o.callbacks,
+    evaluate: () => ({ valLoss: validLoss() }),
+    evalEvery: o.evalEvery,
     loss: () => {
       const b = batches.next();
       return crossEntropy(rnnLmLogits(o.params, b.inputs, { rng: dropoutRng }), b.targets);

@@ -58,23 +58,34 @@ export function oneHotCodebook(n: number, d = n): Codebook {
  * Expected reward of the true game (nearest-token decoding), by Monte Carlo with `samples` noise
  * draws per meaning: mean and its standard error.
  */
-export function expectedReward(codebook: Codebook, options: GameOptions & { samples?: number; seed?: number }): { mean: number; stderr: number } {
+export function expectedReward(
+  codebook: Codebook,
+  options: GameOptions & { samples?: number; seed?: number },
+): { mean: number; stderr: number } {
   const { n, d } = checkCodebook(codebook, options.reward, "expectedReward");
   if (!(options.sigma >= 0)) throw new Error(`expectedReward: sigma must be ≥ 0, got ${options.sigma}`);
   const reward = options.reward ?? identityReward(n);
   const samples = options.samples ?? 4000;
   const rng = createRng(options.seed ?? 0);
-  let sum = 0, sumSq = 0;
+  let sum = 0,
+    sumSq = 0;
   const y = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     const noise = normalArray(rng, samples * d, options.sigma);
     for (let s = 0; s < samples; s++) {
       for (let k = 0; k < d; k++) y[k] = codebook[i][k] + noise[s * d + k];
-      let best = 0, bestDist = Infinity;
+      let best = 0,
+        bestDist = Infinity;
       for (let j = 0; j < n; j++) {
         let dist = 0;
-        for (let k = 0; k < d; k++) { const t = y[k] - codebook[j][k]; dist += t * t; }
-        if (dist < bestDist) { bestDist = dist; best = j; }
+        for (let k = 0; k < d; k++) {
+          const t = y[k] - codebook[j][k];
+          dist += t * t;
+        }
+        if (dist < bestDist) {
+          bestDist = dist;
+          best = j;
+        }
       }
       const r = reward[i][best];
       sum += r;
@@ -100,7 +111,10 @@ export function surrogateReward(codebook: tf.Tensor, noise: tf.Tensor3D, sigma: 
     const [n, s, d] = noise.shape;
     const y = tf.add(tf.reshape(codebook, [n, 1, d]), noise); // [N, S, d]
     const flat = tf.reshape(y, [n * s, d]);
-    const sq = tf.add(tf.sub(tf.sum(tf.square(flat), 1, true), tf.mul(2, tf.matMul(flat, codebook, false, true))), tf.reshape(tf.sum(tf.square(codebook), 1), [1, n])); // [N·S, N]
+    const sq = tf.add(
+      tf.sub(tf.sum(tf.square(flat), 1, true), tf.mul(2, tf.matMul(flat, codebook, false, true))),
+      tf.reshape(tf.sum(tf.square(codebook), 1), [1, n]),
+    ); // [N·S, N]
     const posterior = tf.softmax(tf.div(tf.neg(sq), 2 * sigma * sigma));
     const rewardRows = tf.reshape(tf.tile(tf.reshape(reward, [n, 1, n]), [1, s, 1]), [n * s, n]);
     return tf.mean(tf.sum(tf.mul(posterior, rewardRows), 1)) as tf.Scalar;
@@ -108,7 +122,10 @@ export function surrogateReward(codebook: tf.Tensor, noise: tf.Tensor3D, sigma: 
 }
 
 /** Value and gradient of the surrogate at a codebook (plain arrays). */
-export function surrogateGradient(codebook: Codebook, options: GameOptions & { samples?: number; seed?: number }): { value: number; gradient: number[][] } {
+export function surrogateGradient(
+  codebook: Codebook,
+  options: GameOptions & { samples?: number; seed?: number },
+): { value: number; gradient: number[][] } {
   const { n, d } = checkCodebook(codebook, options.reward, "surrogateGradient");
   return tf.tidy(() => {
     const noise = surrogateNoise(n, d, { sigma: options.sigma, samples: options.samples ?? 256, seed: options.seed ?? 0 });
@@ -140,18 +157,32 @@ export interface KktReport {
  */
 export function kktCheck(codebook: Codebook, gradient: number[][], tol = 1e-6): KktReport {
   const r: KktReport = { upperOk: 0, upper: 0, lowerOk: 0, lower: 0, free: 0, maxFreeGradient: 0, minOutward: Infinity, holds: false };
-  codebook.forEach((row, i) => row.forEach((v, k) => {
-    const g = gradient[i][k];
-    if (v >= 1) { r.upper++; if (g >= -tol) r.upperOk++; r.minOutward = Math.min(r.minOutward, g); }
-    else if (v <= 0) { r.lower++; if (g <= tol) r.lowerOk++; r.minOutward = Math.min(r.minOutward, -g); }
-    else { r.free++; r.maxFreeGradient = Math.max(r.maxFreeGradient, Math.abs(g)); }
-  }));
+  codebook.forEach((row, i) =>
+    row.forEach((v, k) => {
+      const g = gradient[i][k];
+      if (v >= 1) {
+        r.upper++;
+        if (g >= -tol) r.upperOk++;
+        r.minOutward = Math.min(r.minOutward, g);
+      } else if (v <= 0) {
+        r.lower++;
+        if (g <= tol) r.lowerOk++;
+        r.minOutward = Math.min(r.minOutward, -g);
+      } else {
+        r.free++;
+        r.maxFreeGradient = Math.max(r.maxFreeGradient, Math.abs(g));
+      }
+    }),
+  );
   r.holds = r.upperOk === r.upper && r.lowerOk === r.lower && r.maxFreeGradient <= tol;
   return r;
 }
 
 /** Projected gradient ascent on the surrogate: c ← clip(c + lr·∇, 0, 1), `steps` times (fixed noise). */
-export function optimiseCodebook(start: Codebook, options: GameOptions & { steps: number; lr: number; samples?: number; seed?: number }): { codebook: Codebook; values: number[] } {
+export function optimiseCodebook(
+  start: Codebook,
+  options: GameOptions & { steps: number; lr: number; samples?: number; seed?: number },
+): { codebook: Codebook; values: number[] } {
   const { n, d } = checkCodebook(start, options.reward, "optimiseCodebook");
   const noise = surrogateNoise(n, d, { sigma: options.sigma, samples: options.samples ?? 256, seed: options.seed ?? 0 });
   const reward = tf.tensor2d(options.reward ?? identityReward(n));

@@ -10,9 +10,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { padTokenRows } from "../../data/batches";
-import { MatrixInput, toMatrix64 } from "../../metrics/matrix";
-import { RnnLmParams, rnnEncode } from "../../models/lstm";
-import { Block, TransformerParams, transformerForward } from "../../models/transformer";
+import { type MatrixInput, toMatrix64 } from "../../metrics/matrix";
+import { type RnnLmParams, rnnEncode } from "../../models/lstm";
+import { type Block, type TransformerParams, transformerForward } from "../../models/transformer";
 
 /** Mean turning angle (degrees) of the trajectory through the rows of `states` ([T, D], T ≥ 3). */
 export function trajectoryCurvature(states: MatrixInput): number {
@@ -21,17 +21,26 @@ export function trajectoryCurvature(states: MatrixInput): number {
   for (let i = 0; i + 1 < t; i++) {
     const v = new Float64Array(d);
     let norm = 0;
-    for (let k = 0; k < d; k++) { v[k] = data[(i + 1) * d + k] - data[i * d + k]; norm += v[k] * v[k]; }
+    for (let k = 0; k < d; k++) {
+      v[k] = data[(i + 1) * d + k] - data[i * d + k];
+      norm += v[k] * v[k];
+    }
     norm = Math.sqrt(norm);
     steps.push(norm > 0 ? v.map((x) => x / norm) : new Float64Array(0));
   }
-  let sum = 0, count = 0;
+  let sum = 0,
+    count = 0;
   for (let i = 0; i + 1 < steps.length; i++) {
-    const a = steps[i], b = steps[i + 1];
+    const a = steps[i],
+      b = steps[i + 1];
     if (a.length === 0 || b.length === 0) continue;
     // 2·atan2(‖â − b̂‖, ‖â + b̂‖): the angle between unit vectors, accurate near 0° and 180° (acos is not).
-    let diff = 0, plus = 0;
-    for (let k = 0; k < d; k++) { diff += (a[k] - b[k]) ** 2; plus += (a[k] + b[k]) ** 2; }
+    let diff = 0,
+      plus = 0;
+    for (let k = 0; k < d; k++) {
+      diff += (a[k] - b[k]) ** 2;
+      plus += (a[k] + b[k]) ** 2;
+    }
     sum += (2 * Math.atan2(Math.sqrt(diff), Math.sqrt(plus)) * 180) / Math.PI;
     count++;
   }
@@ -70,7 +79,8 @@ export function sentenceSurprisal(logits: tf.Tensor, tokens: tf.Tensor, lengths:
  * padding never enters a sentence's curvature.
  */
 export function curvatureProfile(rows: ArrayLike<number>[], batchSize: number, statesOf: (tokens: tf.Tensor2D) => tf.Tensor[]): number[][] {
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`curvatureProfile: batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new Error(`curvatureProfile: batchSize must be a positive integer, got ${batchSize}`);
   let out: number[][] | undefined;
   for (let start = 0; start < rows.length; start += batchSize) {
     const { tokens, lengths } = padTokenRows(rows.slice(start, start + batchSize));
@@ -96,11 +106,13 @@ export function transformerStates(params: TransformerParams<Block>): (tokens: tf
 
 /** An LSTM LM's states for `curvatureProfile`: the embeddings, then each LSTM layer's outputs. */
 export function lstmStates(params: RnnLmParams): (tokens: tf.Tensor2D) => tf.Tensor[] {
-  return (tokens) => tf.tidy(() => {
-    const [b, t] = tokens.shape;
-    const embedded = tf.reshape(tf.gather(params.embedding, tf.reshape(tokens, [-1])), [b, t, params.config.embedDim]);
-    // The first l layers alone are an LSTM LM of l layers (untied: the decoder is not used here).
-    const upTo = (l: number) => rnnEncode({ ...params, config: { ...params.config, nLayers: l, tieEmbeddings: false }, layers: params.layers.slice(0, l) }, tokens);
-    return [embedded, ...params.layers.map((_, l) => upTo(l + 1))];
-  });
+  return (tokens) =>
+    tf.tidy(() => {
+      const [b, t] = tokens.shape;
+      const embedded = tf.reshape(tf.gather(params.embedding, tf.reshape(tokens, [-1])), [b, t, params.config.embedDim]);
+      // The first l layers alone are an LSTM LM of l layers (untied: the decoder is not used here).
+      const upTo = (l: number) =>
+        rnnEncode({ ...params, config: { ...params.config, nLayers: l, tieEmbeddings: false }, layers: params.layers.slice(0, l) }, tokens);
+      return [embedded, ...params.layers.map((_, l) => upTo(l + 1))];
+    });
 }
