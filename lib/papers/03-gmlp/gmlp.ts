@@ -205,8 +205,8 @@ function gate(cfg: GmlpConfig, p: GmlpBlockParams, z: tf.Tensor, xNorm: tf.Tenso
 /** One gMLP block on the residual stream x [B·T, D]. */
 export function gmlpBlock(cfg: GmlpConfig, p: GmlpBlockParams, x: tf.Tensor, b: number, t: number): tf.Tensor {
   const xNorm = applyNorm(layerNormSpec(cfg), p.norm, x);
-  const z = activate("gelu", tf.add(tf.matMul(xNorm, p.u), p.bu)); // [B·T, F]
-  return tf.add(x, tf.add(tf.matMul(gate(cfg, p, z, xNorm, b, t), p.v), p.bv));
+  const z = activate("gelu", linear(xNorm, p.u, p.bu)); // [B·T, F]
+  return tf.add(x, linear(gate(cfg, p, z, xNorm, b, t), p.v, p.bv));
 }
 
 /** Runs x [B·T, D] through every block, then the final LayerNorm. */

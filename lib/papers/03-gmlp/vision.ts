@@ -14,6 +14,7 @@ import { ConfigError, type Schema, resolveConfig } from "../../config";
 import { type Rng, createRng } from "../../engine/rng";
 import { patchify } from "../../data/images";
 import { type NormParams, initNorm } from "../../models/norms";
+import { linear } from "../../models/ops";
 import { normalVariable, zerosVariable } from "../../models/params";
 import {
   GATES,
@@ -196,7 +197,7 @@ export function visionForward(params: VisionParams, images: tf.Tensor): tf.Tenso
   const d = cfg.dModel;
   return tf.tidy(() => {
     const patches = tf.reshape(patchify(images, cfg.patchSize), [b * t, cfg.patchSize ** 2]);
-    let x = tf.add(tf.matMul(patches, params.patchEmbedding), params.patchBias); // [B·T, D]
+    let x = linear(patches, params.patchEmbedding, params.patchBias); // [B·T, D]
     if ("positionEmbedding" in params) {
       x = tf.reshape(tf.add(tf.reshape(x, [b, t, d]), params.positionEmbedding), [b * t, d]);
       x = transformerBlocks({
@@ -211,7 +212,7 @@ export function visionForward(params: VisionParams, images: tf.Tensor): tf.Tenso
       x = gmlpBlocks(gmlpBackbone(params.config), params.blocks, params.finalNorm, x, b, t);
     }
     const pooled = tf.mean(tf.reshape(x, [b, t, d]), 1); // [B, D]
-    return tf.add(tf.matMul(pooled, params.head), params.headBias) as tf.Tensor2D;
+    return linear(pooled, params.head, params.headBias) as tf.Tensor2D;
   });
 }
 

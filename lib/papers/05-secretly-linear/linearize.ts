@@ -9,6 +9,7 @@ import { type AffineMap, fitAffineMap } from "./linearity";
 import type { LmModel } from "../../train/lm";
 import { type RunOptions, type TrainResult, train } from "../../train/trainer";
 import { crossEntropy, distillationKl } from "../../models/loss";
+import { linear } from "../../models/ops";
 import { variableFrom } from "../../models/params";
 import { type Block, type BlockReplacement, type TransformerParams, replaceBlocks, transformerForward } from "../../models/transformer";
 
@@ -55,7 +56,7 @@ export function fitLinearBlock(input: MatrixInput, output: MatrixInput): { block
 export const identityBlock: BlockReplacement = (stream) => tf.clone(stream);
 
 export function linearReplacement(block: LinearBlock): BlockReplacement {
-  return (stream) => tf.add(tf.matMul(stream, block.weight), block.bias);
+  return (stream) => linear(stream, block.weight, block.bias);
 }
 
 export interface DistillOptions extends RunOptions {

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../../config";
 import { createRng } from "../../engine/rng";
 import { type RnnLmParams, type RnnRunOptions, dropout, rnnEncode, rnnLayerWidths } from "../../models/lstm";
+import { linear } from "../../models/ops";
 import { normalVariable, variableFrom, zerosVariable } from "../../models/params";
 
 export interface BatchNormParams {
@@ -120,8 +121,8 @@ export function rnnClassify(
   return tf.tidy(() => {
     const pooled = concatPool(rnnEncode(params.encoder, tokens, options), lengths);
     const a = dropout(batchNorm(pooled, head.bn1, stats.bn1, training), rate, options.rng);
-    const hid = tf.relu(tf.add(tf.matMul(a, head.w1), head.b1));
+    const hid = tf.relu(linear(a, head.w1, head.b1));
     const b = dropout(batchNorm(hid, head.bn2, stats.bn2, training), rate, options.rng);
-    return tf.add(tf.matMul(b, head.w2), head.b2) as tf.Tensor2D;
+    return linear(b, head.w2, head.b2) as tf.Tensor2D;
   });
 }
