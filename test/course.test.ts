@@ -130,6 +130,7 @@ describe("exercises: one source", () => {
 
 describe("course mode", () => {
   // Inside the project (build/), so the copies resolve "transformer-anatomy" as notebooks/ do.
+  fs.mkdirSync(path.join(ROOT, "build"), { recursive: true }); // absent in a fresh clone
   const dir = fs.mkdtempSync(path.join(ROOT, "build", "test-course-"));
   let rows: { file: string; exercises: number }[];
 
