@@ -30,6 +30,10 @@ export * from "./train/optimizer";
 export * from "./train/trainer";
 export * from "./train/evaluate";
 export * from "./train/lm";
+export * from "./train/gates";
+
+export * from "./pretrain/recipes";
+export * from "./pretrain/checkpoints";
 
 export * from "./data/cache";
 export * from "./data/sotu";
@@ -38,9 +42,12 @@ export * from "./data/sentiment";
 export * from "./data/images";
 export * from "./data/tokenizers";
 export * from "./data/batches";
+export * from "./data/safetensors";
 
 export * from "./metrics/stats";
 export * from "./metrics/matrix";
+export * from "./metrics/inference";
+export * from "./metrics/ngram";
 
 export * from "./notebook/kernel";
 export * from "./notebook/chromium";

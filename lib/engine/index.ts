@@ -94,6 +94,12 @@ export async function ready(options: { backend?: BackendName; quiet?: boolean } 
   return current!;
 }
 
+/** The engine `ready()` started (backend, threads, versions); an error before `ready()`. */
+export function engineInfo(): EngineInfo {
+  if (!current) throw new Error("engineInfo: the engine is not started; call `await ta.ready()` first");
+  return current;
+}
+
 function describe(backend: BackendName): EngineInfo {
   const wasm = patched ? wasmInitInfo() : { threads: tfWasm.getThreadsCount(), simd: Boolean(tf.env().get("WASM_HAS_SIMD_SUPPORT")) };
   return {

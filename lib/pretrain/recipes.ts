@@ -1,0 +1,110 @@
+/**
+ * Pretraining recipes: the models some claims are about (a trained GPT's curvature, a pretrained
+ * decoder's linearity, ULMFiT's pretrained LM) are trained once by `npm run pretrain`, committed
+ * under data/checkpoints/, and loaded by the notebooks — as the papers start from published
+ * models. A recipe fixes everything that decides the weights: corpus, tokenizer, model, schedule,
+ * seeds. Each has a `smoke` variant, trained on the fly in seconds in smoke mode and in the tests,
+ * so CI never depends on the committed files.
+ */
+import type { TransformerConfig } from "../models/transformer";
+
+export interface Recipe {
+  name: string;
+  description: string;
+  /** "sotu+brown": the State of the Union training speeches and the Brown training samples; validation likewise. */
+  corpus: "sotu+brown" | "sotu";
+  /** Keep only the first this many characters of each split (smoke variants; 0 = all). */
+  corpusChars: number;
+  tokenizer: { kind: "word"; maxVocab: number } | { kind: "char" };
+  /** The transformer; vocabSize comes from the tokenizer, seed from `seed`. */
+  model: Omit<Partial<TransformerConfig>, "vocabSize" | "seed">;
+  batchSize: number;
+  steps: number;
+  /** Peak rate of a linear warmup then cosine decay to `minLr`. */
+  lr: number;
+  warmup: number;
+  minLr: number;
+  clipNorm: number;
+  /** Seeds the weights. */
+  seed: number;
+  /** Seeds the batch order. */
+  dataSeed: number;
+  evalEvery: number;
+  evalBatches: number;
+  /** Extra checkpoints kept along the way (for trajectories), by step. */
+  saveAt: number[];
+  dtype: "F32" | "F16";
+  /** The tiny variant: these fields replace the recipe's in smoke mode. */
+  smoke: Partial<Omit<Recipe, "name" | "smoke" | "description">>;
+}
+
+export const RECIPES = {
+  /** The smallest recipe: a character GPT on a slice of the speeches; the determinism test trains it twice. */
+  "tiny-char": {
+    name: "tiny-char",
+    description: "2-layer character GPT, d 32, on the first 200k characters of the speeches (seconds)",
+    corpus: "sotu",
+    corpusChars: 200_000,
+    tokenizer: { kind: "char" },
+    model: { seqLen: 32, dModel: 32, nHeads: 2, nLayers: 2, dFF: 128 },
+    batchSize: 8,
+    steps: 40,
+    lr: 3e-3,
+    warmup: 5,
+    minLr: 3e-4,
+    clipNorm: 1,
+    seed: 1,
+    dataSeed: 1,
+    evalEvery: 20,
+    evalBatches: 2,
+    saveAt: [20],
+    dtype: "F32",
+    smoke: {},
+  },
+  /**
+   * A word-level GPT on the largest general English text we have offline: 233 State of the Union
+   * addresses and the Brown corpus (≈ 2.7 M training words), trained to a plateau of its cosine
+   * schedule. Notebooks 05 and 10 measure it.
+   */
+  "word-gpt": {
+    name: "word-gpt",
+    description: "4-layer word GPT, d 128, 5,000-word vocabulary, on the speeches + Brown (≈ 33 min on 2 cores)",
+    corpus: "sotu+brown",
+    corpusChars: 0,
+    tokenizer: { kind: "word", maxVocab: 5000 },
+    model: { seqLen: 64, dModel: 128, nHeads: 4, nLayers: 4, dFF: 512, activation: "gelu", normPlacement: "pre" },
+    batchSize: 32,
+    steps: 3200,
+    lr: 2e-3,
+    warmup: 200,
+    minLr: 1e-4,
+    clipNorm: 1,
+    seed: 1,
+    dataSeed: 1,
+    evalEvery: 200,
+    evalBatches: 20,
+    saveAt: [0, 200, 800],
+    dtype: "F32",
+    smoke: {
+      corpusChars: 200_000,
+      tokenizer: { kind: "word", maxVocab: 500 },
+      model: { seqLen: 16, dModel: 16, nHeads: 2, nLayers: 2, dFF: 32 },
+      batchSize: 4,
+      steps: 6,
+      warmup: 2,
+      evalEvery: 3,
+      evalBatches: 1,
+      saveAt: [0, 3],
+    },
+  },
+} satisfies Record<string, Recipe>;
+
+export type RecipeName = keyof typeof RECIPES;
+
+/** The recipe by name (its smoke variant when `smoke`); an error lists the recipes. */
+export function recipe(name: string, options: { smoke?: boolean } = {}): Recipe {
+  if (!(name in RECIPES)) throw new Error(`recipe: unknown recipe "${name}"; recipes: ${Object.keys(RECIPES).join(", ")}`);
+  const r: Recipe = RECIPES[name as RecipeName];
+  if (!options.smoke) return r;
+  return { ...r, ...r.smoke, model: { ...r.model, ...r.smoke.model }, smoke: {} };
+}

@@ -1,0 +1,76 @@
+/**
+ * Training-quality gates: an arm of a comparison is compared only once it is trained properly.
+ * A gate is a named check with the numbers behind it; a claim that depends on an arm that failed
+ * its gate is "inconclusive" (see `claim` in lib/notebook/claims.ts).
+ *
+ *   baseline gate   final validation loss ≤ bigram baseline − margin (nats/token), the margin stated
+ *   plateau gate    relative improvement of the validation loss over the last 20% of training,
+ *                   (L(0.8·T) − L(T)) / L(0.8·T), at most `maxImprovement`
+ *
+ * And the per-arm learning-rate choice: a few rates on short runs, scored on validation data only.
+ */
+
+export interface QualityGate {
+  /** What was checked, e.g. "Pre-LN, seed 1: beats the bigram by 0.1 nats". */
+  name: string;
+  passed: boolean;
+  /** The numbers, e.g. "val 1.62 vs bigram 2.36 − 0.10". */
+  detail: string;
+}
+
+/** Passes when `valLoss` ≤ `bigram` − `margin`. */
+export function baselineGate(name: string, o: { valLoss: number; bigram: number; margin: number }): QualityGate {
+  if (!(o.margin >= 0)) throw new Error(`baselineGate: margin must be ≥ 0, got ${o.margin}`);
+  if (!Number.isFinite(o.bigram)) throw new Error(`baselineGate: bigram must be finite, got ${o.bigram}`);
+  const passed = Number.isFinite(o.valLoss) && o.valLoss <= o.bigram - o.margin;
+  return { name, passed, detail: `val ${o.valLoss.toFixed(3)} vs bigram ${o.bigram.toFixed(3)} − margin ${o.margin}` };
+}
+
+/**
+ * Relative improvement of a validation curve over its last `fraction` of training: the loss at
+ * the first evaluation at or after (1 − fraction)·lastStep against the last loss.
+ */
+export function lateImprovement(steps: readonly number[], losses: readonly number[], fraction = 0.2): number {
+  if (steps.length !== losses.length) throw new Error(`lateImprovement: ${steps.length} steps for ${losses.length} losses`);
+  if (steps.length < 2) throw new Error("lateImprovement: needs at least 2 evaluations");
+  if (!(fraction > 0 && fraction < 1)) throw new Error(`lateImprovement: fraction must be in (0, 1), got ${fraction}`);
+  const last = steps[steps.length - 1];
+  const from = steps.findIndex((s) => s >= (1 - fraction) * last);
+  const start = Math.min(from, steps.length - 2); // at least one interval to compare
+  return (losses[start] - losses[losses.length - 1]) / losses[start];
+}
+
+/** Passes when the validation loss improved by at most `maxImprovement` (relative) over the last 20% of training. */
+export function plateauGate(
+  name: string,
+  o: { steps: readonly number[]; losses: readonly number[]; maxImprovement: number; fraction?: number },
+): QualityGate {
+  const improvement = lateImprovement(o.steps, o.losses, o.fraction ?? 0.2);
+  const passed = Number.isFinite(improvement) && improvement <= o.maxImprovement;
+  return {
+    name,
+    passed,
+    detail: `val loss improved ${(100 * improvement).toFixed(2)}% over the last ${Math.round(100 * (o.fraction ?? 0.2))}% of training (allowed ≤ ${(100 * o.maxImprovement).toFixed(1)}%)`,
+  };
+}
+
+export interface LearningRateSweep {
+  best: number;
+  /** Validation score of each rate (lower is better), in the order given. */
+  scores: { lr: number; score: number }[];
+}
+
+/**
+ * Chooses a learning rate on validation data: `score(lr)` trains a short run at that rate and
+ * returns its validation loss (never test data). Non-finite scores (diverged runs) never win.
+ */
+export function sweepLearningRate(rates: readonly number[], score: (lr: number) => number): LearningRateSweep {
+  if (rates.length < 2) throw new Error(`sweepLearningRate: give at least 2 rates, got ${rates.length}`);
+  for (const lr of rates)
+    if (!(lr > 0 && Number.isFinite(lr))) throw new Error(`sweepLearningRate: rates must be positive numbers, got ${lr}`);
+  const scores = rates.map((lr) => ({ lr, score: score(lr) }));
+  const finite = scores.filter((s) => Number.isFinite(s.score));
+  if (finite.length === 0) throw new Error(`sweepLearningRate: every rate diverged (${rates.join(", ")})`);
+  const best = finite.reduce((a, b) => (b.score < a.score ? b : a)).lr;
+  return { best, scores };
+}

@@ -1,0 +1,214 @@
+/**
+ * The evidence standard's library: intervals and tests against hand-computed values, n-gram
+ * baselines by hand, training-quality gates, and claim records (format 2) whose verdicts follow
+ * from the criterion, the interval, the control and the gates.
+ */
+import { describe, expect, it, vi } from "vitest";
+import tQuantile from "@stdlib/stats-base-dists-t-quantile";
+import { bootstrapInterval, differenceInterval, equivalence, meanInterval, pairedInterval, spearmanTest } from "../lib/metrics/inference";
+import { ngramBaselines } from "../lib/metrics/ngram";
+import { createRng } from "../lib/engine/rng";
+import { ClaimFailed, type ClaimRecordV2, type ClaimSpecV2, claim, criterionText, judge } from "../lib/notebook/claims";
+import { baselineGate, lateImprovement, plateauGate, sweepLearningRate } from "../lib/train/gates";
+
+describe("intervals", () => {
+  it("t interval of a mean (hand-computed: [1, 2, 3, 4] → 2.5 ± 3.1824·√(5/12))", () => {
+    const i = meanInterval([1, 2, 3, 4]);
+    expect(tQuantile(0.975, 3)).toBeCloseTo(3.182446, 5); // the table value
+    expect(i.estimate).toBe(2.5);
+    expect(i.se).toBeCloseTo(Math.sqrt(5 / 12), 12);
+    expect(i.low).toBeCloseTo(2.5 - 3.182446 * Math.sqrt(5 / 12), 5);
+    expect(i.high).toBeCloseTo(2.5 + 3.182446 * Math.sqrt(5 / 12), 5);
+    expect(i.method).toBe("t interval over 4 values");
+    expect(meanInterval([1, 2, 3, 4], 0.9).high).toBeLessThan(i.high);
+    expect(() => meanInterval([3])).toThrow(/at least 2 values/);
+    expect(() => meanInterval([1, NaN])).toThrow(/sample\[1\] is NaN/);
+    expect(() => meanInterval([1, 2], 1)).toThrow(/level must be in \(0, 1\)/);
+  });
+
+  it("Welch interval of a difference: Welch–Satterthwaite degrees of freedom by hand", () => {
+    // a = [1, 2, 3], b = [4, 6, 8]: s²_a/n = 1/3, s²_b/n = 4/3; ν = (5/3)² / ((1/3)²/2 + (4/3)²/2) = 2.9412
+    const i = differenceInterval([1, 2, 3], [4, 6, 8]);
+    const nu = (5 / 3) ** 2 / ((1 / 3) ** 2 / 2 + (4 / 3) ** 2 / 2);
+    expect(nu).toBeCloseTo(2.941176, 5);
+    expect(i.estimate).toBe(-4);
+    expect(i.se).toBeCloseTo(Math.sqrt(5 / 3), 12);
+    expect(i.high - i.estimate).toBeCloseTo(tQuantile(0.975, nu) * Math.sqrt(5 / 3), 10);
+    expect(i.method).toContain("ν = 2.9");
+    // antisymmetric
+    const j = differenceInterval([4, 6, 8], [1, 2, 3]);
+    expect([j.low, j.high]).toEqual([-i.high, -i.low]);
+    // no spread: a point
+    expect(differenceInterval([2, 2], [1, 1])).toMatchObject({ estimate: 1, low: 1, high: 1 });
+  });
+
+  it("paired interval = interval of the differences (hand-computed)", () => {
+    const i = pairedInterval([2, 4, 6], [1, 1, 1]); // d = [1, 3, 5]: mean 3, s = 2, se = 2/√3, t₂ = 4.3027
+    expect(i.estimate).toBe(3);
+    expect(i.high - 3).toBeCloseTo(4.302653 * (2 / Math.sqrt(3)), 4);
+    expect(() => pairedInterval([1, 2], [1])).toThrow(/2 values paired with 1/);
+  });
+
+  it("bootstrap: seeded (same seed, same interval); collapses on constant data; ≈ the normal interval on a large sample", () => {
+    const rng = createRng(1);
+    const xs = Array.from({ length: 500 }, () => rng.normal());
+    const a = bootstrapInterval(xs, { seed: 3 }),
+      b = bootstrapInterval(xs, { seed: 3 });
+    expect(a).toEqual(b);
+    const halfWidth = (a.high - a.low) / 2;
+    const normalHalf = (1.96 * Math.sqrt(xs.reduce((s, x) => s + (x - a.estimate) ** 2, 0) / 499)) / Math.sqrt(500);
+    expect(Math.abs(halfWidth / normalHalf - 1)).toBeLessThan(0.15);
+    expect(bootstrapInterval([2, 2, 2], { seed: 1 })).toMatchObject({ estimate: 2, low: 2, high: 2 });
+    expect(bootstrapInterval(xs, { seed: 3, statistic: (s) => Math.max(...s) }).high).toBe(Math.max(...xs));
+    expect(() => bootstrapInterval(xs, { seed: 1, resamples: 10 })).toThrow(/resamples must be an integer ≥ 100/);
+  });
+
+  it("Spearman with a permutation p-value: monotone → p at its floor; independent → not small; seeded", () => {
+    const x = Array.from({ length: 12 }, (_, i) => i);
+    const mono = spearmanTest(
+      x,
+      x.map((v) => v ** 3),
+      { seed: 1, permutations: 999 },
+    );
+    expect(mono.rho).toBe(1);
+    expect(mono.p).toBeCloseTo(1 / 1000, 12); // no re-pairing of 12 values reaches ρ = 1 in 999 tries
+    const rng = createRng(5);
+    const noise = x.map(() => rng.normal());
+    const ind = spearmanTest(x, noise, { seed: 2, permutations: 999 });
+    expect(ind.p).toBeGreaterThan(0.05);
+    expect(spearmanTest(x, noise, { seed: 2, permutations: 999 })).toEqual(ind);
+    expect(() => spearmanTest([1, 2], [1, 2], { seed: 1 })).toThrow(/at least 3 pairs/);
+  });
+
+  it("equivalence against a margin named in advance", () => {
+    expect(equivalence({ low: -0.01, high: 0.015 }, 0.02)).toBe("equivalent");
+    expect(equivalence({ low: 0.03, high: 0.05 }, 0.02)).toBe("different");
+    expect(equivalence({ low: -0.01, high: 0.03 }, 0.02)).toBe("inconclusive");
+    expect(() => equivalence({ low: 0, high: 1 }, 0)).toThrow(/margin must be > 0/);
+  });
+});
+
+describe("n-gram baselines", () => {
+  it("unigram (add-one) and interpolated bigram by hand", () => {
+    // train 0 1 0 1 0 1: c(0) = c(1) = 3, p_uni = 4/8 each; every 0 is followed by 1 and every 1 by 0.
+    const b = ngramBaselines([0, 1, 0, 1, 0, 1], [0, 1, 0], 2);
+    expect(b.unigram).toBeCloseTo(Math.log(2), 12);
+    expect(b.lambda).toBe(0.99);
+    expect(b.bigram).toBeCloseTo(-Math.log(0.99 + 0.01 * 0.5), 12);
+    expect(b.tokens).toBe(2);
+  });
+
+  it("a bigram never beats… itself: on text with no pair structure it chooses little weight, and stays ≤ unigram + ε", () => {
+    const rng = createRng(2);
+    const train = Array.from({ length: 20000 }, () => rng.int(5));
+    const valid = Array.from({ length: 5000 }, () => rng.int(5));
+    const b = ngramBaselines(train, valid, 5);
+    expect(b.unigram).toBeCloseTo(Math.log(5), 2);
+    expect(b.lambda).toBe(0.5);
+    expect(b.bigram).toBeLessThan(b.unigram + 0.01);
+    expect(() => ngramBaselines([0, 5], [0, 1], 5)).toThrow(/trainIds\[1\] = 5 is not an id in 0…4/);
+  });
+});
+
+describe("training-quality gates", () => {
+  it("baseline gate: beats the bigram by the stated margin", () => {
+    expect(baselineGate("arm", { valLoss: 2.0, bigram: 2.36, margin: 0.1 }).passed).toBe(true);
+    expect(baselineGate("arm", { valLoss: 2.3, bigram: 2.36, margin: 0.1 })).toMatchObject({
+      passed: false,
+      detail: "val 2.300 vs bigram 2.360 − margin 0.1",
+    });
+    expect(baselineGate("arm", { valLoss: NaN, bigram: 2.36, margin: 0.1 }).passed).toBe(false);
+  });
+
+  it("plateau gate: relative improvement over the last 20% of training (hand-computed)", () => {
+    const steps = [0, 200, 400, 600, 800, 1000];
+    expect(lateImprovement(steps, [4, 3, 2.5, 2.2, 2.0, 1.9])).toBeCloseTo(0.1 / 2.0, 12); // from step 800
+    expect(plateauGate("arm", { steps, losses: [4, 3, 2.5, 2.2, 2.0, 1.9], maxImprovement: 0.01 }).passed).toBe(false);
+    expect(plateauGate("arm", { steps, losses: [4, 3, 2.5, 2.2, 2.0, 1.995], maxImprovement: 0.01 }).passed).toBe(true);
+    expect(() => lateImprovement([0], [1])).toThrow(/at least 2 evaluations/);
+  });
+
+  it("learning-rate sweep: lowest validation score wins; diverged runs never do", () => {
+    const sweep = sweepLearningRate([1e-3, 3e-3, 1e-2], (lr) => (lr === 1e-2 ? NaN : lr === 3e-3 ? 1.5 : 1.7));
+    expect(sweep.best).toBe(3e-3);
+    expect(sweep.scores.map((s) => s.lr)).toEqual([1e-3, 3e-3, 1e-2]);
+    expect(() => sweepLearningRate([1e-3, 1e-2], () => NaN)).toThrow(/every rate diverged/);
+    expect(() => sweepLearningRate([1e-3], () => 1)).toThrow(/at least 2 rates/);
+  });
+});
+
+describe("claim records, format 2", () => {
+  const base = (over: Partial<ClaimSpecV2>): ClaimSpecV2 => ({
+    id: "t",
+    paper: { citation: "A et al. 2020", where: "Fig. 1" },
+    claim: "x is large",
+    paperFigure: "x = 5",
+    criterion: { kind: "above", threshold: 1, source: "the paper's Fig. 1 shows x > 1" },
+    statistic: { name: "x", value: 2 },
+    uncertainty: { low: 1.5, high: 2.5, level: 0.95, method: "t interval over 3 seeds" },
+    n: 3,
+    ...over,
+  });
+  const quiet = () => vi.spyOn(console, "log").mockImplementation(() => undefined);
+
+  it("judges an interval against each kind of criterion", () => {
+    expect(judge({ kind: "above", threshold: 1, source: "" }, 1.1, 2)).toBe("passes");
+    expect(judge({ kind: "above", threshold: 1, source: "" }, 0.9, 2)).toBe("straddles");
+    expect(judge({ kind: "above", threshold: 1, source: "" }, 0, 1)).toBe("fails");
+    expect(judge({ kind: "below", threshold: 1, source: "" }, 0, 0.9)).toBe("passes");
+    expect(judge({ kind: "within", margin: 0.1, source: "" }, -0.05, 0.05)).toBe("passes");
+    expect(judge({ kind: "within", margin: 0.1, center: 1, source: "" }, 1.1, 1.3)).toBe("fails");
+    expect(judge({ kind: "within", margin: 0.1, source: "" }, 0.05, 0.2)).toBe("straddles");
+    expect(criterionText({ kind: "within", margin: 0.02, source: "" })).toBe("|x − 0| < 0.02");
+  });
+
+  it("verdicts follow from the interval, the control and the gates; each non-reproduction names why", () => {
+    const log = quiet();
+    const v = (over: Partial<ClaimSpecV2>) => claim(base(over)) as ClaimRecordV2;
+    expect(v({}).verdict).toBe("reproduced");
+    expect(v({ uncertainty: { low: 0.5, high: 2.5, level: 0.95, method: "m" } })).toMatchObject({
+      verdict: "inconclusive",
+      reason: "x 2 [0.5, 2.5] straddles the criterion > 1",
+    });
+    expect(v({ statistic: { name: "x", value: 0.5 }, uncertainty: { low: 0.2, high: 0.8, level: 0.95, method: "m" } })).toMatchObject({
+      verdict: "not reproduced",
+      reason: "x 0.5 [0.2, 0.8] fails the criterion > 1",
+    });
+    const withControl = v({ control: { description: "untrained model", value: 3 } });
+    expect(withControl.verdict).toBe("inconclusive");
+    expect(withControl.reason).toMatch(/the control also passes \(untrained model: 3 against > 1\)/);
+    expect(v({ control: { description: "untrained model", value: 0.2 } })).toMatchObject({
+      verdict: "reproduced",
+      control: { outcome: "fails" },
+    });
+    const gated = v({ gates: [{ name: "arm A beats the bigram", passed: false, detail: "val 2.4 vs bigram 2.36 − margin 0.1" }] });
+    expect(gated).toMatchObject({
+      verdict: "inconclusive",
+      reason: "gate failed: arm A beats the bigram (val 2.4 vs bigram 2.36 − margin 0.1)",
+    });
+    expect(v({ n: 1, uncertainty: undefined }).verdict).toBe("reproduced"); // a single exact check: a point
+    log.mockRestore();
+  });
+
+  it("rejects incomplete records, naming what is missing", () => {
+    const log = quiet();
+    expect(() => claim(base({ uncertainty: undefined }))).toThrow(/n = 3 needs an uncertainty/);
+    expect(() => claim(base({ statistic: { name: "x", value: 3 } }))).toThrow(/the statistic 3 lies outside its interval \[1.5, 2.5\]/);
+    expect(() => claim(base({ criterion: { kind: "above", threshold: 1, source: "" } }))).toThrow(/needs a criterion with its source/);
+    expect(() => claim(base({ n: 0 }))).toThrow(/n must be a positive integer/);
+    log.mockRestore();
+  });
+
+  it("a required claim throws in full mode unless reproduced, never in smoke mode", () => {
+    const log = quiet();
+    expect(() => claim(base({ required: true, uncertainty: { low: 0.5, high: 2.5, level: 0.95, method: "m" } }))).toThrow(ClaimFailed);
+    process.env.TA_SMOKE = "1";
+    try {
+      const r = claim(base({ required: true, uncertainty: { low: 0.5, high: 2.5, level: 0.95, method: "m" } })) as ClaimRecordV2;
+      expect(r).toMatchObject({ smoke: true, verdict: "inconclusive", format: 2 });
+    } finally {
+      delete process.env.TA_SMOKE;
+      log.mockRestore();
+    }
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * Checkpoints: the safetensors layout byte by byte, float16 rounding, deterministic training of a
+ * recipe (same seed and threads → the same bytes), and a loader that refuses missing, corrupted
+ * or mismatched files with an error naming the file and how to rebuild it.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { decodeSafetensors, encodeSafetensors, fromFloat16Bits, toFloat16Bits } from "../lib/data/safetensors";
+import { ready } from "../lib/engine";
+import { disposeParams, namedVariables } from "../lib/models/params";
+import { checkpointValLoss, loadCheckpoint, pretrained, saveCheckpoint, trainRecipe } from "../lib/pretrain/checkpoints";
+import { RECIPES, recipe } from "../lib/pretrain/recipes";
+
+beforeAll(async () => {
+  await ready({ backend: "wasm", quiet: true });
+});
+
+describe("safetensors", () => {
+  it("lays out the header and data as the format says (parsed by hand)", () => {
+    const bytes = encodeSafetensors(
+      new Map([
+        ["b", { shape: [2], data: Float32Array.of(1.5, -2) }],
+        ["a", { shape: [1, 1], data: Float32Array.of(3) }],
+      ]),
+      { metadata: { format: "pt" } },
+    );
+    const view = new DataView(bytes.buffer);
+    const n = Number(view.getBigUint64(0, true));
+    expect(n % 8).toBe(0);
+    const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8"));
+    expect(header).toEqual({
+      __metadata__: { format: "pt" },
+      a: { dtype: "F32", shape: [1, 1], data_offsets: [0, 4] },
+      b: { dtype: "F32", shape: [2], data_offsets: [4, 12] },
+    });
+    expect([view.getFloat32(8 + n, true), view.getFloat32(12 + n, true), view.getFloat32(16 + n, true)]).toEqual([3, 1.5, -2]);
+    expect(bytes.length).toBe(8 + n + 12);
+    const back = decodeSafetensors(bytes);
+    expect(back.metadata).toEqual({ format: "pt" });
+    expect(Array.from(back.tensors.get("b")?.data ?? [])).toEqual([1.5, -2]);
+    expect(() => encodeSafetensors(new Map([["x", { shape: [3], data: new Float32Array(2) }]]))).toThrow(
+      /"x" has shape \[3\] \(3 values\) but 2 values/,
+    );
+    expect(() => decodeSafetensors(bytes.subarray(0, 20), "f.safetensors")).toThrow(/f.safetensors: the header claims/);
+  });
+
+  it("float16: exact for representable values, nearest-even otherwise, Inf past 65504", () => {
+    const cases: [number, number][] = [
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65520, 0x7c00],
+      [2 ** -24, 0x0001],
+      [2 ** -14, 0x0400],
+      [0, 0],
+      [0.1, 0x2e66],
+      [Infinity, 0x7c00],
+    ];
+    for (const [x, bits] of cases) expect(toFloat16Bits(x), String(x)).toBe(bits);
+    expect(toFloat16Bits(1 + 2 ** -11)).toBe(0x3c00); // halfway: rounds to even
+    expect(toFloat16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
+    expect(Math.abs(fromFloat16Bits(toFloat16Bits(1e-5)) - 1e-5)).toBeLessThanOrEqual(2 ** -25); // subnormal: absolute error
+    expect(Number.isNaN(fromFloat16Bits(toFloat16Bits(NaN)))).toBe(true);
+    for (const x of [0.3333, -17.25, 1e-3, 1234.5])
+      expect(Math.abs(fromFloat16Bits(toFloat16Bits(x)) - x) / Math.abs(x)).toBeLessThan(2 ** -10);
+    const bytes = encodeSafetensors(new Map([["w", { shape: [3], data: Float32Array.of(1, 0.1, -3.5) }]]), { dtype: "F16" });
+    const w = decodeSafetensors(bytes).tensors.get("w");
+    expect(w?.dtype).toBe("F16");
+    expect(Array.from(w?.data ?? [])).toEqual([1, fromFloat16Bits(0x2e66), -3.5]);
+  });
+});
+
+describe("recipes and checkpoints", () => {
+  const tiny = recipe("tiny-char");
+
+  it("a recipe trained twice with the same seed and threads gives identical bytes; it beats its unigram baseline", () => {
+    const a = trainRecipe(tiny),
+      b = trainRecipe(tiny);
+    for (const [file, f] of a.files)
+      expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(b.files.get(file)?.bytes ?? [])), file).toBe(0);
+    expect([...a.files.keys()].sort()).toEqual(["model.safetensors", "step-20.safetensors"]);
+    expect(a.manifest.validation.steps).toEqual([0, 20, 40]);
+    expect(a.manifest.finalValLoss).toBeLessThan(a.manifest.baselines.unigram);
+    expect(a.manifest.tokensSeen).toBe(40 * 8 * 32);
+    disposeParams([a.params, b.params]);
+  });
+
+  it("saves and loads back the same weights (and the trajectory); refuses missing, corrupted and mismatched files", () => {
+    const trained = trainRecipe(tiny);
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ta-ckpt-")), "tiny-char");
+    saveCheckpoint(trained, dir);
+    const loaded = loadCheckpoint("tiny-char", { dir });
+    for (const [name, v] of namedVariables(loaded.params)) {
+      expect(Array.from(v.dataSync()), name).toEqual(Array.from(namedVariables(trained.params).get(name)?.dataSync() ?? []));
+    }
+    expect(checkpointValLoss(loaded)).toBeCloseTo(trained.manifest.finalValLoss, 4);
+    const early = loadCheckpoint("tiny-char", { dir, step: 20 });
+    expect(checkpointValLoss(early)).toBeGreaterThan(checkpointValLoss(loaded));
+    expect(() => loadCheckpoint("tiny-char", { dir, step: 7 })).toThrow(/no weights saved at step 7; saved steps: 20 and the final model/);
+    // corrupted tensor file
+    const model = path.join(dir, "model.safetensors");
+    const bytes = fs.readFileSync(model);
+    bytes[bytes.length - 1] ^= 1;
+    fs.writeFileSync(model, bytes);
+    expect(() => loadCheckpoint("tiny-char", { dir })).toThrow(
+      /model.safetensors is corrupted \(its SHA-256 does not match the manifest\); rebuild it with `npm run pretrain -- tiny-char`/,
+    );
+    // a recipe that changed since training
+    const manifestFile = path.join(dir, "manifest.json");
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+    manifest.recipe.steps = 41;
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+    expect(() => loadCheckpoint("tiny-char", { dir })).toThrow(
+      /trained with a different recipe than lib\/pretrain\/recipes.ts now holds; rebuild it/,
+    );
+    // nothing there
+    fs.rmSync(dir, { recursive: true });
+    expect(() => loadCheckpoint("tiny-char", { dir })).toThrow(/manifest.json is missing; rebuild it with `npm run pretrain -- tiny-char`/);
+    expect(() => loadCheckpoint("no-such-recipe", { dir })).toThrow(/unknown recipe "no-such-recipe"; recipes: tiny-char, word-gpt/);
+    disposeParams([trained.params, loaded.params, early.params]);
+  });
+
+  it("smoke mode trains the recipe's tiny variant on the fly, with its trajectory", () => {
+    expect(Object.keys(RECIPES)).toContain("word-gpt");
+    const before = tf.memory().numTensors;
+    const m = pretrained("word-gpt", { smoke: true });
+    const start = pretrained("word-gpt", { smoke: true, step: 0 });
+    expect(m.params.config.nLayers).toBe(2);
+    expect(m.tokenizer.vocabSize).toBe(500);
+    expect(checkpointValLoss(start)).toBeGreaterThan(checkpointValLoss(m));
+    disposeParams([m.params, start.params]);
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2); // at most cached masks
+  });
+});
