@@ -57,6 +57,7 @@ export * from "./notebook/table";
 export * from "./notebook/claims";
 export * from "./notebook/exercise";
 export * from "./notebook/mode";
+export * from "./notebook/stamp";
 
 export * from "./papers/01-pre-ln-vs-post-ln";
 export * from "./papers/02-rmsnorm-gopher";

@@ -22,6 +22,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const BOOK_DIR = path.join(ROOT, "build", "book");
 const NOTEBOOKS = path.join(ROOT, "notebooks");
 const CLAIM_MIME = "application/vnd.transformer-anatomy.claim+json";
+const RUN_STAMP_MIME = "application/vnd.transformer-anatomy.run-stamp+json";
 
 /** @type {typeof import("katex")} */
 const katex = require("katex");
@@ -29,14 +30,22 @@ const katex = require("katex");
 /**
  * Notebook JSON (nbformat 4), as far as the book reads it. Multi-line text is a string or a list of lines.
  * @typedef {string | string[]} MultilineText
- * @typedef {{ id: string, claim: string, paper: string, ours: string, caveat?: string, verdict: string, smoke?: boolean }} ClaimRecord
- *   what lib/notebook/claims.ts writes under CLAIM_MIME
+ * @typedef {{ id: string, claim: string, paper: string, ours: string, caveat?: string, verdict: string, smoke?: boolean }} ClaimRecordV1
+ *   format 1 (notebooks not yet redone)
+ * @typedef {{ format: 2, id: string, claim: string, paper: { citation: string, where: string }, paperFigure: string,
+ *   criterion: { kind: string, source: string }, criterionText: string, statistic: { name: string, value: number, unit?: string },
+ *   uncertainty?: { low: number, high: number, level: number, method: string }, n: number,
+ *   control?: { description: string, value: number, outcome: string }, gates?: { name: string, passed: boolean, detail: string }[],
+ *   verdict: string, reason?: string, criterionChanged?: string, smoke: boolean, required: boolean }} ClaimRecordV2
+ *   format 2: what lib/notebook/claims.ts writes under CLAIM_MIME
+ * @typedef {ClaimRecordV1 | ClaimRecordV2} ClaimRecord
+ * @typedef {{ kind: "library", sha256: string } | { kind: "checkpoint", name: string, step: number | null, file: string, sha256: string, smoke: boolean }} RunStamp
  * @typedef {{ "text/html"?: MultilineText, "text/plain"?: MultilineText, "image/png"?: MultilineText,
- *   "application/vnd.transformer-anatomy.claim+json"?: ClaimRecord }} MimeBundle
+ *   "application/vnd.transformer-anatomy.claim+json"?: ClaimRecord, "application/vnd.transformer-anatomy.run-stamp+json"?: RunStamp }} MimeBundle
  * @typedef {{ output_type: string, name?: string, text?: MultilineText, ename?: string, evalue?: string, data?: MimeBundle }} Output
  * @typedef {{ cell_type: string, source: MultilineText, metadata?: { tags?: string[] }, outputs?: Output[] }} Cell
  * @typedef {{ cells: Cell[] }} Notebook
- * @typedef {{ file: string, id: string, page: string, title: string, nb: Notebook }} Entry a notebook and its page
+ * @typedef {{ file: string, id: string, page: string, title: string, nb: Notebook, stamps: RunStamp[] }} Entry a notebook, its page and its run stamps
  * @typedef {ClaimRecord & { notebook: Entry }} Claim a claim record and the notebook it came from
  * @typedef {{ id: string, figure: string }} Plot a plot element's id and its figure's JSON
  */
@@ -81,7 +90,7 @@ function listNotebooks() {
       const nb = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, file), "utf8"));
       const firstMd = nb.cells.find((c) => c.cell_type === "markdown");
       const heading = /^#\s+(.+)$/m.exec(joined(firstMd?.source))?.[1] ?? file;
-      return { file, id: file.slice(0, 2), page: file.replace(/\.ipynb$/, ".html"), title: heading.replace(/[*_`]/g, ""), nb };
+      return { file, id: file.slice(0, 2), page: file.replace(/\.ipynb$/, ".html"), title: heading.replace(/[*_`]/g, ""), nb, stamps: [] };
     });
 }
 
@@ -96,13 +105,46 @@ function figureJson(html) {
 }
 
 /** @type {Record<string, string | undefined>} */
-const VERDICT_CLASS = { held: "held", partly: "partly", "not reproduced": "not", "smoke run": "smoke" };
+const VERDICT_CLASS = {
+  reproduced: "held",
+  inconclusive: "partly",
+  held: "held",
+  partly: "partly",
+  "not reproduced": "not",
+  "smoke run": "smoke",
+};
+
+/** @param {ClaimRecord} r @returns {r is ClaimRecordV2} */
+const isV2 = (r) => "format" in r && r.format === 2;
+
+/** @param {number} x */
+const num = (x) =>
+  Number.isFinite(x) && x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5) ? x.toExponential(3) : String(Number(x.toPrecision(4)));
+
+/** The statistic with its interval and n, as text. @param {ClaimRecordV2} r */
+function statisticText(r) {
+  const u = r.uncertainty;
+  return `${r.statistic.name} = ${num(r.statistic.value)}${r.statistic.unit ? ` ${r.statistic.unit}` : ""}${u ? ` [${num(u.low)}, ${num(u.high)}] (${Math.round(100 * u.level)}%, ${u.method})` : ""}, n = ${r.n}`;
+}
 
 /** @param {ClaimRecord} record */
 function renderClaim(record) {
-  return `<div class="claim ${VERDICT_CLASS[record.verdict] ?? ""}" id="claim-${escapeHtml(record.id)}">
+  if (!isV2(record)) {
+    return `<div class="claim ${VERDICT_CLASS[record.verdict] ?? ""}" id="claim-${escapeHtml(record.id)}">
 <span class="verdict">${escapeHtml(record.verdict)}</span> ${escapeHtml(record.claim)}
 <div class="claim-figures"><b>Paper:</b> ${escapeHtml(record.paper)}<br><b>Ours:</b> ${escapeHtml(record.ours)}${record.caveat ? `<br><b>Caveat:</b> ${escapeHtml(record.caveat)}` : ""}</div></div>`;
+  }
+  const control = record.control
+    ? `<br><b>Control:</b> ${escapeHtml(record.control.description)} = ${escapeHtml(num(record.control.value))} (${escapeHtml(record.control.outcome)})`
+    : "";
+  const gates = record.gates?.length
+    ? `<br><b>Gates:</b> ${record.gates.map((g) => `${g.passed ? "✔" : "✘"} ${escapeHtml(g.name)} (${escapeHtml(g.detail)})`).join("; ")}`
+    : "";
+  return `<div class="claim ${VERDICT_CLASS[record.verdict] ?? ""}" id="claim-${escapeHtml(record.id)}">
+<span class="verdict">${escapeHtml(record.smoke ? "smoke run" : record.verdict)}</span> ${escapeHtml(record.claim)}
+<div class="claim-figures"><b>Paper</b> (${escapeHtml(record.paper.citation)}, ${escapeHtml(record.paper.where)}): ${escapeHtml(record.paperFigure)}
+<br><b>Criterion:</b> ${escapeHtml(record.criterionText)} (${escapeHtml(record.criterion.source)})${record.criterionChanged ? ` <span class="changed">criterion changed: ${escapeHtml(record.criterionChanged)}</span>` : ""}
+<br><b>Ours:</b> ${escapeHtml(statisticText(record))}${control}${gates}${record.reason ? `<br><b>Reason:</b> ${escapeHtml(record.reason)}` : ""}</div></div>`;
 }
 
 /**
@@ -118,6 +160,11 @@ function renderOutput(output, next, plots, claims, notebook) {
   if (output.output_type === "stream") return `<pre class="stream ${output.name}">${escapeHtml(joined(output.text))}</pre>`;
   if (output.output_type === "error") return `<pre class="error">${escapeHtml(`${output.ename}: ${output.evalue}`)}</pre>`;
   const data = output.data ?? {};
+  const stamp = data[RUN_STAMP_MIME];
+  if (stamp) {
+    notebook.stamps.push(stamp);
+    return `<pre class="result stamp">${escapeHtml(joined(data["text/plain"]))}</pre>`;
+  }
   const record = data[CLAIM_MIME];
   if (record) {
     claims.push({ ...record, notebook });
@@ -217,46 +264,119 @@ ${rendered ? `<div class="outputs">${rendered}</div>` : ""}</section>`);
 }
 
 /**
+ * Whether a notebook's committed outputs came from the current library sources and checkpoints.
+ * @param {Entry} entry
+ * @returns {{ status: "current" | "stale" | "no stamp", detail: string }}
+ */
+export function freshness(entry) {
+  const library = entry.stamps.find((s) => s.kind === "library");
+  if (!library) return { status: "no stamp", detail: "outputs from a run before run stamps existed" };
+  const problems = [];
+  if (library.sha256 !== currentLibraryHash())
+    problems.push(`library sources changed since the run (${library.sha256.slice(0, 12)} → ${currentLibraryHash().slice(0, 12)})`);
+  for (const s of entry.stamps) {
+    if (s.kind !== "checkpoint") continue;
+    if (s.smoke) {
+      problems.push(`checkpoint ${s.name} was a smoke stand-in`);
+      continue;
+    }
+    const manifestFile = path.join(ROOT, "data", "checkpoints", s.name, "manifest.json");
+    const manifest = fs.existsSync(manifestFile) ? JSON.parse(fs.readFileSync(manifestFile, "utf8")) : null;
+    const file = manifest?.files?.find((/** @type {{ file: string }} */ f) => f.file === s.file);
+    if (!file || file.sha256 !== s.sha256) problems.push(`checkpoint ${s.name}/${s.file} changed since the run`);
+  }
+  return problems.length
+    ? { status: "stale", detail: problems.join("; ") }
+    : { status: "current", detail: "library and checkpoints as committed" };
+}
+
+/** @type {string | undefined} */
+let libraryHash;
+/** SHA-256 of lib/**\/*.ts, by the library's own function (dist/notebook/stamp.js). */
+function currentLibraryHash() {
+  libraryHash ??= /** @type {{ librarySourceHash(): string }} */ (
+    require(path.join(ROOT, "dist", "notebook", "stamp.js"))
+  ).librarySourceHash();
+  return libraryHash;
+}
+
+/** Verdict counts of some claims: format 2 by verdict, format 1 together as "old format". @param {Claim[]} claims */
+function verdictCounts(claims) {
+  const v2 = claims.filter((c) => isV2(c) && !c.smoke);
+  /** @param {string} v */
+  const count = (v) => v2.filter((c) => c.verdict === v).length;
+  return {
+    reproduced: count("reproduced"),
+    inconclusive: count("inconclusive"),
+    notReproduced: count("not reproduced"),
+    smoke: claims.filter((c) => isV2(c) && c.smoke).length,
+    oldFormat: claims.filter((c) => !isV2(c)).length,
+    changed: claims.filter((c) => isV2(c) && c.criterionChanged).length,
+  };
+}
+
+/** @param {ReturnType<typeof verdictCounts>} k */
+const countsText = (k) =>
+  `${k.reproduced} reproduced, ${k.inconclusive} inconclusive, ${k.notReproduced} not reproduced${k.oldFormat ? `, ${k.oldFormat} in the old format (not yet redone)` : ""}${k.smoke ? `, ${k.smoke} from smoke runs (not judged)` : ""}`;
+
+/**
  * @param {Entry[]} notebooks
  * @param {Claim[]} claims
  */
 function renderIndex(notebooks, claims) {
   const rows = notebooks.map((nb) => {
     const mine = claims.filter((c) => c.notebook === nb);
-    /** @param {string} v a verdict */
-    const count = (v) => mine.filter((c) => c.verdict === v).length;
     const exercises = nb.nb.cells.filter((c) => (c.metadata?.tags ?? []).includes("solution")).length; // one solution cell per exercise
+    const fresh = freshness(nb);
     return `<li><a href="${nb.page}">${escapeHtml(nb.id)} · ${escapeHtml(nb.title)}</a>
-<span class="counts">${mine.length} claims: ${count("held")} held, ${count("partly")} partly, ${count("not reproduced")} not reproduced · ${exercises} exercises</span></li>`;
+<span class="counts">${mine.length} claims: ${countsText(verdictCounts(mine))} · ${exercises} exercises${fresh.status === "current" ? "" : ` · <span class="stale">outputs ${escapeHtml(fresh.status)}: ${escapeHtml(fresh.detail)}</span>`}</span></li>`;
   });
   const body = `<h1>transformer-anatomy</h1>
 <p>Ten papers about how transformers work inside, reproduced step by step at laptop scale. Each page is a
 notebook as it last ran in full: its narrative, code, outputs and live charts. The
-<a href="scorecard.html">scorecard</a> lists every claim with the paper's figure and ours.</p>
+<a href="scorecard.html">scorecard</a> lists every claim with its criterion, our statistic and its uncertainty, and the verdict.</p>
 <ol class="contents">${rows.join("\n")}</ol>`;
   return page({ title: "Contents", body, nav: `<a href="index.html">contents</a> · <a href="scorecard.html">scorecard</a>` });
 }
 
 /**
- * @param {Entry[]} _notebooks (unused: the claims carry their notebook)
+ * @param {Entry[]} notebooks
  * @param {Claim[]} claims
  */
-function renderScorecard(_notebooks, claims) {
-  /** @param {string} v a verdict */
-  const count = (v) => claims.filter((c) => c.verdict === v).length;
-  const rows = claims.map(
-    (c) => `<tr class="${VERDICT_CLASS[c.verdict] ?? ""}">
-<td><a href="${c.notebook.page}">${escapeHtml(c.notebook.id)}</a></td><td>${escapeHtml(c.notebook.title.replace(/^\d\d\s*[·:.-]\s*/, ""))}</td>
-<td>${escapeHtml(c.claim)}</td><td>${escapeHtml(c.paper)}</td><td>${escapeHtml(c.ours)}${c.caveat && c.verdict !== "held" ? `<div class="caveat">${escapeHtml(c.caveat)}</div>` : ""}</td>
-<td class="verdict-cell">${escapeHtml(c.verdict === "not reproduced" ? "not at our scale" : c.verdict)}</td>
-<td><a href="${c.notebook.page}#claim-${escapeHtml(c.id)}">cell</a></td></tr>`,
-  );
+function renderScorecard(notebooks, claims) {
+  const rows = claims.map((c) => {
+    const where = `<td><a href="${c.notebook.page}">${escapeHtml(c.notebook.id)}</a></td>`;
+    const cell = `<td><a href="${c.notebook.page}#claim-${escapeHtml(c.id)}">cell</a></td>`;
+    if (!isV2(c)) {
+      return `<tr class="old">${where}<td>${escapeHtml(c.claim)}</td><td>${escapeHtml(c.paper)}</td><td colspan="3">${escapeHtml(c.ours)}</td>
+<td class="verdict-cell">old format<div class="caveat">recorded as “${escapeHtml(c.verdict)}”</div></td><td></td>${cell}</tr>`;
+    }
+    const verdict = c.smoke ? "smoke run" : c.verdict;
+    const control = c.control
+      ? `${escapeHtml(c.control.description)}: ${escapeHtml(num(c.control.value))} (${escapeHtml(c.control.outcome)})`
+      : "—";
+    return `<tr class="${VERDICT_CLASS[verdict] ?? ""}">${where}<td>${escapeHtml(c.claim)}</td>
+<td>${escapeHtml(c.paper.citation)}, ${escapeHtml(c.paper.where)}: ${escapeHtml(c.paperFigure)}</td>
+<td>${escapeHtml(c.criterionText)}<div class="caveat">${escapeHtml(c.criterion.source)}</div>${c.criterionChanged ? `<div class="changed">criterion changed: ${escapeHtml(c.criterionChanged)}</div>` : ""}</td>
+<td>${escapeHtml(statisticText(c))}</td><td>${control}</td>
+<td class="verdict-cell">${escapeHtml(verdict)}</td><td>${escapeHtml(c.reason ?? "")}</td>${cell}</tr>`;
+  });
+  const all = verdictCounts(claims);
+  const perNotebook = notebooks.map((nb) => {
+    const k = verdictCounts(claims.filter((c) => c.notebook === nb));
+    const fresh = freshness(nb);
+    return `<tr><td><a href="${nb.page}">${escapeHtml(nb.id)}</a></td><td>${k.reproduced}</td><td>${k.inconclusive}</td><td>${k.notReproduced}</td><td>${k.oldFormat}</td><td class="${fresh.status === "current" ? "" : "stale"}">${escapeHtml(fresh.status)}${fresh.status === "current" ? "" : `: ${escapeHtml(fresh.detail)}`}</td></tr>`;
+  });
   const body = `<h1>Scorecard</h1>
-<p class="summary"><b>${claims.length}</b> claims from ${new Set(claims.map((c) => c.notebook)).size} notebooks:
-<span class="held">${count("held")} held</span>, <span class="partly">${count("partly")} partly</span>,
-<span class="not">${count("not reproduced")} not reproduced at our scale</span>${count("smoke run") ? `, ${count("smoke run")} from smoke runs (not judged)` : ""}.
-Each row is read from the claim record the notebook's own assert cell wrote when it last ran.</p>
-<table class="scorecard"><thead><tr><th>#</th><th>paper</th><th>claim</th><th>paper's figure</th><th>our figure</th><th>verdict</th><th></th></tr></thead>
+<p class="summary"><b>${claims.length}</b> claims from ${new Set(claims.map((c) => c.notebook)).size} notebooks: ${countsText(all)}${all.changed ? `; ${all.changed} with a changed criterion (marked)` : ""}.
+A verdict is computed from the criterion fixed in the claim's code, the interval of our statistic, the control and the training gates:
+<span class="held">reproduced</span> when the whole interval meets the criterion and the control fails it,
+<span class="not">not reproduced</span> when the whole interval misses it,
+<span class="partly">inconclusive</span> when it straddles the criterion, the control also passes, or an arm failed its gate.
+Each row is read from the record the notebook's own claim cell wrote when it last ran.</p>
+<table class="scorecard summary-table"><thead><tr><th>#</th><th>reproduced</th><th>inconclusive</th><th>not reproduced</th><th>old format</th><th>outputs</th></tr></thead>
+<tbody>${perNotebook.join("\n")}</tbody></table>
+<table class="scorecard"><thead><tr><th>#</th><th>claim</th><th>paper's figure</th><th>criterion</th><th>our statistic ± uncertainty (n)</th><th>control</th><th>verdict</th><th>reason</th><th></th></tr></thead>
 <tbody>${rows.join("\n")}</tbody></table>`;
   return page({ title: "Scorecard", body, nav: `<a href="index.html">contents</a> · <a href="scorecard.html">scorecard</a>` });
 }
@@ -285,6 +405,10 @@ table.scorecard th { background: #f3f5f8; position: sticky; top: 42px; }
 tr.held .verdict-cell, span.held { color: #2e7d32; font-weight: bold; }
 tr.partly .verdict-cell, span.partly { color: #a57500; font-weight: bold; }
 tr.not .verdict-cell, span.not { color: #c62828; font-weight: bold; }
+tr.old .verdict-cell { color: #777; }
+.changed { color: #8a4b00; font-size: 12px; font-weight: bold; }
+.stale { color: #8a4b00; }
+pre.stamp { color: #777; font-size: 11px; }
 .caveat { color: #666; font-size: 12px; margin-top: 4px; }
 ol.contents li { margin: 8px 0; } .counts { display: block; color: #666; font-size: 13px; }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
@@ -310,11 +434,23 @@ export function buildBook(outDir = BOOK_DIR) {
   fs.writeFileSync(path.join(outDir, "scorecard.html"), renderScorecard(notebooks, claims));
   const scorecard = claims.map((c) => ({
     notebook: c.notebook.id,
+    format: isV2(c) ? 2 : 1,
     id: c.id,
     claim: c.claim,
-    paper: c.paper,
-    ours: c.ours,
-    verdict: c.verdict,
+    ...(isV2(c)
+      ? {
+          paper: c.paper,
+          paperFigure: c.paperFigure,
+          criterion: c.criterionText,
+          statistic: c.statistic,
+          uncertainty: c.uncertainty,
+          n: c.n,
+          control: c.control,
+          reason: c.reason,
+          criterionChanged: c.criterionChanged,
+        }
+      : { paper: c.paper, ours: c.ours }),
+    verdict: isV2(c) ? (c.smoke ? "smoke run" : c.verdict) : "old format",
     cell: `${c.notebook.page}#claim-${c.id}`,
   }));
   fs.writeFileSync(path.join(outDir, "scorecard.json"), `${JSON.stringify(scorecard, null, 2)}\n`);

@@ -152,7 +152,7 @@ export function trainRecipe(
   const manifest: CheckpointManifest = {
     name: r.name,
     recipe: r,
-    commit: codeCommit(),
+    commit,
     seed: r.seed,
     threads: engine.threads,
     backend: engine.backend,

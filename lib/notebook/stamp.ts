@@ -1,0 +1,66 @@
+/**
+ * Run stamps: a notebook's outputs say which library code and which checkpoints produced them.
+ * `runStamp()` (in every setup cell, after `ready()`) records the SHA-256 of the library's
+ * sources; `pretrainedModel()` loads a checkpoint and records its file's SHA-256. The book's
+ * scorecard and `npm test` compare the stamps with the current sources and checkpoints and warn
+ * about notebooks whose committed outputs came from older code (a warning: rerun them with
+ * `npm run reproduce`).
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type LoadedCheckpoint, pretrained } from "../pretrain/checkpoints";
+import { displayBundle } from "./kernel";
+import { isSmoke } from "./mode";
+
+export const RUN_STAMP_MIME = "application/vnd.transformer-anatomy.run-stamp+json";
+
+/** The project root (this file is lib/notebook/stamp.ts or dist/notebook/stamp.js). */
+const ROOT = path.resolve(__dirname, "..", "..");
+
+export type RunStamp = { kind: "library"; sha256: string } | { kind: "checkpoint"; name: string; step: number | null; file: string; sha256: string; smoke: boolean };
+
+function listSources(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listSources(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+}
+
+/** SHA-256 over the library's sources (every lib/**\/*.ts, by relative path and content, in path order). */
+export function librarySourceHash(root = ROOT): string {
+  const lib = path.join(root, "lib");
+  if (!fs.existsSync(lib)) throw new Error(`librarySourceHash: ${lib} is missing (the stamp needs the library's sources)`);
+  const hash = crypto.createHash("sha256");
+  for (const file of listSources(lib).sort()) {
+    hash.update(path.relative(root, file).split(path.sep).join("/"));
+    hash.update("\0");
+    hash.update(fs.readFileSync(file));
+    hash.update("\0");
+  }
+  return hash.digest("hex");
+}
+
+function show(stamp: RunStamp, text: string): void {
+  if (!displayBundle({ "text/plain": text, [RUN_STAMP_MIME]: stamp })) console.log(text);
+}
+
+/** Records which library sources this run uses (the setup cell calls it after `ready()`). */
+export function runStamp(): RunStamp {
+  const stamp: RunStamp = { kind: "library", sha256: librarySourceHash() };
+  show(stamp, `run stamp: library sources ${stamp.sha256.slice(0, 12)}`);
+  return stamp;
+}
+
+/**
+ * A pretrained model from `npm run pretrain` (the committed checkpoint; in smoke mode the recipe's
+ * tiny variant trained on the fly), with a run stamp naming the weights' file and checksum.
+ */
+export function pretrainedModel(name: string, options: { step?: number } = {}): LoadedCheckpoint {
+  const smoke = isSmoke();
+  const loaded = pretrained(name, { smoke, step: options.step });
+  const file = options.step === undefined ? "model.safetensors" : `step-${options.step}.safetensors`;
+  const entry = loaded.manifest.files.find((f) => f.file === file);
+  const stamp: RunStamp = { kind: "checkpoint", name, step: options.step ?? null, file, sha256: entry?.sha256 ?? "", smoke };
+  show(stamp, `run stamp: checkpoint ${name}/${file} ${stamp.sha256.slice(0, 12)}${smoke ? " (smoke: trained on the fly)" : ""}`);
+  return loaded;
+}
