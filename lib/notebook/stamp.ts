@@ -18,7 +18,9 @@ export const RUN_STAMP_MIME = "application/vnd.transformer-anatomy.run-stamp+jso
 /** The project root (this file is lib/notebook/stamp.ts or dist/notebook/stamp.js). */
 const ROOT = path.resolve(__dirname, "..", "..");
 
-export type RunStamp = { kind: "library"; sha256: string } | { kind: "checkpoint"; name: string; step: number | null; file: string; sha256: string; smoke: boolean };
+export type RunStamp =
+  | { kind: "library"; sha256: string }
+  | { kind: "checkpoint"; name: string; step: number | null; file: string; sha256: string; smoke: boolean };
 
 function listSources(dir: string): string[] {
   return fs

@@ -116,6 +116,7 @@ export function trainRecipe(
   r: Recipe,
   options: { progress?: ProgressSink; onEval?: (step: number, valLoss: number) => void } = {},
 ): TrainedRecipe {
+  const commit = codeCommit(); // the code as it is when training starts (later edits do not count)
   const { tokenizer, trainIds, validIds } = recipeCorpus(r);
   const config = recipeConfig(r, tokenizer.vocabSize);
   const params = initTransformer(config);
