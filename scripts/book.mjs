@@ -376,7 +376,7 @@ A verdict is computed from the criterion fixed in the claim's code, the interval
 Each row is read from the record the notebook's own claim cell wrote when it last ran.</p>
 <table class="scorecard summary-table"><thead><tr><th>#</th><th>reproduced</th><th>inconclusive</th><th>not reproduced</th><th>old format</th><th>outputs</th></tr></thead>
 <tbody>${perNotebook.join("\n")}</tbody></table>
-<table class="scorecard"><thead><tr><th>#</th><th>claim</th><th>paper's figure</th><th>criterion</th><th>our statistic ± uncertainty (n)</th><th>control</th><th>verdict</th><th>reason</th><th></th></tr></thead>
+<table class="scorecard claims"><thead><tr><th>#</th><th>claim</th><th>paper's figure</th><th>criterion</th><th>our statistic ± uncertainty (n)</th><th>control</th><th>verdict</th><th>reason</th><th></th></tr></thead>
 <tbody>${rows.join("\n")}</tbody></table>`;
   return page({ title: "Scorecard", body, nav: `<a href="index.html">contents</a> · <a href="scorecard.html">scorecard</a>` });
 }

@@ -17,7 +17,10 @@ import { CLAIM_MIME } from "../lib/notebook/claims";
 const ROOT = path.resolve(__dirname, "..");
 
 interface Book {
-  buildBook(outDir: string): { pages: string[]; claims: { notebook: string; id: string; verdict: string }[] };
+  buildBook(outDir: string): {
+    pages: string[];
+    claims: { notebook: string; id: string; verdict: string; format: number; criterion?: string }[];
+  };
   serve(dir: string, port: number): Promise<Server>;
 }
 
@@ -67,7 +70,9 @@ describe("the book", () => {
     expect(built.claims.map((c) => `${c.notebook}/${c.id}`)).toEqual(want.map((c) => `${c.notebook}/${c.id}`));
     // Every paper notebook (01–10) contributes claims; no verdict comes from a smoke run.
     for (let i = 1; i <= 10; i++) expect(built.claims.some((c) => c.notebook === String(i).padStart(2, "0"))).toBe(true);
-    expect(built.claims.every((c) => ["held", "partly", "not reproduced"].includes(c.verdict))).toBe(true);
+    expect(built.claims.every((c) => ["reproduced", "inconclusive", "not reproduced", "old format"].includes(c.verdict))).toBe(true);
+    // The tour is redone to the evidence standard: its records are format 2, decided with a criterion.
+    expect(built.claims.filter((c) => c.notebook === "00").every((c) => c.format === 2 && c.criterion)).toBe(true);
   });
 
   it("uses only its own files: no CDN, no file:// or system paths", () => {
@@ -112,10 +117,15 @@ describe("the book", () => {
   it("the scorecard renders one row per claim; screenshot saved", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(`${base}scorecard.html`);
-    const rows = await page.$$eval("table.scorecard tbody tr", (r) => r.length);
+    const rows = await page.$$eval("table.scorecard.claims tbody tr", (r) => r.length);
     expect(rows).toBe(built.claims.length);
+    // One summary row per notebook, saying whether its outputs are current.
+    expect(await page.$$eval("table.scorecard.summary-table tbody tr", (r) => r.length)).toBe(built.pages.length);
     // Each row's "cell" link points at an element on the notebook page.
-    const first = await page.$eval("table.scorecard tbody tr td:last-child a", (a) => (a as HTMLAnchorElement).getAttribute("href")!);
+    const first = await page.$eval(
+      "table.scorecard.claims tbody tr td:last-child a",
+      (a) => (a as HTMLAnchorElement).getAttribute("href")!,
+    );
     const [file, anchor] = first.split("#");
     expect(fs.readFileSync(path.join(dir, file), "utf8")).toContain(`id="${anchor}"`);
     fs.mkdirSync(path.join(ROOT, "build"), { recursive: true });

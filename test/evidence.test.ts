@@ -8,7 +8,7 @@ import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import { bootstrapInterval, differenceInterval, equivalence, meanInterval, pairedInterval, spearmanTest } from "../lib/metrics/inference";
 import { ngramBaselines } from "../lib/metrics/ngram";
 import { createRng } from "../lib/engine/rng";
-import { ClaimFailed, type ClaimRecordV2, type ClaimSpecV2, claim, criterionText, judge } from "../lib/notebook/claims";
+import { ClaimFailed, type ClaimRecordV2, type ClaimSpecV2, claim, criterionText, judge, recordedClaims } from "../lib/notebook/claims";
 import { baselineGate, lateImprovement, plateauGate, sweepLearningRate } from "../lib/train/gates";
 
 describe("intervals", () => {
@@ -164,7 +164,10 @@ describe("claim records, format 2", () => {
 
   it("verdicts follow from the interval, the control and the gates; each non-reproduction names why", () => {
     const log = quiet();
-    const v = (over: Partial<ClaimSpecV2>) => claim(base(over)) as ClaimRecordV2;
+    const v = (over: Partial<ClaimSpecV2>) => {
+      claim(base(over));
+      return recordedClaims().at(-1) as ClaimRecordV2;
+    };
     expect(v({}).verdict).toBe("reproduced");
     expect(v({ uncertainty: { low: 0.5, high: 2.5, level: 0.95, method: "m" } })).toMatchObject({
       verdict: "inconclusive",
@@ -204,7 +207,8 @@ describe("claim records, format 2", () => {
     expect(() => claim(base({ required: true, uncertainty: { low: 0.5, high: 2.5, level: 0.95, method: "m" } }))).toThrow(ClaimFailed);
     process.env.TA_SMOKE = "1";
     try {
-      const r = claim(base({ required: true, uncertainty: { low: 0.5, high: 2.5, level: 0.95, method: "m" } })) as ClaimRecordV2;
+      claim(base({ required: true, uncertainty: { low: 0.5, high: 2.5, level: 0.95, method: "m" } }));
+      const r = recordedClaims().at(-1) as ClaimRecordV2;
       expect(r).toMatchObject({ smoke: true, verdict: "inconclusive", format: 2 });
     } finally {
       delete process.env.TA_SMOKE;

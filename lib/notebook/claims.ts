@@ -122,7 +122,7 @@ function validate(spec: ClaimSpecV2): void {
   if (!spec.paper?.citation || !spec.paper.where) bad("paper needs a citation and where in the paper (figure or section)");
   if (!spec.claim || !spec.paperFigure) bad("needs the claim and the paper's figure");
   const c = spec.criterion;
-  if (!c || !c.source) bad("needs a criterion with its source (the paper's figure, or the rule stated in the notebook)");
+  if (!c?.source) bad("needs a criterion with its source (the paper's figure, or the rule stated in the notebook)");
   if ((c.kind === "above" || c.kind === "below") && !Number.isFinite(c.threshold))
     bad(`criterion threshold must be a number, got ${c.threshold}`);
   if (c.kind === "within" && !(c.margin > 0)) bad(`criterion margin must be > 0, got ${c.margin}`);
@@ -224,8 +224,10 @@ const MARK: Record<string, string> = {
   "smoke run": "·",
 };
 
-export function claim(spec: ClaimSpec): ClaimRecord {
-  return "criterion" in spec ? claimV2(spec) : claimV1(spec);
+/** Decides, shows and records one claim (the record: `recordedClaims()`; nothing is returned, so a notebook cell does not echo it). */
+export function claim(spec: ClaimSpec): void {
+  if ("criterion" in spec) claimV2(spec);
+  else claimV1(spec);
 }
 
 function claimV2(spec: ClaimSpecV2): ClaimRecordV2 {

@@ -46,11 +46,10 @@ function show(stamp: RunStamp, text: string): void {
   if (!displayBundle({ "text/plain": text, [RUN_STAMP_MIME]: stamp })) console.log(text);
 }
 
-/** Records which library sources this run uses (the setup cell calls it after `ready()`). */
-export function runStamp(): RunStamp {
+/** Records which library sources this run uses (the setup cell calls it after `ready()`; returns nothing, so the cell does not echo it). */
+export function runStamp(): void {
   const stamp: RunStamp = { kind: "library", sha256: librarySourceHash() };
   show(stamp, `run stamp: library sources ${stamp.sha256.slice(0, 12)}`);
-  return stamp;
 }
 
 /**
