@@ -12,6 +12,7 @@ import { initTransformer, transformerConfig, transformerForward } from "../lib/m
 import { crossEntropy } from "../lib/models/loss";
 import { namedVariables } from "../lib/models/params";
 import { train } from "../lib/train/trainer";
+import { liveHelperThreads } from "../lib/engine/kernels";
 import { expectClose, onBackend } from "./helpers";
 
 const rng = createRng(42);
@@ -225,9 +226,39 @@ describe("other patched kernels equal cpu", () => {
     const before = tf.memory().numTensors;
     const t = tf.tensor(table.values, table.shape),
       bad = tf.tensor1d([1, 7], "int32");
-    expect(() => tf.gather(t, bad)).toThrow(/index 7 at position 1 is outside \[0, 6\]/);
+    // tfjs's own wording (its op spec expects it), with where the index sits.
+    expect(() => tf.gather(t, bad)).toThrow(/GatherV2: the index value 7 is not in \[0, 6\] \(position 1 of the indices\)/);
     tf.dispose([t, bad]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("fused matmul with a bias of one value (broadcast) or one per column equals cpu (tfjs spec case)", async () => {
+    // From tfjs-core's fused_mat_mul spec: a length-1 bias is broadcast to every output.
+    const f = (bias: number[]) => () =>
+      tf.fused.matMul({
+        a: tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]),
+        transposeA: true,
+        b: tf.tensor2d([1, 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1], [3, 4]),
+        bias: tf.tensor1d(bias),
+      });
+    for (const bias of [[10], [10, 20, 30, 40]]) {
+      const [want] = await onBackend("cpu", f(bias));
+      const [got] = await onBackend("wasm", f(bias));
+      expect(got.values, `bias of ${bias.length}`).toEqual(want.values);
+    }
+    const [one] = await onBackend("wasm", f([10]));
+    expect(Array.from(one.values)).toEqual([11, 13, 15, 19, 12, 14, 16, 22]);
+  });
+
+  it("UnsortedSegmentSum takes float32 and int32 values", async () => {
+    const f = (dtype: "float32" | "int32") => () =>
+      tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4], dtype), tf.tensor1d([0, 2, 0, 1], "int32"), 3);
+    for (const dtype of ["float32", "int32"] as const) {
+      const [got] = await onBackend("wasm", f(dtype));
+      expect(Array.from(got.values), dtype).toEqual([4, 4, 2]);
+      const [want] = await onBackend("cpu", f(dtype));
+      expect(got.values, dtype).toEqual(want.values);
+    }
   });
 
   it("Identity shares data but a clone outlives its source", async () => {
@@ -241,6 +272,22 @@ describe("other patched kernels equal cpu", () => {
 });
 
 describe("engine", () => {
+  it("re-creating the backend ends the old kernels' helper threads, and the new ones compute right", async () => {
+    await ready({ backend: "wasm", quiet: true });
+    const live = liveHelperThreads();
+    for (let i = 0; i < 3; i++) {
+      tf.engine().reset(); // disposes the backend; tfjs makes a new one on next use
+      await ready({ backend: "wasm", quiet: true });
+    }
+    expect(liveHelperThreads()).toBe(live);
+    const a = rand([130, 70]),
+      b = rand([70, 90]);
+    const f = () => tf.matMul(tf.tensor(a.values, a.shape), tf.tensor(b.values, b.shape));
+    const [want] = await onBackend("cpu", f);
+    const [got] = await onBackend("wasm", f);
+    expectClose(got.values, want.values, 1e-4);
+  });
+
   it("runs wasm with 2 threads on a machine with ≥ 2 cores", async () => {
     const info = await ready({ backend: "wasm", quiet: true });
     expect(info.backend).toBe("wasm");

@@ -79,8 +79,17 @@ export interface SimdKernels {
   geluGrad(x: number, dy: number, out: number, size: number): void;
   /** out[j] = Σ_r x[r, j] for x [rows, width], accumulated in float64. */
   sumRows(x: number, out: number, rows: number, width: number): void;
+  /** Ends the helper threads (when the backend that owns this heap is disposed). */
+  dispose(): void;
   /** [batch, r, c] → [batch, c, r]. */
   transpose(src: number, dst: number, batch: number, r: number, c: number): void;
+}
+
+let liveHelpers = 0;
+
+/** Helper threads started and not yet ended, over every set of kernels (for the tests: no leak across backends). */
+export function liveHelperThreads(): number {
+  return liveHelpers;
 }
 
 /** Bytes of packing scratch each thread needs for one large product (a [256, 128] float block). */
@@ -100,6 +109,7 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control } });
     worker.unref(); // waits on Atomics forever; must not keep Node alive
     helpers.push({ worker, control: new Int32Array(control), job: 0 });
+    liveHelpers++;
   }
   const scratch = Array.from({ length: threads }, () => malloc(SCRATCH_BYTES));
 
@@ -146,6 +156,12 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
     gelu: (x, out, size) => elementwise("vgeluRange", [x, out], size),
     geluGrad: (x, dy, out, size) => elementwise("vgeluGradRange", [x, dy, out], size),
     sumRows: (x, out, rows, width) => entry.sumRows(x, out, rows, width),
+    dispose() {
+      for (const h of helpers.splice(0)) {
+        void h.worker.terminate();
+        liveHelpers--;
+      }
+    },
     transpose: (src, dst, batch, r, c) => entry.transpose(src, dst, batch, r, c),
   };
 }

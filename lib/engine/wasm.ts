@@ -139,8 +139,17 @@ async function createBackend(threads: number): Promise<tf.KernelBackend> {
   // The pool's threads wait for work forever; emscripten keeps them ref'd, so Node would never
   // exit. Compute runs synchronously on the main thread, so letting Node ignore them is safe.
   for (const worker of wasm.PThread?.runningWorkers ?? []) worker.unref();
-  simd = threaded && wasm.wasmMemory ? createSimdKernels(wasm.wasmMemory, threads, (bytes) => wasm._malloc(bytes)) : null;
-  initInfo = { threads: simd ? simd.threads : tfWasm.getThreadsCount(), simd: hasSimd };
+  const kernels = threaded && wasm.wasmMemory ? createSimdKernels(wasm.wasmMemory, threads, (bytes) => wasm._malloc(bytes)) : null;
+  simd = kernels;
+  // The kernels' helper threads live on this backend's heap: end them with it (tfjs re-creates the
+  // backend on engine resets; before, each re-creation left its helpers running).
+  const stockDispose = backend.dispose.bind(backend);
+  backend.dispose = () => {
+    kernels?.dispose();
+    if (simd === kernels) simd = null;
+    stockDispose();
+  };
+  initInfo = { threads: kernels ? kernels.threads : tfWasm.getThreadsCount(), simd: hasSimd };
   return backend;
 }
 
@@ -242,7 +251,10 @@ function patchKernels(): void {
         transposeB: boolean;
         activation: string;
       };
-      const biasIsVector = bias == null || bias.shape.length === 1;
+      // Our path adds a bias of one value per output column; anything else (e.g. a length-1 bias,
+      // which tfjs broadcasts) goes to the stock kernel.
+      const columns = transposeB ? b!.shape[b!.shape.length - 2] : b!.shape[b!.shape.length - 1];
+      const biasIsVector = bias == null || (bias.shape.length === 1 && bias.shape[0] === columns);
       if (activation !== "linear" || preluActivationWeights != null || !biasIsVector) {
         if (!stockFused) throw new Error("stock _FusedMatMul kernel is missing");
         return stockFused.kernelFunc(args);
@@ -373,7 +385,8 @@ function gatherRows(backend: WasmBackendInternals, x: tf.TensorInfo, indices: tf
     const r = ids[i];
     if (!(r >= 0 && r < rows)) {
       backend.disposeData(out.dataId);
-      throw new Error(`gather: index ${r} at position ${i} is outside [0, ${rows - 1}]`);
+      // tfjs's own wording (its op specs expect it), plus where the bad index sits.
+      throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}] (position ${i} of the indices)`);
     }
     heap.copyWithin(dst + i * width, src + r * width, src + (r + 1) * width);
   }
@@ -645,13 +658,15 @@ function unsortedSegmentSum(
   segmentIds: tf.TensorInfo,
   numSegments: number,
 ): tf.TensorInfo {
-  if (x.dtype !== "float32") throw new Error(`UnsortedSegmentSum on wasm supports float32 only, got ${x.dtype}`);
+  if (x.dtype !== "float32" && x.dtype !== "int32")
+    throw new Error(`UnsortedSegmentSum on wasm supports float32 and int32, got ${x.dtype}`);
   const rows = segmentIds.shape.reduce((p, s) => p * s, 1);
   const inner = x.shape.slice(segmentIds.shape.length);
   const width = inner.reduce((p, s) => p * s, 1);
+  // float32 out whatever the input, as tfjs's cpu kernel (it multiplies by a float mask).
   const out = backend.makeOutput([numSegments, ...inner], "float32");
   const outVals = backend.typedArrayFromHeap(out) as Float32Array;
-  const xVals = backend.typedArrayFromHeap(x) as Float32Array;
+  const xVals = backend.typedArrayFromHeap(x) as Float32Array | Int32Array;
   const ids = backend.typedArrayFromHeap(segmentIds);
   outVals.fill(0);
   for (let i = 0; i < rows; i++) {
