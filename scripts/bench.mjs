@@ -95,7 +95,6 @@ function referenceStep(steps) {
     params,
     steps: steps + WARMUP,
     lr: 1e-3,
-    progress: false,
     loss: () => {
       const b = batch();
       return ta.crossEntropy(ta.transformerForward(params, b.inputs).logits, b.targets);
@@ -302,7 +301,6 @@ async function profileStep() {
       steps: 1,
       lr: 1e-3,
       adam,
-      progress: false,
       loss: () => {
         const b = batch();
         return ta.crossEntropy(ta.transformerForward(params, b.inputs).logits, b.targets);

@@ -76,4 +76,57 @@ for (const [source, out] of kernels) {
     "65536",
   ]);
 }
+buildNativeBlas();
 run("tsc", [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]);
+
+/**
+ * The OpenBLAS addon (lib/engine/native/blas.cc → dist/native/blas.node), when a C++ compiler,
+ * Node's headers and OpenBLAS's cblas.h are here; otherwise the engine keeps its SIMD kernels for
+ * products, and this says why (not an error).
+ */
+function buildNativeBlas() {
+  const nodeHeaders = [path.join(path.dirname(process.execPath), "..", "include", "node"), "/usr/include/node"].find((d) =>
+    fs.existsSync(path.join(d, "node_api.h")),
+  );
+  const blasDirs = [
+    "/usr/include/x86_64-linux-gnu/openblas-pthread",
+    "/usr/include/aarch64-linux-gnu/openblas-pthread",
+    "/usr/include/openblas",
+    "/usr/include",
+  ];
+  const cblas = blasDirs.find((d) => fs.existsSync(path.join(d, "cblas.h")) && fs.existsSync(path.join(d, "openblas_config.h")));
+  const compiler = spawnSync("g++", ["--version"], { stdio: "ignore" }).status === 0 ? "g++" : null;
+  const missing = [
+    !compiler && "a C++ compiler (g++)",
+    !nodeHeaders && "Node's headers (node_api.h)",
+    !cblas && "OpenBLAS's headers (libopenblas-dev)",
+  ].filter(Boolean);
+  if (missing.length) {
+    console.error(`[build] native BLAS products not built (missing ${missing.join(", ")}); products run on the SIMD kernels`);
+    return;
+  }
+  const libDir = /** @type {string} */ (cblas).replace("/include/", "/lib/");
+  const out = path.join(ROOT, "dist", "native", "blas.node");
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const args = [
+    "-O2",
+    "-shared",
+    "-fPIC",
+    "-std=c++17",
+    "-DNODE_GYP_MODULE_NAME=blas",
+    `-I${nodeHeaders}`,
+    `-I${cblas}`,
+    path.join(ROOT, "lib", "engine", "native", "blas.cc"),
+    "-o",
+    out,
+    ...(fs.existsSync(libDir) ? [`-L${libDir}`, `-Wl,-rpath,${libDir}`] : []),
+    "-lopenblas",
+  ];
+  const r = spawnSync(/** @type {string} */ (compiler), args, { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) {
+    fs.rmSync(out, { force: true });
+    console.error(
+      `[build] native BLAS products not built (the compiler failed: ${(r.stderr || r.stdout).trim().split("\n")[0]}); products run on the SIMD kernels`,
+    );
+  }
+}

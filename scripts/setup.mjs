@@ -2,9 +2,11 @@
 // Idempotent set-up, run by `npm start`, `npm test`, `npm run reproduce` and `npm run bench`.
 // Each step checks first and skips what is already done:
 //   1. system packages: classic Jupyter Notebook + nbconvert/nbclient/nbformat, Chromium,
-//      Fashion-MNIST (Debian), installed with apt-get when missing (as root, or with sudo);
+//      Fashion-MNIST and OpenBLAS's headers (Debian), installed with apt-get when missing (as root,
+//      or with sudo); OpenBLAS is optional (without it the engine's products use its SIMD kernels);
 //   2. npm dependencies (`npm ci`) when node_modules is missing or older than the lockfile;
-//   3. the library build (`tsc`) when any lib/ source is newer than the build;
+//   3. the library build (scripts/build.mjs: SIMD kernels, the OpenBLAS addon, tsc) when any lib/
+//      source is newer than the build, or OpenBLAS arrived after it;
 //   4. the tslab kernel, registered in a project-local Jupyter path (.jupyter/) with the
 //      absolute path of node_modules/.bin/tslab, and notebook assets (plotly bundle).
 // Uses only Node built-ins: it runs before `npm ci`.
@@ -107,6 +109,18 @@ if (missing.length) {
 // Found at the first try (otherwise Jupyter's packages were in `missing`), or after installing.
 if (!python) fail("Jupyter was installed but no python can import notebook, nbclient, nbformat, nbconvert.");
 
+// OpenBLAS for the engine's products (optional: without it they run on our SIMD kernels).
+const cblasPresent = () =>
+  [
+    "/usr/include/x86_64-linux-gnu/openblas-pthread",
+    "/usr/include/aarch64-linux-gnu/openblas-pthread",
+    "/usr/include/openblas",
+    "/usr/include",
+  ].some((d) => fs.existsSync(path.join(d, "cblas.h")) && fs.existsSync(path.join(d, "openblas_config.h")));
+if (!cblasPresent() && !aptInstall(["libopenblas-dev"])) {
+  say("OpenBLAS (libopenblas-dev) could not be installed: products will run on the SIMD kernels");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. npm dependencies
 
@@ -130,7 +144,10 @@ if (!fs.existsSync(selfLink)) fs.symlinkSync("..", selfLink, "dir");
 // ---------------------------------------------------------------------------------------------
 // 3. Library build
 
-const built = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs"), "--if-stale"], { cwd: ROOT, stdio: "inherit" });
+// A build from before OpenBLAS was installed has no native products: build again once it is there.
+const nativeMissing = cblasPresent() && !fs.existsSync(path.join(ROOT, "dist", "native", "blas.node"));
+const buildArgs = [path.join(ROOT, "scripts", "build.mjs"), ...(nativeMissing ? [] : ["--if-stale"])];
+const built = spawnSync(process.execPath, buildArgs, { cwd: ROOT, stdio: "inherit" });
 if (built.status !== 0) fail("the library does not build (see above).");
 
 // ---------------------------------------------------------------------------------------------

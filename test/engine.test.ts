@@ -5,7 +5,9 @@
 import { describe, expect, it } from "vitest";
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
-import { ready } from "../lib/engine";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { engineInfo, ready, setNativeProducts } from "../lib/engine";
 import { createRng, normalArray } from "../lib/engine/rng";
 import { activate } from "../lib/models/ops";
 import { initTransformer, transformerConfig, transformerForward } from "../lib/models/transformer";
@@ -357,6 +359,76 @@ describe("training", () => {
     const got = tinyRun(8, 3, undefined, "blocked");
     expect(got.every(Number.isFinite) && got[2] !== got[0]).toBe(true); // finite, and the weights moved
     expectClose(got, want, 1e-5);
+  });
+
+  it("native (OpenBLAS) products equal cpu and the SIMD kernels: odd and blocked sizes, transposed, folded batches, gradients", async () => {
+    await ready({ backend: "wasm", quiet: true });
+    if (!setNativeProducts(true)) {
+      console.warn("[engine test] native BLAS not built here: only the fallback is tested");
+      return;
+    }
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[37, 53], [53, 29], false, false],
+      [[53, 37], [53, 29], true, false],
+      [[37, 53], [29, 53], false, true],
+      [[53, 37], [29, 53], true, true],
+      [[300, 530], [530, 270], false, false], // blocked sizes
+      [[3, 41, 67], [67, 31], false, false], // a shared right operand, folded into one tall product
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      const a = rand(sa),
+        b = rand(sb);
+      const f = () => tf.matMul(tf.tensor(a.values, a.shape), tf.tensor(b.values, b.shape), ta, tb);
+      const [want] = await onBackend("cpu", f);
+      const [native] = await onBackend("wasm", f);
+      setNativeProducts(false);
+      const [simdOut] = await onBackend("wasm", f);
+      setNativeProducts(true);
+      const k = ta ? sa[sa.length - 2] : sa[sa.length - 1];
+      expectClose(native.values, want.values, 1e-5 * Math.sqrt(k));
+      expectClose(native.values, simdOut.values, 1e-5 * Math.sqrt(k));
+    }
+    // gradients of both operands
+    const a = rand([45, 70]),
+      b = rand([70, 33]);
+    const g = () =>
+      tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y))))([
+        tf.tensor(a.values, a.shape),
+        tf.tensor(b.values, b.shape),
+      ]);
+    const want = await onBackend("cpu", g);
+    const got = await onBackend("wasm", g);
+    // relative to the gradients' size (entries of order 100): float32 sums in another order
+    got.forEach((x, i) => expectClose(x.values, want[i].values, 1e-6 * Math.max(...Array.from(want[i].values, Math.abs))));
+  });
+
+  it("a training run on native products gives the SIMD path's losses; the engine line says which runs", async () => {
+    await ready({ backend: "wasm", quiet: true });
+    if (!setNativeProducts(true)) return;
+    const native = tinyRun(8, 3, undefined, "blocked");
+    expect(engineInfo().products).toMatch(/^OpenBLAS [\d.]+, \d threads?$/);
+    setNativeProducts(false);
+    const simdLosses = tinyRun(8, 3, undefined, "blocked");
+    setNativeProducts(true);
+    expectClose(native, simdLosses, 1e-5);
+  });
+
+  it("falls back to the SIMD kernels with TA_NATIVE_BLAS=off, and says so", () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        'const ta = require("."); ta.ready().then(() => { const x = ta.tf.matMul(ta.tf.ones([64, 64]), ta.tf.ones([64, 64])); console.log(x.dataSync()[0]); })',
+      ],
+      {
+        cwd: path.resolve(__dirname, ".."),
+        env: { ...process.env, TA_NATIVE_BLAS: "off" },
+        encoding: "utf8",
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/products: SIMD kernels \(native BLAS TA_NATIVE_BLAS=off\)/);
+    expect(r.stdout.trim().split("\n").pop()).toBe("64");
   });
 
   it("keeps the tensor count stable across steps, and frees everything after", async () => {

@@ -11,6 +11,8 @@ import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import { registerMissingKernels, registerPatchedWasm, wasmInitInfo } from "./wasm";
 
+export { setNativeProducts } from "./wasm";
+
 export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
@@ -21,6 +23,8 @@ export interface EngineInfo {
   simd: boolean | null;
   /** wasm only: our patches (threads, matmul routing, extra kernels) are active. */
   patched: boolean | null;
+  /** wasm only: what runs the float32 products ("OpenBLAS 0.3.21, 2 threads", "SIMD kernels …"). */
+  products: string | null;
   versions: { tfjs: string; node: string; tslab: string | null; transformerAnatomy: string };
 }
 
@@ -101,12 +105,15 @@ export function engineInfo(): EngineInfo {
 }
 
 function describe(backend: BackendName): EngineInfo {
-  const wasm = patched ? wasmInitInfo() : { threads: tfWasm.getThreadsCount(), simd: Boolean(tf.env().get("WASM_HAS_SIMD_SUPPORT")) };
+  const wasm = patched
+    ? wasmInitInfo()
+    : { threads: tfWasm.getThreadsCount(), simd: Boolean(tf.env().get("WASM_HAS_SIMD_SUPPORT")), products: "stock tfjs kernels" };
   return {
     backend,
     patched: backend === "wasm" ? patched : null,
     threads: backend === "wasm" ? (wasm?.threads ?? 1) : backend === "cpu" ? 1 : os.cpus().length,
     simd: backend === "wasm" ? (wasm?.simd ?? null) : null,
+    products: backend === "wasm" ? (wasm?.products ?? null) : null,
     versions: {
       tfjs: tf.version.tfjs,
       node: process.version,
@@ -130,7 +137,7 @@ export function formatEngine(info: EngineInfo): string {
   const stock = info.patched === false ? ", stock tfjs kernels" : "";
   const v = info.versions;
   return (
-    `engine: ${info.backend} (${info.threads} thread${info.threads === 1 ? "" : "s"}${simd}${stock}) · ` +
+    `engine: ${info.backend} (${info.threads} thread${info.threads === 1 ? "" : "s"}${simd}${stock}${info.products && info.patched ? `; products: ${info.products}` : ""}) · ` +
     `tfjs ${v.tfjs} · node ${v.node}${v.tslab ? ` · tslab ${v.tslab}` : ""} · transformer-anatomy ${v.transformerAnatomy}`
   );
 }

@@ -34,6 +34,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import { KERNEL_FILE, type SimdKernels, createSimdKernels } from "./kernels";
+import { type NativeBlas, describeBlas, nativeBlas } from "./native";
 
 /** The parts of the emscripten module we call. */
 interface WasmModule {
@@ -82,11 +83,26 @@ const WASM_OUT = path.join(path.dirname(require.resolve("@tensorflow/tfjs-backen
 export interface WasmInitInfo {
   threads: number;
   simd: boolean;
+  /** What runs the float32 products: "OpenBLAS 0.3.21, 2 threads", "SIMD kernels" or "XNNPACK". */
+  products: string;
 }
 
 let initInfo: WasmInitInfo | null = null;
+/** OpenBLAS through our addon (null: not built, disabled, or failed to load; see native.ts). */
+let blas: NativeBlas | null = null;
+/** A float view of the heap for the addon, remade when the memory grows. */
+let heapFloats: Float32Array | null = null;
 /** Our SIMD kernels on the tfjs heap (null: not built, or single-threaded build). */
 let simd: SimdKernels | null = null;
+
+/**
+ * Turns the OpenBLAS products on or off at run time (for side-by-side checks and benchmarks; the
+ * default is on whenever the addon loaded). Returns whether they are on now.
+ */
+export function setNativeProducts(on: boolean): boolean {
+  blas = on ? nativeBlas(initInfo?.threads ?? 1).blas : null;
+  return blas !== null;
+}
 
 /** Threads and SIMD of the live wasm backend, or null before it has started. */
 export function wasmInitInfo(): WasmInitInfo | null {
@@ -149,7 +165,13 @@ async function createBackend(threads: number): Promise<tf.KernelBackend> {
     if (simd === kernels) simd = null;
     stockDispose();
   };
-  initInfo = { threads: kernels ? kernels.threads : tfWasm.getThreadsCount(), simd: hasSimd };
+  const native = nativeBlas(threads);
+  blas = native.blas;
+  initInfo = {
+    threads: kernels ? kernels.threads : tfWasm.getThreadsCount(),
+    simd: hasSimd,
+    products: blas ? describeBlas(blas) : kernels ? `SIMD kernels (native BLAS ${native.why})` : `XNNPACK (native BLAS ${native.why})`,
+  };
   return backend;
 }
 
@@ -350,6 +372,9 @@ function patchKernels(): void {
   });
   registerMissingKernels();
 }
+
+/** Products smaller than this many multiply-adds stay on our kernels (the call costs more than it saves). */
+const NATIVE_MIN_MACS = 32 * 32 * 32;
 
 const GELU_KERNEL = "TransformerAnatomyGelu";
 const GELU_GRAD_KERNEL = "TransformerAnatomyGeluGrad";
@@ -574,6 +599,17 @@ function fastMatMul(
   // over the threads (measured faster than XNNPACK at every size of the benchmark).
   const simpleBatch = (batchA === batch || batchA === 1) && batchB === batch && outerA.length <= outerB.length;
   const tall = batch === 1 || (batchB === 1 && batchA === batch && !transposeA);
+
+  // OpenBLAS on the heap: one product (or a shared right operand folded into a tall one). Batches
+  // of small products (attention) stay on our kernels, which split the batch over the threads.
+  if (blas && bias === null && tall && batch * m * k * n >= NATIVE_MIN_MACS) {
+    const heap = backend.wasm.HEAPU8.buffer;
+    if (heapFloats?.buffer !== heap) heapFloats = new Float32Array(heap);
+    const off = (x: tf.TensorInfo) => heapOffset(backend, x);
+    blas.sgemm(heapFloats, off(a), off(b), off(out), 1, batch * m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, 0, 0, 0);
+    return out;
+  }
+
   if (simd && bias === null && (tall || simpleBatch)) {
     const offset = (x: tf.TensorInfo) => heapOffset(backend, x);
     if (tall) {

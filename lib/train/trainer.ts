@@ -96,6 +96,11 @@ export function train(options: TrainOptions): TrainResult {
   const adam = options.adam ?? new Adam(all, options.optimizer);
   const callbacks = options.callbacks ?? [];
   const bar = options.progress;
+  if (bar !== undefined && (typeof bar?.update !== "function" || typeof bar.done !== "function")) {
+    throw new Error(
+      `train: progress must be a sink with update() and done() (in a notebook, ta.progressBar(label)), got ${JSON.stringify(bar)}`,
+    );
+  }
   const result: TrainResult = { losses: [], lrs: [], gradNorms: [], evals: [], steps: 0, seconds: 0, msPerStep: 0, stoppedEarly: false };
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
