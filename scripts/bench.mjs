@@ -250,7 +250,10 @@ if (process.argv.includes("--vs-torch")) {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "inherit"],
       });
-      if (child.status !== 0) throw new Error("bench_torch.py failed");
+      if (child.status !== 0) {
+        const said = /** @type {{ error?: string }} */ (JSON.parse(child.stdout || "{}")).error;
+        throw new Error(said ? `PyTorch comparison refused: ${said}` : "bench_torch.py failed");
+      }
       torchRounds.push(JSON.parse(child.stdout));
       console.error(
         `[bench] round ${r + 1}/${rounds}: tfjs-wasm ${tfjsRounds[r].msPerStep.toFixed(0)} ms, torch ${torchRounds[r].msPerStep.toFixed(0)} ms`,
@@ -363,7 +366,7 @@ if (versusTorch && !("skipped" in versusTorch)) {
   const v = versusTorch;
   console.log(
     `tfjs-wasm vs PyTorch ${v.torchVersions.torch}, interleaved over ${v.rounds} rounds: reference step ${v.tfjsMsPerStep.toFixed(0)} ms vs ${v.torchMsPerStep.toFixed(0)} ms ` +
-      `(tfjs/torch ${v.ratio.toFixed(2)}×); peak RSS of a reference-step process ${v.tfjsPeakRssMiB.toFixed(0)} MiB vs ${v.torchPeakRssMiB.toFixed(0)} MiB ` +
+      `(tfjs/torch ${v.ratio.toFixed(2)}×; per round ${v.tfjsRounds.map((t, i) => (t / v.torchRounds[i]).toFixed(2)).join(", ")}); torch's BLAS: ${v.torchConfig.blas ?? "?"}; peak RSS of a reference-step process ${v.tfjsPeakRssMiB.toFixed(0)} MiB vs ${v.torchPeakRssMiB.toFixed(0)} MiB ` +
       `(${(v.tfjsPeakRssMiB / v.torchPeakRssMiB).toFixed(2)}×); live tensors grew by ${v.tfjsTensorGrowth} over the timed steps` +
       (v.fp32Peak
         ? `; FP32 peak ≈ ${v.fp32Peak.gflops.toFixed(0)} GFLOP/s (${v.fp32Peak.formula}, at the nominal clock` +

@@ -103,16 +103,34 @@ def matmul(n, reps):
     return {"n": n, "ms": ms, "gflops": 2 * n ** 3 / (ms * 1e6)}
 
 
+def blas_in_use():
+    """The BLAS library torch's products load, read from this process's memory map after one product:
+    "openblas", "reference" (netlib's libblas: ~3 GFLOP/s, a comparison against it is void) or "other"."""
+    torch.mm(torch.ones(64, 64), torch.ones(64, 64))
+    with open("/proc/self/maps") as maps:
+        libs = {line.split()[-1] for line in maps if ".so" in line}
+    if any("openblas" in lib for lib in libs):
+        return "openblas"
+    if any("/blas/libblas" in lib for lib in libs):
+        return "reference"
+    return "other"
+
+
 def main():
     steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 7
     torch.set_num_threads(int(os.environ.get("TA_TORCH_THREADS", "2")))
+    blas = blas_in_use()
+    if blas == "reference":
+        print(json.dumps({"error": "torch uses the reference BLAS (netlib libblas, ~3 GFLOP/s): install libopenblas0-pthread "
+                          "(apt-get install libopenblas0-pthread) so the comparison is not void"}))
+        sys.exit(3)
     step = reference_step(steps)
     mm = [matmul(n, 10 if n < 1024 else 5) for n in (256, 512, 1024)]
     print(json.dumps({
         "backend": "torch-cpu", "threads": torch.get_num_threads(), **step, "matmul": mm,
         "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "versions": {"torch": torch.__version__, "python": sys.version.split()[0]},
-        "config": {"OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")},
+        "config": {"blas": blas, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")},
     }))
 
 

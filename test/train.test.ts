@@ -86,7 +86,9 @@ describe("train", () => {
     train({ params, loss, steps: 5, lr: 0.1, progress: sink, callbacks: [{ onStep: ({ step }) => (step === 1 ? "stop" : undefined) }] });
     expect(seen.slice(-1)).toEqual(["done stopped by a callback"]);
     expect(seen.length).toBe(3);
-    expect(() => train({ params, loss, steps: 1, lr: 0.1, progress: false as never })).toThrow(/progress must be a sink with update\(\) and done\(\)/);
+    expect(() => train({ params, loss, steps: 1, lr: 0.1, progress: false as never })).toThrow(
+      /progress must be a sink with update\(\) and done\(\)/,
+    );
   });
 
   it("scales learning rates per variable (0 freezes)", () => {
