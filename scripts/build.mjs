@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { openblasIncludeDir } from "./openblas.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -88,13 +89,7 @@ function buildNativeBlas() {
   const nodeHeaders = [path.join(path.dirname(process.execPath), "..", "include", "node"), "/usr/include/node"].find((d) =>
     fs.existsSync(path.join(d, "node_api.h")),
   );
-  const blasDirs = [
-    "/usr/include/x86_64-linux-gnu/openblas-pthread",
-    "/usr/include/aarch64-linux-gnu/openblas-pthread",
-    "/usr/include/openblas",
-    "/usr/include",
-  ];
-  const cblas = blasDirs.find((d) => fs.existsSync(path.join(d, "cblas.h")) && fs.existsSync(path.join(d, "openblas_config.h")));
+  const cblas = openblasIncludeDir();
   const compiler = spawnSync("g++", ["--version"], { stdio: "ignore" }).status === 0 ? "g++" : null;
   const missing = [
     !compiler && "a C++ compiler (g++)",

@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { openblasIncludeDir } from "./openblas.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const quiet = process.argv.includes("--quiet");
@@ -110,13 +111,7 @@ if (missing.length) {
 if (!python) fail("Jupyter was installed but no python can import notebook, nbclient, nbformat, nbconvert.");
 
 // OpenBLAS for the engine's products (optional: without it they run on our SIMD kernels).
-const cblasPresent = () =>
-  [
-    "/usr/include/x86_64-linux-gnu/openblas-pthread",
-    "/usr/include/aarch64-linux-gnu/openblas-pthread",
-    "/usr/include/openblas",
-    "/usr/include",
-  ].some((d) => fs.existsSync(path.join(d, "cblas.h")) && fs.existsSync(path.join(d, "openblas_config.h")));
+const cblasPresent = () => openblasIncludeDir() !== null;
 if (!cblasPresent() && !aptInstall(["libopenblas-dev"])) {
   say("OpenBLAS (libopenblas-dev) could not be installed: products will run on the SIMD kernels");
 }

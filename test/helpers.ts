@@ -1,6 +1,7 @@
 import { expect } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { ready, type BackendName } from "../lib/engine";
+import { maxAbsDifference } from "../lib/metrics/stats";
 
 /** Runs `f` on a backend and returns plain arrays of its outputs (tensors are disposed). */
 export async function onBackend<T extends tf.Tensor | tf.Tensor[]>(
@@ -15,14 +16,7 @@ export async function onBackend<T extends tf.Tensor | tf.Tensor[]>(
   return result;
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
 export function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {
-  const d = maxAbsDiff(a, b);
+  const d = maxAbsDifference(a, b);
   expect(d, `max |a − b| = ${d}`).toBeLessThanOrEqual(tol);
 }

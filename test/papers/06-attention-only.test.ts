@@ -18,6 +18,7 @@ import {
   mlpViaHeads,
   toAttentionOnly,
 } from "../../lib/papers/06-attention-only";
+import { maxAbsDifference } from "../../lib/metrics/stats";
 import { disposeParams } from "../../lib/models/params";
 import { activate } from "../../lib/models/ops";
 import { initTransformer, transformerConfig, transformerForward } from "../../lib/models/transformer";
@@ -25,8 +26,6 @@ import { initTransformer, transformerConfig, transformerForward } from "../../li
 beforeAll(async () => {
   await ready({ backend: "cpu", quiet: true });
 });
-
-const maxAbs = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 function randomMlp(seed: number, d: number, f: number) {
   const rng = createRng(seed);
@@ -68,7 +67,7 @@ describe("MLP → attention heads", () => {
       const x = randomNormal(createRng(1), [2, t, d]);
       const heads = mlpToAttentionHeads(mlp, { omega: 10, nCtx: 8 });
       expect(heads.wq.shape).toEqual([f + 1, d + 3 + 8, 8 + 3]);
-      const err = maxAbs(tf.reshape(mlpViaHeads(heads, x), [-1, d]), mlpRef(mlp, x, "silu"));
+      const err = maxAbsDifference(tf.reshape(mlpViaHeads(heads, x), [-1, d]), mlpRef(mlp, x, "silu"));
       expect(err, `d ${d}, F ${f}`).toBeLessThan(2e-5);
       disposeHeads(heads);
     }
@@ -79,7 +78,7 @@ describe("MLP → attention heads", () => {
     const x = randomNormal(createRng(2), [1, 8, 4]);
     const err = (omega: number) => {
       const heads = mlpToAttentionHeads(mlp, { omega, nCtx: 8 });
-      const e = maxAbs(tf.reshape(mlpViaHeads(heads, x), [-1, 4]), mlpRef(mlp, x, "silu"));
+      const e = maxAbsDifference(tf.reshape(mlpViaHeads(heads, x), [-1, 4]), mlpRef(mlp, x, "silu"));
       disposeHeads(heads);
       return e;
     };
@@ -93,16 +92,16 @@ describe("MLP → attention heads", () => {
     const s = tf.linspace(-6, 6, 2001);
     const siluApprox = (beta: number) => tf.div(activate("silu", tf.mul(s, beta)), beta);
     for (const beta of [1, 4, 20]) {
-      const e = maxAbs(siluApprox(beta), tf.relu(s));
+      const e = maxAbsDifference(siluApprox(beta), tf.relu(s));
       expect(e).toBeLessThanOrEqual(0.2785 / beta + 1e-6);
       expect(e).toBeGreaterThan(0.278 / beta - 1e-4);
     }
-    expect(maxAbs(siluApprox(defaultBeta("gelu")), activate("gelu", s))).toBeLessThan(0.021);
+    expect(maxAbsDifference(siluApprox(defaultBeta("gelu")), activate("gelu", s))).toBeLessThan(0.021);
     // In the converted heads: a one-unit ReLU MLP with w₂ = 1 is off by at most 0.2785/β.
     const one = { w1: tf.tensor2d([[1]]), b1: tf.tensor1d([0]), w2: tf.tensor2d([[1]]), b2: tf.tensor1d([0]) };
     const x = tf.reshape(tf.linspace(-3, 3, 8), [1, 8, 1]);
     const heads = mlpToAttentionHeads(one, { omega: 10, nCtx: 8, activation: "relu", beta: 10 });
-    const e = maxAbs(tf.reshape(mlpViaHeads(heads, x), [-1, 1]), tf.reshape(tf.relu(x), [-1, 1]));
+    const e = maxAbsDifference(tf.reshape(mlpViaHeads(heads, x), [-1, 1]), tf.reshape(tf.relu(x), [-1, 1]));
     expect(e).toBeLessThanOrEqual(0.02785 + 1e-5);
     disposeHeads(heads);
   });
@@ -128,7 +127,7 @@ describe("MLP → attention heads", () => {
     const err = (omega: number) => {
       const head = maskHead(mask, omega, layout);
       const p = tf.slice(headPatterns(head, stream), [0, 0, 1, 1], [1, 1, 5, 5]);
-      const e = maxAbs(tf.reshape(p, [5, 5]), tf.tensor2d(exact));
+      const e = maxAbsDifference(tf.reshape(p, [5, 5]), tf.tensor2d(exact));
       disposeHeads(head);
       return e;
     };
@@ -161,7 +160,7 @@ describe("MLP → attention heads", () => {
     const model = toAttentionOnly(params, { omega: 10 });
     expect(model.headCount).toBe(2 * 2 + 2 * 13);
     const ref = transformerForward(params, tokens).logits;
-    expect(maxAbs(attentionOnlyForward(model, tokens), ref)).toBeLessThan(1e-4);
+    expect(maxAbsDifference(attentionOnlyForward(model, tokens), ref)).toBeLessThan(1e-4);
     disposeAttentionOnly(model);
     disposeParams(params);
     expect(() => toAttentionOnly(initTransformer(transformerConfig({ ...cfg, normPlacement: "post" })), { omega: 10 })).toThrow(/Pre-LN/);

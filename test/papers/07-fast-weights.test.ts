@@ -18,13 +18,12 @@ import {
   softmaxAttention,
   trainRetrieval,
 } from "../../lib/papers/07-fast-weights";
+import { maxAbsDifference } from "../../lib/metrics/stats";
 import { disposeParams } from "../../lib/models/params";
 
 beforeAll(async () => {
   await ready({ backend: "cpu", quiet: true });
 });
-
-const maxAbs = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 describe("fast weights", () => {
   let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
@@ -51,14 +50,14 @@ describe("fast weights", () => {
       const parallel = linearAttention(q, k, v, { featureMap });
       const recurrent = fastWeightProgrammer(q, k, v, { featureMap, rule: "sum" });
       expect(recurrent.weights.shape).toEqual([2, 3, featureDim(4, featureMap)]);
-      expect(maxAbs(parallel, recurrent.outputs)).toBeLessThan(1e-5);
+      expect(maxAbsDifference(parallel, recurrent.outputs)).toBeLessThan(1e-5);
     }
   });
 
   it("the sum rule's final W is Σ v ⊗ φ(k)", () => {
     const { weights } = fastWeightProgrammer(q, k, v, { featureMap: { kind: "elu1" }, rule: "sum" });
     const expected = tf.matMul(v, applyFeatureMap(k, { kind: "elu1" }), true, false);
-    expect(maxAbs(weights, expected)).toBeLessThan(1e-5);
+    expect(maxAbsDifference(weights, expected)).toBeLessThan(1e-5);
   });
 
   it("delta rule: β = 0 leaves W at zero; one key with β = 1 recovers its value exactly", () => {
@@ -69,17 +68,17 @@ describe("fast weights", () => {
     const k1 = tf.slice(q, [0, 0, 0], [2, 1, 4]),
       v1 = tf.slice(v, [0, 0, 0], [2, 1, 3]);
     const one = fastWeightProgrammer(k1, k1, v1, { featureMap: { kind: "dpfp", nu: 1 }, rule: "delta", beta: 1, normalization: "l2" });
-    expect(maxAbs(one.outputs, v1)).toBeLessThan(1e-5);
+    expect(maxAbsDifference(one.outputs, v1)).toBeLessThan(1e-5);
     const phi = applyFeatureMap(k1, { kind: "dpfp", nu: 1 });
     const unitSum = tf.div(phi, tf.sum(phi, -1, true));
     const squared = tf.sum(tf.square(unitSum), -1, true); // [2, 1, 1]
     const partial = fastWeightProgrammer(k1, k1, v1, { featureMap: { kind: "dpfp", nu: 1 }, rule: "delta", beta: 0.5 });
-    expect(maxAbs(partial.outputs, tf.mul(tf.mul(v1, squared), 0.5))).toBeLessThan(1e-5);
+    expect(maxAbsDifference(partial.outputs, tf.mul(tf.mul(v1, squared), 0.5))).toBeLessThan(1e-5);
     // Writing a key twice with β = 1 keeps only the second value (an overwrite).
     const kk = tf.concat([tf.slice(k, [0, 0, 0], [2, 1, 4]), tf.slice(k, [0, 0, 0], [2, 1, 4])], 1);
     const vv = tf.slice(v, [0, 0, 0], [2, 2, 3]);
     const twice = fastWeightProgrammer(kk, kk, vv, { featureMap: { kind: "elu1" }, rule: "delta", beta: 1, normalization: "l2" });
-    expect(maxAbs(tf.slice(twice.outputs, [0, 1, 0], [2, 1, 3]), tf.slice(vv, [0, 1, 0], [2, 1, 3]))).toBeLessThan(1e-5);
+    expect(maxAbsDifference(tf.slice(twice.outputs, [0, 1, 0], [2, 1, 3]), tf.slice(vv, [0, 1, 0], [2, 1, 3]))).toBeLessThan(1e-5);
     expect(() => fastWeightProgrammer(q, k, v, { featureMap: { kind: "elu1" }, rule: "delta", beta: tf.zeros([2, 3]) })).toThrow(
       /beta must be \[B, T\] = \[2, 7\]/,
     );
@@ -87,7 +86,7 @@ describe("fast weights", () => {
 
   it("softmax attention with one key returns its value; shape errors are clear", () => {
     expect(
-      maxAbs(
+      maxAbsDifference(
         softmaxAttention(tf.slice(q, [0, 0, 0], [2, 1, 4]), tf.slice(k, [0, 0, 0], [2, 1, 4]), tf.slice(v, [0, 0, 0], [2, 1, 3])),
         tf.slice(v, [0, 0, 0], [2, 1, 3]),
       ),
