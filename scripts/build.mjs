@@ -53,7 +53,7 @@ const run = (what, args) => {
 
 fs.rmSync(path.join(ROOT, "dist"), { recursive: true, force: true });
 // Kernels first: dist/index.js must be the newest output (lib/buildcheck.ts compares against it).
-const kernels = [["lib/engine/simd/matmul.as.ts", "dist/kernels/matmul.wasm"]];
+const kernels = [["lib/engine/simd/index.as.ts", "dist/kernels/simd.wasm"]];
 for (const [source, out] of kernels) {
   fs.mkdirSync(path.join(ROOT, path.dirname(out)), { recursive: true });
   run(`asc ${source}`, [

@@ -1,5 +1,5 @@
 /**
- * Our SIMD kernels on the tfjs heap (simd/matmul.as.ts, built to dist/kernels/matmul.wasm). The
+ * Our SIMD kernels on the tfjs heap (simd/index.as.ts: products in matmul.as.ts, fused kernels in fused.as.ts; built to dist/kernels/simd.wasm). The
  * module imports the shared memory of the threaded tfjs-wasm build, so its pointers are tfjs
  * tensors' byte offsets and no data is copied. Products run on the main thread plus `threads − 1`
  * worker threads (split over batch elements, or over output rows for one large product, or over
@@ -15,7 +15,7 @@ declare const WebAssembly: {
 };
 
 /** The compiled kernels, built next to the library (dist/kernels/). */
-export const KERNEL_FILE = path.resolve(__dirname, "..", "..", "dist", "kernels", "matmul.wasm");
+export const KERNEL_FILE = path.resolve(__dirname, "..", "..", "dist", "kernels", "simd.wasm");
 
 type Entry = (...args: number[]) => void;
 
@@ -24,9 +24,24 @@ const POSTED = 0,
   FINISHED = 1,
   ENTRY = 2,
   ARGS = 3,
-  N_ARGS = 13;
+  N_ARGS = 16;
 /** Entry points a worker can run, by index. */
-const PARALLEL = ["bmm", "gemmRows", "vexpRange", "verfRange", "vgeluRange", "vgeluGradRange"] as const;
+const PARALLEL = [
+  "bmm",
+  "gemmRows",
+  "vexpRange",
+  "verfRange",
+  "vgeluRange",
+  "vgeluGradRange",
+  "normRows",
+  "normGradRows",
+  "normParamGradCols",
+  "softmaxRows",
+  "softmaxGradRows",
+  "adamRange",
+  "lstmCellRows",
+  "lstmCellGradRows",
+] as const;
 /** Below this many elements an elementwise kernel runs on the calling thread alone. */
 const SPLIT_ELEMENTS = 1 << 16;
 
@@ -79,10 +94,79 @@ export interface SimdKernels {
   geluGrad(x: number, dy: number, out: number, size: number): void;
   /** out[j] = Σ_r x[r, j] for x [rows, width], accumulated in float64. */
   sumRows(x: number, out: number, rows: number, width: number): void;
+  /**
+   * Norm over rows of d (LayerNorm with `centre`, else RMSNorm from the first k units); writes y
+   * and per-row [μ, 1/√(σ² + ε)] to `stats` ([rows, 2]). `bias` is read only with `centre`.
+   */
+  norm(
+    x: number,
+    gain: number,
+    bias: number,
+    out: number,
+    stats: number,
+    rows: number,
+    d: number,
+    k: number,
+    centre: boolean,
+    eps: number,
+  ): void;
+  /** The norm's dx (rows split over the threads) and dgain, dbias (columns split; float64 sums). */
+  normGrad(
+    x: number,
+    gain: number,
+    stats: number,
+    dy: number,
+    dx: number,
+    dgain: number,
+    dbias: number,
+    rows: number,
+    d: number,
+    k: number,
+    centre: boolean,
+  ): void;
+  /** softmax(scale·x) along rows of n; with `causal`, row r (query r mod tq) sees keys ≤ its own position. */
+  softmax(x: number, out: number, rows: number, n: number, tq: number, causal: boolean, scale: number): void;
+  /** dx = scale·y·(dy − Σ y·dy) along rows of n. */
+  softmaxGrad(y: number, dy: number, dx: number, rows: number, n: number, scale: number): void;
+  /** One Adam/AdamW update of `size` elements into new w, m, v (see fused.as.ts for the formula). */
+  adam(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, size: number, c: AdamConstants): void;
+  /** LSTM cell over rows of a batch (h a multiple of 4): z = xw + p; writes gates, tanh c', c', h'. */
+  lstmCell(xw: number, p: number, c: number, gates: number, tc: number, cOut: number, hOut: number, rows: number, h: number): void;
+  /** Backward through the cell: dz and dc (to the previous step) from dh = dhUp + dhNext and dc'. */
+  lstmCellGrad(
+    gates: number,
+    tc: number,
+    c: number,
+    dhUp: number,
+    dhNext: number,
+    dcIn: number,
+    dz: number,
+    dcOut: number,
+    rows: number,
+    h: number,
+  ): void;
   /** Ends the helper threads (when the backend that owns this heap is disposed). */
   dispose(): void;
   /** [batch, r, c] → [batch, c, r]. */
   transpose(src: number, dst: number, batch: number, r: number, c: number): void;
+}
+
+/** Adam's per-step constants: β₁, β₂, the bias corrections c₁, c₂, ε, η·scale and decay λ. */
+export interface AdamConstants {
+  beta1: number;
+  beta2: number;
+  c1: number;
+  c2: number;
+  eps: number;
+  lr: number;
+  decay: number;
+}
+
+/** A float32's bit pattern as an int32 (the helpers' control block carries only integers). */
+const bitsView = new DataView(new ArrayBuffer(4));
+function f32bits(x: number): number {
+  bitsView.setFloat32(0, x, true);
+  return bitsView.getInt32(0, true);
 }
 
 let liveHelpers = 0;
@@ -112,6 +196,9 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
     liveHelpers++;
   }
   const scratch = Array.from({ length: threads }, () => malloc(SCRATCH_BYTES));
+  /** Adam's seven float constants, written before each update. */
+  const adamConstants = malloc(32);
+  const heap = () => (memory as { buffer: ArrayBuffer }).buffer;
 
   /**
    * Runs entry(args…, [scratch,] begin, end) over [0, total) split into one range per thread;
@@ -142,6 +229,9 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
   // Elementwise: compute-bound (polynomials, a division), so large tensors are split too.
   const elementwise = (name: (typeof PARALLEL)[number], args: number[], size: number) =>
     split(name, args, size, size < SPLIT_ELEMENTS ? size + 1 : 4);
+  // Row kernels: split over rows once the whole is large enough to pay for waking a helper.
+  const rowwise = (name: (typeof PARALLEL)[number], args: number[], rows: number, width: number) =>
+    split(name, args, rows, rows * width < SPLIT_ELEMENTS ? rows + 1 : 1);
 
   return {
     threads: 1 + helpers.length,
@@ -156,6 +246,22 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
     gelu: (x, out, size) => elementwise("vgeluRange", [x, out], size),
     geluGrad: (x, dy, out, size) => elementwise("vgeluGradRange", [x, dy, out], size),
     sumRows: (x, out, rows, width) => entry.sumRows(x, out, rows, width),
+    norm: (x, gain, bias, out, stats, rows, d, k, centre, eps) =>
+      rowwise("normRows", [x, gain, bias, out, stats, d, k, centre ? 1 : 0, f32bits(eps)], rows, d),
+    normGrad(x, gain, stats, dy, dx, dgain, dbias, rows, d, k, centre) {
+      rowwise("normGradRows", [x, gain, stats, dy, dx, d, k, centre ? 1 : 0], rows, d);
+      split("normParamGradCols", [x, stats, dy, dgain, dbias, rows, d, centre ? 1 : 0], d, rows * d < SPLIT_ELEMENTS ? d + 1 : 4);
+    },
+    softmax: (x, out, rows, n, tq, causal, scale) => rowwise("softmaxRows", [x, out, n, tq, causal ? 1 : 0, f32bits(scale)], rows, n),
+    softmaxGrad: (y, dy, dx, rows, n, scale) => rowwise("softmaxGradRows", [y, dy, dx, n, f32bits(scale)], rows, n),
+    adam(w, g, m, v, wOut, mOut, vOut, size, c) {
+      // Float32 constants as the composed update would see them (each a float32 scalar tensor).
+      new Float32Array(heap(), adamConstants, 7).set([c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.c1, c.c2, c.eps]);
+      elementwise("adamRange", [w, g, m, v, wOut, mOut, vOut, adamConstants, f32bits(c.lr), f32bits(c.decay)], size);
+    },
+    lstmCell: (xw, p, c, gates, tc, cOut, hOut, rows, h) => rowwise("lstmCellRows", [xw, p, c, gates, tc, cOut, hOut, h], rows, 4 * h),
+    lstmCellGrad: (gates, tc, c, dhUp, dhNext, dcIn, dz, dcOut, rows, h) =>
+      rowwise("lstmCellGradRows", [gates, tc, c, dhUp, dhNext, dcIn, dz, dcOut, h], rows, 4 * h),
     dispose() {
       for (const h of helpers.splice(0)) {
         void h.worker.terminate();

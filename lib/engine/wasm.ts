@@ -33,6 +33,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
+import { registerFusedKernels } from "./fused";
 import { KERNEL_FILE, type SimdKernels, createSimdKernels } from "./kernels";
 import { type NativeBlas, describeBlas, nativeBlas } from "./native";
 
@@ -113,7 +114,7 @@ export function wasmInitInfo(): WasmInitInfo | null {
  * Replaces the stock `wasm` backend registration with one that runs threaded under Node and sends
  * float32 matmuls to our own SIMD kernels (kernels.ts, simd/matmul.as.ts; see fastMatMul), with
  * XNNPACK as the fallback where those are not available (single-threaded build, or
- * dist/kernels/matmul.wasm not built) or do not apply (a fused bias, an uncommon batch
+ * dist/kernels/simd.wasm not built) or do not apply (a fused bias, an uncommon batch
  * broadcast); also patches the other kernels listed at the top of this file. Call before the
  * backend is first used.
  */
@@ -371,6 +372,39 @@ function patchKernels(): void {
     },
   });
   registerMissingKernels();
+  registerFusedKernels({
+    kernels: () => simd,
+    offset: (b, t) => heapOffset(b as WasmBackendInternals, t),
+    makeOutput: (b, shape) => (b as WasmBackendInternals).makeOutput(shape, "float32"),
+    dispose: (b, t) => (b as WasmBackendInternals).disposeData(t.dataId),
+    zero: (b, offset, count) => new Float32Array((b as WasmBackendInternals).wasm.HEAPU8.buffer, offset, count).fill(0),
+    product: (b, ...args) => heapProduct(b as WasmBackendInternals, ...args),
+  });
+}
+
+/**
+ * C [m, n] = op(A)·op(B) on heap byte offsets, for kernels that run products inside a loop (the
+ * fused LSTM): OpenBLAS when loaded and the product is large enough, else our SIMD kernels.
+ */
+function heapProduct(
+  backend: WasmBackendInternals,
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  if (blas && m * k * n >= NATIVE_MIN_MACS) {
+    const heap = backend.wasm.HEAPU8.buffer;
+    if (heapFloats?.buffer !== heap) heapFloats = new Float32Array(heap);
+    blas.sgemm(heapFloats, a, b, c, 1, m, k, n, transA ? 1 : 0, transB ? 1 : 0, 0, 0, 0);
+    return;
+  }
+  if (!simd) throw new Error("heapProduct needs our SIMD kernels");
+  simd.gemm(a, b, c, m, k, n, transA, transB);
 }
 
 /** Products smaller than this many multiply-adds stay on our kernels (the call costs more than it saves). */
@@ -537,7 +571,7 @@ const TRANSPOSE_COST = 2;
 
 /**
  * C = op(A)·op(B) (+ bias). On our SIMD kernels when they are available (threaded build with
- * dist/kernels/matmul.wasm built), there is no bias, and the batch shapes are a single (or tall)
+ * dist/kernels/simd.wasm built), there is no bias, and the batch shapes are a single (or tall)
  * product or a plain batch with A broadcast at most. Otherwise, the fallback: XNNPACK's
  * fully-connected operator, which computes out = in · W for row-major in [rows, k] and
  * W [k, cols], packing W on first use. Two ways to get C:

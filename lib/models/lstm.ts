@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Schema, resolveConfig } from "../config";
+import { fusedLstmLayer } from "../engine/fused";
 import { type Rng, createRng, uniformArray } from "../engine/rng";
 import { normalVariable, zerosVariable } from "./params";
 
@@ -110,7 +111,13 @@ export function rnnEncode(params: RnnLmParams, tokens: tf.Tensor, options: RnnRu
     for (const layer of params.layers) {
       const h4 = layer.wh.shape[1] as number;
       const hDim = h4 / 4;
-      const xw = tf.reshape(tf.add(tf.matMul(x, layer.wx), layer.b), [b, t, h4]);
+      const xw = tf.reshape(tf.add(tf.matMul(x, layer.wx), layer.b), [b, t, h4]) as tf.Tensor3D;
+      // The whole time loop as one kernel each way on the patched wasm backend (engine/fused.ts).
+      const fused = fusedLstmLayer(xw, layer.wh as tf.Tensor2D);
+      if (fused) {
+        x = dropout(tf.reshape(fused, [b * t, hDim]), cfg.dropout, options.rng);
+        continue;
+      }
       let h: tf.Tensor = tf.zeros([b, hDim]);
       let c: tf.Tensor = tf.zeros([b, hDim]);
       const outs: tf.Tensor[] = [];

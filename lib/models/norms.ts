@@ -8,9 +8,12 @@
  * ε sits inside the square root in both (as in PyTorch's LayerNorm and the RMSNorm reference
  * code `bzhangGo/rmsnorm`); `test/norms.test.ts` pins this. Default ε = 1e-5 (PyTorch) rather than
  * tfjs-layers' 1e-3, which visibly damps small activations.
+ * On the patched wasm backend each runs as one fused kernel forward and one backward
+ * (engine/fused.ts), equal to these composed ops within 1e-5 (`test/fused.test.ts`).
  * Used by every model here; compared in notebooks/02-rmsnorm-gopher.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedNorm } from "../engine/fused";
 import { variableFrom } from "./params";
 
 export const NORM_KINDS = ["layer", "rms", "prms"] as const;
@@ -18,6 +21,8 @@ export type NormKind = (typeof NORM_KINDS)[number];
 
 /** LayerNorm over the last axis; `gain` and `bias` have the last axis' size. */
 export function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, eps = 1e-5): tf.Tensor {
+  const fused = fusedNorm(x, gain, bias, eps);
+  if (fused) return fused;
   return tf.tidy(() => {
     const mean = tf.mean(x, -1, true);
     const centred = tf.sub(x, mean);
@@ -28,6 +33,8 @@ export function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, eps = 
 
 /** RMSNorm over the last axis: no centring, no bias. */
 export function rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps = 1e-5): tf.Tensor {
+  const fused = fusedNorm(x, gain, null, eps);
+  if (fused) return fused;
   return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.mul(x, x), -1, true), eps))), gain));
 }
 
@@ -42,6 +49,8 @@ export function partialRmsNorm(x: tf.Tensor, gain: tf.Tensor, p: number, eps = 1
   return tf.tidy(() => {
     const d = x.shape[x.rank - 1];
     const k = partialUnits(d, p);
+    const fused = fusedNorm(x, gain, null, eps, k);
+    if (fused) return fused;
     const begin = new Array<number>(x.rank).fill(0);
     const size = [...x.shape.slice(0, -1), k];
     const head = tf.slice(x, begin, size);

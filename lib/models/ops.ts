@@ -10,6 +10,7 @@
  * Shapes: B batch, T time, H heads, K head size, D = H·K.
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedSoftmax } from "../engine/fused";
 import { fusedGelu } from "../engine/wasm";
 
 /** x W + b for x [N, in], W [in, out], b [out]. */
@@ -71,6 +72,8 @@ export function attentionProbs(q: tf.Tensor, k: tf.Tensor, options: AttentionOpt
   const width = q.shape[q.rank - 1];
   let scores = tf.matMul(q, k, false, true);
   const scale = options.scale ?? 1 / Math.sqrt(width);
+  const fused = fusedSoftmax(scores, scale, options.causal);
+  if (fused) return fused;
   if (scale !== 1) scores = tf.mul(scores, scale);
   if (options.causal) scores = tf.add(scores, causalMask(q.shape[q.rank - 2]));
   return tf.softmax(scores);
