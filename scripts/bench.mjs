@@ -6,6 +6,8 @@
 // Debian's python3-torch, installed if missing and possible), interleaved with tfjs-wasm round by
 // round (A B A B …), with peak RSS, the ratio tfjs/torch and the machine's FP32 peak estimate.
 // With --profile, the per-kernel time of one reference step on tfjs-wasm (tf.profile).
+// On tfjs-wasm, also the effect of the fused kernels (norms, causal softmax, Adam, the LSTM layer):
+// the reference step and notebook 08's LSTM LM step with them on and off, interleaved.
 // Prints a table and writes build/bench.json. A benchmark, not a test: numbers depend on the
 // machine and its load.
 import { createRequire } from "node:module";
@@ -143,6 +145,77 @@ function matmul(n, reps) {
   tf.dispose([a, b]);
   const ms = median(times.slice(1));
   return { n, ms, gflops: (2 * n ** 3) / (ms * 1e6) };
+}
+
+/**
+ * Notebook 08's LSTM LM step (vocab 4000, embedding 64, 2 layers of 128 (the last 64, tied),
+ * batch 64 × 20 tokens, Adam): median ms per step and tokens per second.
+ * @param {number} steps timed steps (after warm-up)
+ */
+function lstmStep(steps) {
+  const cfg = ta.rnnConfig({ vocabSize: 4000, embedDim: 64, hiddenDim: 128, nLayers: 2, dropout: 0.1, seed: 0 });
+  const params = ta.initRnnLm(cfg);
+  const rng = ta.createRng(0);
+  const [B, T] = [64, 20];
+  /** @type {number[]} */
+  const times = [];
+  let last = performance.now();
+  ta.train({
+    params,
+    steps: steps + WARMUP,
+    lr: 1e-3,
+    loss: () => {
+      const ids = tf.tensor2d(
+        Int32Array.from({ length: B * (T + 1) }, () => rng.int(cfg.vocabSize)),
+        [B, T + 1],
+        "int32",
+      );
+      const logits = ta.rnnLmLogits(params, tf.slice(ids, [0, 0], [B, T]), { rng });
+      return ta.crossEntropy(logits, tf.slice(ids, [0, 1], [B, T]));
+    },
+    callbacks: [
+      {
+        onStep() {
+          const now = performance.now();
+          times.push(now - last);
+          last = now;
+        },
+      },
+    ],
+  });
+  ta.disposeParams(params);
+  const ms = median(times.slice(WARMUP));
+  return { msPerStep: ms, tokensPerSec: (B * T) / (ms / 1000) };
+}
+
+/**
+ * The fused kernels on and off, interleaved over `rounds` (same process, same engine): the
+ * reference step and the LSTM LM step.
+ * @param {number} rounds
+ */
+function fusedEffect(rounds) {
+  /** @type {Record<"on" | "off", { reference: number[], lstm: number[], lstmTokensPerSec: number[] }>} */
+  const out = { on: { reference: [], lstm: [], lstmTokensPerSec: [] }, off: { reference: [], lstm: [], lstmTokensPerSec: [] } };
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of /** @type {const} */ (["on", "off"])) {
+      ta.setFusedKernels(mode === "on");
+      out[mode].reference.push(referenceStep(wasmSteps).msPerStep);
+      const l = lstmStep(wasmSteps);
+      out[mode].lstm.push(l.msPerStep);
+      out[mode].lstmTokensPerSec.push(l.tokensPerSec);
+      console.error(
+        `[bench] fused ${mode}, round ${r + 1}/${rounds}: reference ${out[mode].reference[r].toFixed(0)} ms, LSTM ${l.msPerStep.toFixed(0)} ms (${l.tokensPerSec.toFixed(0)} tokens/s)`,
+      );
+    }
+  }
+  ta.setFusedKernels(true);
+  return {
+    rounds,
+    referenceMs: { on: median(out.on.reference), off: median(out.off.reference) },
+    lstmMs: { on: median(out.on.lstm), off: median(out.off.lstm) },
+    lstmTokensPerSec: { on: median(out.on.lstmTokensPerSec), off: median(out.off.lstmTokensPerSec) },
+    perRound: out,
+  };
 }
 
 // One tfjs round of the PyTorch comparison, in its own process like torch's (so peak RSS is the
@@ -329,6 +402,11 @@ async function profileStep() {
 }
 
 const kernelProfile = process.argv.includes("--profile") ? await profileStep() : undefined;
+let fused;
+if (backends.includes("wasm") && !process.argv.includes("--json-only")) {
+  await ta.ready({ backend: "wasm", quiet: true });
+  fused = fusedEffect(Number(argValue("--rounds") ?? 3));
+}
 
 const report = {
   date: new Date().toISOString(),
@@ -338,6 +416,7 @@ const report = {
   results,
   versusTorch,
   kernelProfile,
+  fused,
 };
 if (process.argv.includes("--json-only")) {
   console.log(JSON.stringify(report));
@@ -361,6 +440,14 @@ if (kernelProfile) {
     console.log(
       `  ${k.name.padEnd(24)} ${k.ms.toFixed(1).padStart(7)} ms  ${String(k.calls).padStart(5)} calls  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%`,
     );
+}
+if (fused) {
+  const f = fused;
+  console.log(
+    `fused kernels (median of ${f.rounds} interleaved rounds): reference step ${f.referenceMs.on.toFixed(0)} ms on vs ${f.referenceMs.off.toFixed(0)} ms off; ` +
+      `LSTM LM step (08) ${f.lstmMs.on.toFixed(0)} vs ${f.lstmMs.off.toFixed(0)} ms = ${f.lstmTokensPerSec.on.toFixed(0)} vs ${f.lstmTokensPerSec.off.toFixed(0)} tokens/s ` +
+      `(${(f.lstmTokensPerSec.on / f.lstmTokensPerSec.off).toFixed(2)}×)`,
+  );
 }
 if (versusTorch && !("skipped" in versusTorch)) {
   const v = versusTorch;

@@ -83,7 +83,8 @@ describe("fused LayerNorm / RMSNorm / pRMSNorm equal the composed ops on cpu", (
             g = tf.tensor(gain),
             b = tf.tensor(bias);
           const loss = (xa: tf.Tensor, ga: tf.Tensor, ba: tf.Tensor) => tf.sum(tf.mul(norm(xa, ga, ba), tf.tensor(w, [rows, d])));
-          const grads = kind === "layer" ? tf.grads(loss)([xt, g, b]) : tf.grads((xa: tf.Tensor, ga: tf.Tensor) => loss(xa, ga, b))([xt, g]);
+          const grads =
+            kind === "layer" ? tf.grads(loss)([xt, g, b]) : tf.grads((xa: tf.Tensor, ga: tf.Tensor) => loss(xa, ga, b))([xt, g]);
           return [norm(xt, g, b), ...grads];
         };
         await compare(f, kind === "layer" ? ["y", "dx", "dgain", "dbias"] : ["y", "dx", "dgain"]);
@@ -128,7 +129,9 @@ describe("fused softmax with the causal mask equals the composed ops on cpu", ()
       };
       await compare(f, ["probs", "dq", "dk"]);
       if (causal) {
-        const [probs] = await onBackend("wasm", () => attentionProbs(tf.tensor(q, [b, h, tq, width]), tf.tensor(k, [b, h, tk, width]), { causal }));
+        const [probs] = await onBackend("wasm", () =>
+          attentionProbs(tf.tensor(q, [b, h, tq, width]), tf.tensor(k, [b, h, tk, width]), { causal }),
+        );
         for (let r = 0; r < count(shape) / tk; r++) {
           for (let j = (r % tq) + 1; j < tk; j++) expect(probs.values[r * tk + j]).toBe(0); // the future gets exactly 0
         }
@@ -206,7 +209,13 @@ describe("fused LSTM layer equals the composed cell loop on cpu", () => {
     })();
     const vars = namedVariables(params);
     const { names, leaked, leakedBuffers } = await kernelsOnWasm(
-      () => [tf.tensor2d(Array.from({ length: 27 }, (_, i) => i % 11), [3, 9], "int32")],
+      () => [
+        tf.tensor2d(
+          Array.from({ length: 27 }, (_, i) => i % 11),
+          [3, 9],
+          "int32",
+        ),
+      ],
       (x) => {
         const { grads, value } = tf.variableGrads(() => tf.mean(rnnLmLogits(params, x)) as tf.Scalar, [...vars.values()]);
         return [value, ...Object.values(grads)];
@@ -216,5 +225,43 @@ describe("fused LSTM layer equals the composed cell loop on cpu", () => {
     expect(names.filter((n) => n === "TransformerAnatomyLstmGrad")).toHaveLength(2);
     expect([leaked, leakedBuffers]).toEqual([0, 0]);
     for (const v of vars.values()) v.dispose();
+  });
+});
+
+describe("fused cross-entropy equals the composed log-softmax and one-hot mask on cpu", () => {
+  for (const [n, v, weighted] of [
+    [7, 13, false],
+    [7, 13, true],
+    [1280, 257, false], // splits over the threads; odd vocabulary (scalar tail)
+  ] as [number, number, boolean][]) {
+    it(`[${n}, ${v}]${weighted ? " weighted" : ""}: loss and the gradient to the logits`, async () => {
+      const logits = randn(n * v, 3);
+      const targets = Array.from({ length: n }, (_, i) => (i * 31 + 5) % v);
+      const weights = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0 : 1));
+      const f = () => {
+        const x = tf.tensor(logits, [n, v]);
+        const t = tf.tensor1d(targets, "int32");
+        const loss = (xa: tf.Tensor) => crossEntropy(xa, t, weighted ? tf.tensor1d(weights) : undefined);
+        return [loss(x), tf.grad(loss)(x)];
+      };
+      await compare(f, ["loss", "dlogits"]);
+      const { names, leaked, leakedBuffers } = await kernelsOnWasm(
+        () => [tf.tensor(logits, [n, v]), tf.tensor1d(targets, "int32")],
+        (x, t) => tf.grad((xa: tf.Tensor) => crossEntropy(xa, t))(x),
+      );
+      expect(names).toContain("TransformerAnatomyCrossEntropy");
+      expect(names).toContain("TransformerAnatomyCrossEntropyGrad");
+      expect([leaked, leakedBuffers]).toEqual([0, 0]);
+    });
+  }
+
+  it("a target outside the vocabulary is an error naming it, on both paths", async () => {
+    for (const backend of ["cpu", "wasm"] as const) {
+      await ready({ backend, quiet: true });
+      const x = tf.zeros([3, 5]),
+        t = tf.tensor1d([0, 5, 1], "int32");
+      expect(() => crossEntropy(x, t), backend).toThrow(/target 5 at position 1 is outside the vocabulary \[0, 5\)/);
+      tf.dispose([x, t]);
+    }
   });
 });

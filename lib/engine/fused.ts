@@ -35,8 +35,19 @@ const SOFTMAX_GRAD = "TransformerAnatomySoftmaxGrad";
 const ADAM = "TransformerAnatomyAdam";
 const LSTM = "TransformerAnatomyLstm";
 const LSTM_GRAD = "TransformerAnatomyLstmGrad";
+const CROSS_ENTROPY = "TransformerAnatomyCrossEntropy";
+const CROSS_ENTROPY_GRAD = "TransformerAnatomyCrossEntropyGrad";
 
 let context: FusedContext | null = null;
+/** Off with TA_FUSED=off, or at run time with setFusedKernels(false) (side-by-side checks, benchmarks). */
+let enabled = process.env.TA_FUSED !== "off";
+
+/** Turns the fused kernels on or off (default: on unless TA_FUSED=off); returns the previous setting. */
+export function setFusedKernels(on: boolean): boolean {
+  const was = enabled;
+  enabled = on;
+  return was;
+}
 
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
@@ -115,6 +126,19 @@ export function registerFusedKernels(ctx: FusedContext): void {
     );
     return outs;
   });
+  register(CROSS_ENTROPY, ({ x, targets }, _attrs, b) => {
+    const [rows, v] = x.shape;
+    const loss = ctx.makeOutput(b, [rows]);
+    const lse = ctx.makeOutput(b, [rows]);
+    k().crossEntropy(off(b, x), off(b, targets), off(b, loss), off(b, lse), rows, v);
+    return [loss, lse];
+  });
+  register(CROSS_ENTROPY_GRAD, ({ x, targets, lse, dloss }, _attrs, b) => {
+    const [rows, v] = x.shape;
+    const dx = ctx.makeOutput(b, x.shape);
+    k().crossEntropyGrad(off(b, x), off(b, targets), off(b, lse), off(b, dloss), off(b, dx), rows, v);
+    return dx;
+  });
   register(LSTM, ({ xw, wh }, _attrs, b) => {
     const [t, batch, h4] = xw.shape;
     const h = h4 / 4;
@@ -171,7 +195,7 @@ export function registerFusedKernels(ctx: FusedContext): void {
 
 /** Whether the fused kernels can run on these tensors now. */
 function live(...xs: tf.Tensor[]): boolean {
-  return context?.kernels() != null && tf.getBackend() === "wasm" && xs.every((x) => x.dtype === "float32");
+  return enabled && context?.kernels() != null && tf.getBackend() === "wasm" && xs.every((x) => x.dtype === "float32");
 }
 
 const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}) =>
@@ -218,6 +242,25 @@ export function fusedSoftmax(x: tf.Tensor, scale: number, causal: boolean): tf.T
     return { value: y, gradFunc: (dy: tf.Tensor, [ys]: tf.Tensor[]) => run(SOFTMAX_GRAD, { y: ys, dy }, { scale }) as tf.Tensor };
   }) as never) as unknown as (x: tf.Tensor) => tf.Tensor;
   return op(x);
+}
+
+/**
+ * Per-row cross-entropy −log softmax(logits)[target] for logits [N, V] and int32 targets [N] (in
+ * range: the caller checks), forward and backward in one kernel each; the backward never builds
+ * the one-hot mask or the log-probabilities.
+ */
+export function fusedCrossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D | null {
+  if (!live(logits) || targets.dtype !== "int32" || logits.size === 0) return null;
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [loss, lse] = run(CROSS_ENTROPY, { x, targets }) as tf.Tensor[];
+    save([x, lse, targets]);
+    return {
+      value: loss,
+      gradFunc: (dloss: tf.Tensor, [xs, lses, ts]: tf.Tensor[]) =>
+        run(CROSS_ENTROPY_GRAD, { x: xs, targets: ts, lse: lses, dloss }) as tf.Tensor,
+    };
+  }) as never) as unknown as (x: tf.Tensor) => tf.Tensor1D;
+  return op(logits);
 }
 
 /** One Adam/AdamW update as a single kernel: the new [w, m, v], or null (compose it). */

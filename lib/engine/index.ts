@@ -12,6 +12,7 @@ import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import { registerMissingKernels, registerPatchedWasm, wasmInitInfo } from "./wasm";
 
 export { setNativeProducts } from "./wasm";
+export { setFusedKernels } from "./fused";
 
 export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];

@@ -41,6 +41,8 @@ const PARALLEL = [
   "adamRange",
   "lstmCellRows",
   "lstmCellGradRows",
+  "crossEntropyRows",
+  "crossEntropyGradRows",
 ] as const;
 /** Below this many elements an elementwise kernel runs on the calling thread alone. */
 const SPLIT_ELEMENTS = 1 << 16;
@@ -145,6 +147,10 @@ export interface SimdKernels {
     rows: number,
     h: number,
   ): void;
+  /** Per-row cross-entropy of logits [rows, v] against int32 targets (in range; checked by the caller), and log Σ e^x. */
+  crossEntropy(x: number, targets: number, loss: number, lse: number, rows: number, v: number): void;
+  /** dx = (softmax(x) − onehot(target))·dloss per row. */
+  crossEntropyGrad(x: number, targets: number, lse: number, dloss: number, dx: number, rows: number, v: number): void;
   /** Ends the helper threads (when the backend that owns this heap is disposed). */
   dispose(): void;
   /** [batch, r, c] → [batch, c, r]. */
@@ -260,6 +266,8 @@ export function createSimdKernels(memory: object, threads: number, malloc: (byte
       elementwise("adamRange", [w, g, m, v, wOut, mOut, vOut, adamConstants, f32bits(c.lr), f32bits(c.decay)], size);
     },
     lstmCell: (xw, p, c, gates, tc, cOut, hOut, rows, h) => rowwise("lstmCellRows", [xw, p, c, gates, tc, cOut, hOut, h], rows, 4 * h),
+    crossEntropy: (x, targets, loss, lse, rows, v) => rowwise("crossEntropyRows", [x, targets, loss, lse, v], rows, v),
+    crossEntropyGrad: (x, targets, lse, dloss, dx, rows, v) => rowwise("crossEntropyGradRows", [x, targets, lse, dloss, dx, v], rows, v),
     lstmCellGrad: (gates, tc, c, dhUp, dhNext, dcIn, dz, dcOut, rows, h) =>
       rowwise("lstmCellGradRows", [gates, tc, c, dhUp, dhNext, dcIn, dz, dcOut, h], rows, 4 * h),
     dispose() {

@@ -4,11 +4,14 @@
  * through UnsortedSegmentSum with N·V segments, which the cpu backend computes in O(N²·V).)
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedCrossEntropyRows } from "../engine/fused";
 
 /**
  * Mean cross-entropy in nats: −(1/Σw) Σᵢ wᵢ log softmax(logitsᵢ)[targetᵢ].
  * `logits` is [..., V]; `targets` (int) has the same leading shape; optional `weights` (same
- * shape as targets, e.g. 1 on masked-LM positions and 0 elsewhere).
+ * shape as targets, e.g. 1 on masked-LM positions and 0 elsewhere). A target outside [0, V) is an
+ * error (a one-hot mask would silently score it 0). On the patched wasm backend the per-position
+ * losses and their gradient are one fused kernel each (engine/fused.ts).
  */
 export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor, weights?: tf.Tensor): tf.Scalar {
   const v = logits.shape[logits.rank - 1];
@@ -17,13 +20,23 @@ export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor, weights?: tf
     throw new Error(`crossEntropy: logits [${logits.shape}] do not match targets [${targets.shape}]`);
   }
   return tf.tidy(() => {
-    const logProbs = tf.logSoftmax(tf.reshape(logits, [n, v]));
-    const mask = tf.oneHot(tf.reshape(tf.cast(targets, "int32"), [n]), v); // [N, V]
-    const picked = tf.sum(tf.mul(logProbs, mask), -1); // [N]
-    if (!weights) return tf.neg(tf.mean(picked)) as tf.Scalar;
+    const ids = tf.reshape(tf.cast(targets, "int32"), [n]) as tf.Tensor1D;
+    checkTargets(ids.dataSync() as Int32Array, v);
+    // −log p(target) per position, [N]
+    const losses =
+      fusedCrossEntropyRows(tf.reshape(logits, [n, v]) as tf.Tensor2D, ids) ??
+      tf.neg(tf.sum(tf.mul(tf.logSoftmax(tf.reshape(logits, [n, v])), tf.oneHot(ids, v)), -1));
+    if (!weights) return tf.mean(losses) as tf.Scalar;
     const w = tf.reshape(tf.cast(weights, "float32"), [n]);
-    return tf.neg(tf.div(tf.sum(tf.mul(picked, w)), tf.maximum(tf.sum(w), 1e-9))) as tf.Scalar;
+    return tf.div(tf.sum(tf.mul(losses, w)), tf.maximum(tf.sum(w), 1e-9)) as tf.Scalar;
   });
+}
+
+function checkTargets(ids: Int32Array, v: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    if (!(ids[i] >= 0 && ids[i] < v))
+      throw new Error(`crossEntropy: target ${ids[i]} at position ${i} is outside the vocabulary [0, ${v})`);
+  }
 }
 
 /**

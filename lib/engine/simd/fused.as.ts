@@ -307,3 +307,40 @@ export function lstmCellGradRows(gates: usize, tc: usize, c: usize, dhUp: usize,
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cross-entropy over rows of v logits with int32 targets: loss_r = log Σ_j e^{x_rj} − x_r,t
+// (computed as m + log Σ e^{x − m}, m the row max); lse[r] keeps m + log Σ for the backward pass,
+// dx = (softmax(x) − onehot(t))·dloss_r.
+
+export function crossEntropyRows(x: usize, targets: usize, loss: usize, lse: usize, v: i32, begin: i32, end: i32): void {
+  const v4 = v & ~3;
+  for (let r = begin; r < end; r++) {
+    const px = ptr(x, r * v);
+    let vmax = f32x4.splat(-Infinity);
+    for (let j = 0; j < v4; j += 4) vmax = f32x4.max(vmax, v128.load(ptr(px, j)));
+    let top = lanesMax(vmax);
+    for (let j = v4; j < v; j++) top = max(top, load<f32>(ptr(px, j)));
+    const vt = f32x4.splat(top);
+    let acc = f32x4.splat(0);
+    for (let j = 0; j < v4; j += 4) acc = f32x4.add(acc, expLanes(f32x4.sub(v128.load(ptr(px, j)), vt)));
+    let sum = lanesSum(acc);
+    for (let j = v4; j < v; j++) sum += f32x4.extract_lane(expLanes(f32x4.splat(load<f32>(ptr(px, j)) - top)), 0);
+    const l = top + Mathf.log(sum);
+    store<f32>(ptr(lse, r), l);
+    store<f32>(ptr(loss, r), l - load<f32>(ptr(px, load<i32>(ptr(targets, r)))));
+  }
+}
+
+export function crossEntropyGradRows(x: usize, targets: usize, lse: usize, dloss: usize, dx: usize, v: i32, begin: i32, end: i32): void {
+  const v4 = v & ~3;
+  for (let r = begin; r < end; r++) {
+    const px = ptr(x, r * v), pdx = ptr(dx, r * v);
+    const l = load<f32>(ptr(lse, r)), g = load<f32>(ptr(dloss, r));
+    const vl = f32x4.splat(l), vg = f32x4.splat(g);
+    for (let j = 0; j < v4; j += 4) v128.store(ptr(pdx, j), f32x4.mul(expLanes(f32x4.sub(v128.load(ptr(px, j)), vl)), vg));
+    for (let j = v4; j < v; j++) store<f32>(ptr(pdx, j), f32x4.extract_lane(expLanes(f32x4.splat(load<f32>(ptr(px, j)) - l)), 0) * g);
+    const t = load<i32>(ptr(targets, r));
+    store<f32>(ptr(pdx, t), load<f32>(ptr(pdx, t)) - g);
+  }
+}
