@@ -53,10 +53,15 @@ const run = (what, args) => {
 
 fs.rmSync(path.join(ROOT, "dist"), { recursive: true, force: true });
 // Kernels first: dist/index.js must be the newest output (lib/buildcheck.ts compares against it).
-const kernels = [["lib/engine/simd/index.as.ts", "dist/kernels/simd.wasm"]];
-for (const [source, out] of kernels) {
+// Two builds of the same kernels: plain SIMD, and with relaxed SIMD (fused multiply-add in the
+// products), which the engine loads where the runtime validates it (lib/engine/kernels.ts).
+const kernels = [
+  ["lib/engine/simd/index.as.ts", "dist/kernels/simd.wasm", "simd,threads"],
+  ["lib/engine/simd/index.as.ts", "dist/kernels/simd-relaxed.wasm", "simd,threads,relaxed-simd"],
+];
+for (const [source, out, features] of kernels) {
   fs.mkdirSync(path.join(ROOT, path.dirname(out)), { recursive: true });
-  run(`asc ${source}`, [
+  run(`asc ${source} (${features})`, [
     path.join(ROOT, "node_modules", "assemblyscript", "bin", "asc.js"),
     source,
     "--outFile",
@@ -67,7 +72,7 @@ for (const [source, out] of kernels) {
     "stub",
     "--noAssert",
     "--enable",
-    "simd,threads",
+    features,
     // The kernels work on the tfjs heap: import its shared memory, own no data or stack.
     "--importMemory",
     "--sharedMemory",

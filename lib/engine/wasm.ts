@@ -171,7 +171,11 @@ async function createBackend(threads: number): Promise<tf.KernelBackend> {
   initInfo = {
     threads: kernels ? kernels.threads : tfWasm.getThreadsCount(),
     simd: hasSimd,
-    products: blas ? describeBlas(blas) : kernels ? `SIMD kernels (native BLAS ${native.why})` : `XNNPACK (native BLAS ${native.why})`,
+    products: blas
+      ? describeBlas(blas)
+      : kernels
+        ? `SIMD kernels${kernels.relaxed ? " with relaxed-SIMD FMA" : ""} (native BLAS ${native.why})`
+        : `XNNPACK (native BLAS ${native.why})`,
   };
   return backend;
 }

@@ -18,7 +18,9 @@ import { expLanes } from "./lanes.as";
   return v128.load(base + (<usize>index << 2));
 }
 
+/** acc + x·y: one fused multiply-add in the relaxed-SIMD build (simd-relaxed.wasm), a multiply and an add otherwise. */
 @inline function madd(acc: v128, x: v128, y: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, y, acc);
   return f32x4.add(acc, f32x4.mul(x, y));
 }
 
