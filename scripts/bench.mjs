@@ -391,6 +391,10 @@ async function profileStep() {
   /** @type {Map<string, { name: string, ms: number, calls: number }>} */
   const byKernel = new Map();
   for (const k of info.kernels) {
+    // tfjs records each custom-gradient op (our fused ops' wrappers) as an "unnamed scope" whose
+    // time includes the kernels inside it, which are listed on their own: counting it too would
+    // count them twice.
+    if (k.name === "unnamed scope") continue;
     const e = byKernel.get(k.name) ?? { name: k.name, ms: 0, calls: 0 };
     e.ms += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
     e.calls += 1;
