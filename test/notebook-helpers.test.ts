@@ -118,6 +118,15 @@ describe("figures", () => {
     expect((heatmapFigure([[1, 2]], { square: true }).layout!.yaxis as Record<string, unknown>).scaleanchor).toBe("x");
   });
 
+  it("line charts draw a series' interval as asymmetric error bars, and refuse a malformed one", () => {
+    const fig = lineFigure([{ name: "m", x: [1, 2], y: [1, 2], low: [0.5, 1.75], high: [2, 2.5] }]);
+    expect(fig.data[0].error_y).toMatchObject({ type: "data", symmetric: false, array: [1, 0.5], arrayminus: [0.5, 0.25] });
+    expect(lineFigure([{ name: "plain", y: [1] }]).data[0].error_y).toBeUndefined();
+    expect(() => lineFigure([{ name: "half", y: [1], low: [0] }])).toThrow(/"half" needs both low and high/);
+    expect(() => lineFigure([{ name: "short", y: [1, 2], low: [0], high: [3] }])).toThrow(/2 points but 1 lows and 1 highs/);
+    expect(() => lineFigure([{ name: "outside", y: [1, 5], low: [0, 0], high: [2, 3] }])).toThrow(/point 1 is outside its interval/);
+  });
+
   it("write a file when asked", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ta-fig-")), "f.png");
     await plot(lineFigure([{ name: "y", y: [1, 2] }]), { file, width: 300, height: 200 });

@@ -136,6 +136,9 @@ export interface Series {
   y: ArrayLike<number>;
   dash?: "solid" | "dash" | "dot";
   color?: string;
+  /** An interval around each y (e.g. 95% over seeds), drawn as error bars; both or neither. */
+  low?: ArrayLike<number>;
+  high?: ArrayLike<number>;
 }
 
 export interface AxesOptions {
@@ -156,6 +159,20 @@ function axes(o: AxesOptions): Record<string, unknown> {
   };
 }
 
+/** Plotly error bars from a series' [low, high] around y (checked: same length, low ≤ y ≤ high). */
+function errorBars(s: Series): { error_y?: Record<string, unknown> } {
+  if (s.low === undefined && s.high === undefined) return {};
+  if (s.low === undefined || s.high === undefined) throw new Error(`lineFigure: series "${s.name}" needs both low and high, or neither`);
+  const n = s.y.length;
+  if (s.low.length !== n || s.high.length !== n)
+    throw new Error(`lineFigure: series "${s.name}" has ${n} points but ${s.low.length} lows and ${s.high.length} highs`);
+  const above = Array.from(s.y, (y, i) => s.high![i] - y);
+  const below = Array.from(s.y, (y, i) => y - s.low![i]);
+  const bad = [...above, ...below].findIndex((d) => !(d >= -1e-9));
+  if (bad >= 0) throw new Error(`lineFigure: series "${s.name}": point ${bad % n} is outside its interval`);
+  return { error_y: { type: "data", symmetric: false, array: above, arrayminus: below, visible: true, thickness: 1.2, width: 3 } };
+}
+
 /** Line chart of several series (x defaults to 0, 1, 2, …). */
 export function lineFigure(series: Series[], options: AxesOptions = {}): Figure {
   const data: Trace[] = series.map((s) => ({
@@ -165,6 +182,7 @@ export function lineFigure(series: Series[], options: AxesOptions = {}): Figure 
     x: s.x ?? Array.from({ length: s.y.length }, (_, i) => i),
     y: s.y,
     line: { dash: s.dash ?? "solid", ...(s.color ? { color: s.color } : {}) },
+    ...errorBars(s),
   }));
   for (const h of options.hlines ?? []) {
     const xs = series.flatMap((s) => Array.from(s.x ?? Array.from({ length: s.y.length }, (_, i) => i)));
