@@ -119,10 +119,16 @@ describe("batches", () => {
     expect(() => padTokenRows([[], []])).toThrow(/every row is empty/);
   });
 
-  it("evaluation windows are consecutive and non-overlapping", () => {
-    const batches = lmEvalBatches(ids, { batchSize: 2, seqLen: 10, maxBatches: 3 });
-    expect(batches.length).toBe(3);
-    expect(batches[1].inputs.arraySync()[0][0]).toBe(20);
+  it("evaluation windows are non-overlapping and spread over the whole split (all of it, in order, when they all fit)", () => {
+    const stream = Int32Array.from({ length: 1001 }, (_, i) => i); // 100 windows of 10
+    const starts = (bs: ReturnType<typeof lmEvalBatches>) => bs.flatMap((b) => b.inputs.arraySync().map((row) => row[0]));
+    const some = lmEvalBatches(stream, { batchSize: 2, seqLen: 10, maxBatches: 3 });
+    expect(some.length).toBe(3);
+    expect(starts(some)).toEqual([0, 160, 330, 500, 660, 830]); // windows ⌊j·100/6⌋, across the split, not its first 60 tokens
+    expect(some[0].targets.arraySync()[0]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const all = lmEvalBatches(stream, { batchSize: 5, seqLen: 10 });
+    expect(starts(all)).toEqual(Array.from({ length: 100 }, (_, j) => 10 * j));
+    for (const b of [...some, ...all]) tf.dispose([b.inputs, b.targets]);
   });
 
   it("masked LM: ~15% selected; of those 80% [MASK], 10% random, 10% unchanged; targets are the originals", () => {

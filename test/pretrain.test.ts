@@ -81,10 +81,10 @@ describe("recipes and checkpoints", () => {
       b = trainRecipe(tiny);
     for (const [file, f] of a.files)
       expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(b.files.get(file)?.bytes ?? [])), file).toBe(0);
-    expect([...a.files.keys()].sort()).toEqual(["model.safetensors", "step-20.safetensors"]);
-    expect(a.manifest.validation.steps).toEqual([0, 20, 40]);
+    expect([...a.files.keys()].sort()).toEqual(["model.safetensors", "step-50.safetensors"]);
+    expect(a.manifest.validation.steps).toEqual([0, 50, 100]);
     expect(a.manifest.finalValLoss).toBeLessThan(a.manifest.baselines.unigram);
-    expect(a.manifest.tokensSeen).toBe(40 * 8 * 32);
+    expect(a.manifest.tokensSeen).toBe(100 * 8 * 32);
     disposeParams([a.params, b.params]);
   });
 
@@ -97,9 +97,9 @@ describe("recipes and checkpoints", () => {
       expect(Array.from(v.dataSync()), name).toEqual(Array.from(namedVariables(trained.params).get(name)?.dataSync() ?? []));
     }
     expect(checkpointValLoss(loaded)).toBeCloseTo(trained.manifest.finalValLoss, 4);
-    const early = loadCheckpoint("tiny-char", { dir, step: 20 });
+    const early = loadCheckpoint("tiny-char", { dir, step: 50 });
     expect(checkpointValLoss(early)).toBeGreaterThan(checkpointValLoss(loaded));
-    expect(() => loadCheckpoint("tiny-char", { dir, step: 7 })).toThrow(/no weights saved at step 7; saved steps: 20 and the final model/);
+    expect(() => loadCheckpoint("tiny-char", { dir, step: 7 })).toThrow(/no weights saved at step 7; saved steps: 50 and the final model/);
     // corrupted tensor file
     const model = path.join(dir, "model.safetensors");
     const bytes = fs.readFileSync(model);

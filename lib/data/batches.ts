@@ -1,7 +1,8 @@
 /**
  * Batches for language modelling from a token-id stream.
  *   causal LM: inputs = ids[s .. s+T), targets = ids[s+1 .. s+T+1), random s (seeded)
- *   evaluation: consecutive non-overlapping windows from the start of the split
+ *   evaluation: non-overlapping windows spread evenly over the whole split (so a few batches
+ *               sample all of it, as the n-gram baselines do, not just its first pages)
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Rng, createRng } from "../engine/rng";
@@ -50,20 +51,26 @@ export function lmBatcher(ids: ArrayLike<number>, options: WindowOptions & { see
   };
 }
 
-/** Consecutive windows from the start, at most `maxBatches` batches (all that fit by default). */
+/**
+ * Window start positions for evaluation: `count` of the `windows` non-overlapping windows of
+ * `seqLen`, evenly spaced over the split (all of them, in order, when count = windows).
+ */
+function spreadStarts(windows: number, count: number, seqLen: number): number[] {
+  return Array.from({ length: count }, (_, j) => Math.floor((j * windows) / count) * seqLen);
+}
+
+/**
+ * Non-overlapping evaluation windows spread evenly over the whole split, in batches; at most
+ * `maxBatches` batches (all that fit by default).
+ */
 export function lmEvalBatches(ids: ArrayLike<number>, options: WindowOptions & { maxBatches?: number }): LmBatch[] {
   checkWindows(ids, options, "lmEvalBatches");
   const { batchSize, seqLen } = options;
   const windows = Math.floor((ids.length - 1) / seqLen);
   const nBatches = Math.min(options.maxBatches ?? Infinity, Math.floor(windows / batchSize));
   if (nBatches < 1) throw new Error(`lmEvalBatches: ${windows} windows of ${seqLen} do not fill one batch of ${batchSize}`);
-  return Array.from({ length: nBatches }, (_, i) =>
-    windowsToBatch(
-      ids,
-      Array.from({ length: batchSize }, (_, r) => (i * batchSize + r) * seqLen),
-      seqLen,
-    ),
-  );
+  const starts = spreadStarts(windows, nBatches * batchSize, seqLen);
+  return Array.from({ length: nBatches }, (_, i) => windowsToBatch(ids, starts.slice(i * batchSize, (i + 1) * batchSize), seqLen));
 }
 
 export function disposeBatches(batches: LmBatch[]): void {
@@ -119,14 +126,8 @@ export function mlmEvalBatches(ids: ArrayLike<number>, options: MlmOptions & { m
   const nBatches = Math.min(options.maxBatches ?? Infinity, Math.floor(windows / batchSize));
   if (nBatches < 1) throw new Error(`mlmEvalBatches: ${windows} windows of ${seqLen} do not fill one batch of ${batchSize}`);
   const rng = options.rng ?? createRng(options.seed ?? 0);
-  return Array.from({ length: nBatches }, (_, i) =>
-    maskedBatch(
-      ids,
-      Array.from({ length: batchSize }, (_, r) => (i * batchSize + r) * seqLen),
-      options,
-      rng,
-    ),
-  );
+  const starts = spreadStarts(windows, nBatches * batchSize, seqLen);
+  return Array.from({ length: nBatches }, (_, i) => maskedBatch(ids, starts.slice(i * batchSize, (i + 1) * batchSize), options, rng));
 }
 
 export function disposeMlmBatches(batches: MlmBatch[]): void {
