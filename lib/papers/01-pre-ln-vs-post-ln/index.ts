@@ -2,8 +2,8 @@
  * Xiong et al. (2020), "On Layer Normalization in the Transformer Architecture". The two block
  * forms are the core transformer's `normPlacement` ("post": x ← N(x + F(x)), "pre": x ← x + F(N(x))).
  * Theorem 1 bounds the gradient of the last layer's FFN weights: for Post-LN
- * ‖∂L/∂W^{2,L}‖_F = O(d √(ln d)), independent of L; for Pre-LN O(d √(ln d / L)). Lemma 1: with
- * Pre-LN the stream grows linearly, E‖x_l‖² ≈ E‖x_1‖² + c·l. What this paper's notebook measures:
+ * ‖∂L/∂W^{2,L}‖_F = O(d √(ln d)), independent of L; for Pre-LN O(d √(ln d / L)). Lemma 2: with
+ * Pre-LN the stream grows linearly, (1 + l/2)·d ≤ E‖x_l‖² ≤ (1 + 3l/2)·d. What this paper's notebook measures:
  *   gradient norms   ‖∂L/∂W‖_F for every weight matrix, from one backward pass (averaged over batches)
  *   residual norms   E_t ‖x_{l,t}‖² of the residual stream after each layer (mean over tokens)
  *
