@@ -386,6 +386,23 @@ function patchKernels(): void {
   });
 }
 
+/** C [m, n] = op(A)·op(B) on OpenBLAS (must be loaded), on heap byte offsets. */
+function blasProduct(
+  backend: WasmBackendInternals,
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  const heap = backend.wasm.HEAPU8.buffer;
+  if (heapFloats?.buffer !== heap) heapFloats = new Float32Array(heap);
+  blas!.sgemm(heapFloats, a, b, c, 1, m, k, n, transA ? 1 : 0, transB ? 1 : 0, 0, 0, 0);
+}
+
 /**
  * C [m, n] = op(A)·op(B) on heap byte offsets, for kernels that run products inside a loop (the
  * fused LSTM): OpenBLAS when loaded and the product is large enough, else our SIMD kernels.
@@ -402,9 +419,7 @@ function heapProduct(
   transB: boolean,
 ): void {
   if (blas && m * k * n >= NATIVE_MIN_MACS) {
-    const heap = backend.wasm.HEAPU8.buffer;
-    if (heapFloats?.buffer !== heap) heapFloats = new Float32Array(heap);
-    blas.sgemm(heapFloats, a, b, c, 1, m, k, n, transA ? 1 : 0, transB ? 1 : 0, 0, 0, 0);
+    blasProduct(backend, a, b, c, m, k, n, transA, transB);
     return;
   }
   if (!simd) throw new Error("heapProduct needs our SIMD kernels");
@@ -641,10 +656,7 @@ function fastMatMul(
   // OpenBLAS on the heap: one product (or a shared right operand folded into a tall one). Batches
   // of small products (attention) stay on our kernels, which split the batch over the threads.
   if (blas && bias === null && tall && batch * m * k * n >= NATIVE_MIN_MACS) {
-    const heap = backend.wasm.HEAPU8.buffer;
-    if (heapFloats?.buffer !== heap) heapFloats = new Float32Array(heap);
-    const off = (x: tf.TensorInfo) => heapOffset(backend, x);
-    blas.sgemm(heapFloats, off(a), off(b), off(out), 1, batch * m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, 0, 0, 0);
+    blasProduct(backend, heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out), batch * m, k, n, transposeA, transposeB);
     return out;
   }
 
