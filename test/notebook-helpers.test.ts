@@ -116,6 +116,10 @@ describe("figures", () => {
     expect((fig.layout!.xaxis as { type: string }).type).toBe("category");
     expect(fig.data[0]).toMatchObject({ type: "bar", x: ["a", "b"], y: [1, 2], error_y: { array: [0.1, 0.2] } });
     expect((heatmapFigure([[1, 2]], { square: true }).layout!.yaxis as Record<string, unknown>).scaleanchor).toBe("x");
+    const ticked = heatmapFigure([[1, 2]], { colorbarTitle: "W", xTicks: { values: [0, 1], labels: ["a", "b"] } });
+    expect((ticked.layout!.xaxis as Record<string, unknown>).ticktext).toEqual(["a", "b"]);
+    expect(((ticked.data[0] as Record<string, unknown>).colorbar as { title: { text: string } }).title.text).toBe("W");
+    expect(() => heatmapFigure([[1]], { yTicks: { values: [0, 1], labels: ["a"] } })).toThrow(/yTicks has 2 values but 1 labels/);
   });
 
   it("line charts draw a series' interval as asymmetric error bars, and refuse a malformed one", () => {

@@ -122,39 +122,100 @@ export function loadImageDataset(name: ImageDatasetName): ImageDataset {
   throw new Error(`loadImageDataset: unknown dataset "${name}"; choose one of ${IMAGE_DATASETS.join(", ")}`);
 }
 
+/**
+ * Splits off the last `count` images of a set (e.g. a validation split from the training images,
+ * so that no choice is made on test data): `rest` is the first count − `count`. Views, no copies.
+ */
+export function holdOut(set: ImageSet, count: number): { rest: ImageSet; heldOut: ImageSet } {
+  if (!(Number.isInteger(count) && count > 0 && count < set.count))
+    throw new Error(`holdOut: count must be an integer in 1…${set.count - 1}, got ${count}`);
+  const size = set.rows * set.cols;
+  const keep = set.count - count;
+  const part = (from: number, to: number): ImageSet => ({
+    ...set,
+    images: set.images.subarray(from * size, to * size),
+    labels: set.labels.subarray(from, to),
+    count: to - from,
+  });
+  return { rest: part(0, keep), heldOut: part(keep, set.count) };
+}
+
+/**
+ * The same images with their pixels in a fixed random order (one permutation, from `seed`, for
+ * every image): the content is kept, the 2-D neighbourhoods are destroyed. A control for claims
+ * that a model learns something about image locality. Returns the permutation too
+ * (new pixel i = old pixel permutation[i]).
+ */
+export function permutePixels(set: ImageSet, seed: number): { set: ImageSet; permutation: Int32Array } {
+  const size = set.rows * set.cols;
+  const rng = createRng(seed);
+  const permutation = new Int32Array(size).map((_, i) => i);
+  for (let i = size - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [permutation[i], permutation[j]] = [permutation[j], permutation[i]];
+  }
+  const images = new Uint8Array(set.images.length);
+  for (let n = 0; n < set.count; n++) {
+    const base = n * size;
+    for (let i = 0; i < size; i++) images[base + i] = set.images[base + permutation[i]];
+  }
+  return { set: { ...set, images }, permutation };
+}
+
 export interface ImageBatch {
   images: tf.Tensor3D; // [B, rows, cols] float32 in [0, 1]
   labels: tf.Tensor1D; // [B] int32
 }
 
-function toBatch(set: ImageSet, indices: number[]): ImageBatch {
-  const size = set.rows * set.cols;
+/**
+ * Images `indices` of `set` as a batch; `shifts[k]` = [dr, dc] translates image k by dr rows and dc
+ * columns (pixels moved in from outside are 0, the background of (Fashion-)MNIST).
+ */
+function toBatch(set: ImageSet, indices: number[], shifts?: [number, number][]): ImageBatch {
+  const { rows, cols } = set;
+  const size = rows * cols;
   const pixels = new Float32Array(indices.length * size);
   const labels = new Int32Array(indices.length);
-  indices.forEach((index, row) => {
+  indices.forEach((index, k) => {
     const src = set.images.subarray(index * size, (index + 1) * size);
-    for (let i = 0; i < size; i++) pixels[row * size + i] = src[i] / 255;
-    labels[row] = set.labels[index];
+    const out = k * size;
+    const [dr, dc] = shifts ? shifts[k] : [0, 0];
+    if (dr === 0 && dc === 0) {
+      for (let i = 0; i < size; i++) pixels[out + i] = src[i] / 255;
+    } else {
+      for (let r = Math.max(0, dr); r < Math.min(rows, rows + dr); r++)
+        for (let c = Math.max(0, dc); c < Math.min(cols, cols + dc); c++)
+          pixels[out + r * cols + c] = src[(r - dr) * cols + (c - dc)] / 255;
+    }
+    labels[k] = set.labels[index];
   });
-  return { images: tf.tensor3d(pixels, [indices.length, set.rows, set.cols]), labels: tf.tensor1d(labels, "int32") };
+  return { images: tf.tensor3d(pixels, [indices.length, rows, cols]), labels: tf.tensor1d(labels, "int32") };
 }
 
-/** Random training batches (with replacement), the same sequence for the same seed. */
+/**
+ * Random training batches (with replacement), the same sequence for the same seed. `maxShift`: each
+ * image translated by a random whole number of pixels in [−maxShift, maxShift] along each axis
+ * (random-translation augmentation, the small-image form of a random crop); 0 (default) = none.
+ */
 export function imageBatcher(
   set: ImageSet,
-  options: { batchSize: number; seed?: number; rng?: Rng; limit?: number },
+  options: { batchSize: number; seed?: number; rng?: Rng; limit?: number; maxShift?: number },
 ): { next(): ImageBatch } {
   const { batchSize } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new Error(`imageBatcher: batchSize must be a positive integer, got ${batchSize}`);
+  const maxShift = options.maxShift ?? 0;
+  if (!(Number.isInteger(maxShift) && maxShift >= 0 && maxShift < Math.min(set.rows, set.cols)))
+    throw new Error(`imageBatcher: maxShift must be an integer in 0…${Math.min(set.rows, set.cols) - 1}, got ${options.maxShift}`);
   const pool = Math.min(set.count, options.limit ?? set.count);
   const rng = options.rng ?? createRng(options.seed ?? 0);
+  const shift = (): number => rng.int(2 * maxShift + 1) - maxShift;
   return {
-    next: () =>
-      toBatch(
-        set,
-        Array.from({ length: batchSize }, () => rng.int(pool)),
-      ),
+    next: () => {
+      const indices = Array.from({ length: batchSize }, () => rng.int(pool));
+      const shifts = maxShift > 0 ? indices.map((): [number, number] => [shift(), shift()]) : undefined;
+      return toBatch(set, indices, shifts);
+    },
   };
 }
 

@@ -222,8 +222,25 @@ export function barFigure(
 /** Heatmap of a matrix given as rows (row 0 at the top); `square` keeps cells square. */
 export function heatmapFigure(
   z: ArrayLike<ArrayLike<number>>,
-  options: AxesOptions & { colorscale?: string; zmin?: number; zmax?: number; square?: boolean } = {},
+  options: AxesOptions & {
+    colorscale?: string;
+    zmin?: number;
+    zmax?: number;
+    square?: boolean;
+    /** Title of the colour bar (what the colours measure). */
+    colorbarTitle?: string;
+    /** Tick positions (column / row indices of z) and their labels, e.g. patch coordinates of a mosaic. */
+    xTicks?: { values: number[]; labels: string[] };
+    yTicks?: { values: number[]; labels: string[] };
+  } = {},
 ): Figure {
+  for (const [axis, t] of [
+    ["xTicks", options.xTicks],
+    ["yTicks", options.yTicks],
+  ] as const)
+    if (t && t.values.length !== t.labels.length)
+      throw new Error(`heatmapFigure: ${axis} has ${t.values.length} values but ${t.labels.length} labels`);
+  const ticks = (t?: { values: number[]; labels: string[] }) => (t ? { tickmode: "array", tickvals: t.values, ticktext: t.labels } : {});
   return {
     data: [
       {
@@ -232,11 +249,21 @@ export function heatmapFigure(
         colorscale: options.colorscale ?? "Viridis",
         zmin: options.zmin,
         zmax: options.zmax,
+        ...(options.colorbarTitle ? { colorbar: { title: { text: options.colorbarTitle, side: "right" } } } : {}),
       },
     ],
     layout: (() => {
       const layout = axes(options);
-      return { ...layout, yaxis: { ...(layout.yaxis as object), autorange: "reversed", ...(options.square ? { scaleanchor: "x" } : {}) } };
+      return {
+        ...layout,
+        xaxis: { ...(layout.xaxis as object), ...ticks(options.xTicks) },
+        yaxis: {
+          ...(layout.yaxis as object),
+          autorange: "reversed",
+          ...(options.square ? { scaleanchor: "x" } : {}),
+          ...ticks(options.yTicks),
+        },
+      };
     })(),
   };
 }

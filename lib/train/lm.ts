@@ -48,6 +48,11 @@ export interface LmRunOptions extends RunOptions {
   dataSeed: number;
   evalEvery: number;
   evalBatches: number;
+  /**
+   * Test token ids, scored once at the end on windows spread over the split like validation's
+   * (`testLoss`): the number a comparison reports, never one a choice is made by.
+   */
+  testIds?: ArrayLike<number>;
   /** Measurements of the model taken at step 0 and every `every` steps (e.g. attention entropy). */
   probe?: { every: number; measure: (model: LmModel) => Record<string, number> };
 }
@@ -58,6 +63,8 @@ export interface LmRun {
   valSteps: number[];
   valLosses: number[];
   finalValLoss: number;
+  /** Loss on `testIds` at the end (NaN when no test ids were given). */
+  testLoss: number;
   /** What `probe` measured, at step 0 and every `probe.every` steps. */
   probes: { step: number; values: Record<string, number> }[];
 }
@@ -107,7 +114,16 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
   });
   if (masked) disposeMlmBatches(valid as MlmBatch[]);
   else disposeBatches(valid as LmBatch[]);
+  let testLoss = Number.NaN;
+  if (o.testIds) {
+    const test: (LmBatch | MlmBatch)[] = masked
+      ? mlmEvalBatches(o.testIds, { ...mlm, maxBatches: o.evalBatches, seed: 54321 })
+      : lmEvalBatches(o.testIds, { batchSize: o.batchSize, seqLen, maxBatches: o.evalBatches });
+    testLoss = evaluateLm((tokens) => model.logits(tokens), test).loss;
+    if (masked) disposeMlmBatches(test as MlmBatch[]);
+    else disposeBatches(test as LmBatch[]);
+  }
   const valSteps = [0, ...result.evals.map((e) => e.step)];
   const valLosses = [first, ...result.evals.map((e) => e.metrics.valLoss)];
-  return { result, valSteps, valLosses, finalValLoss: valLosses[valLosses.length - 1], probes };
+  return { result, valSteps, valLosses, finalValLoss: valLosses[valLosses.length - 1], testLoss, probes };
 }

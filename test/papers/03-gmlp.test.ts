@@ -40,7 +40,8 @@ import {
 } from "../../lib/papers/03-gmlp";
 import { initTransformer } from "../../lib/models/transformer";
 import { tileMosaic } from "../../lib/notebook/plot";
-import { loadImageDataset, parseIdx, patchify, readIdx } from "../../lib/data/images";
+import { type ImageSet, holdOut, imageBatcher, loadImageDataset, parseIdx, patchify, permutePixels, readIdx } from "../../lib/data/images";
+import { trainImageClassifier } from "../../lib/papers/03-gmlp";
 import { mlmEvalBatches } from "../../lib/data/batches";
 import { trainLanguageModel } from "../../lib/train/lm";
 import { expectClose } from "../helpers";
@@ -229,7 +230,27 @@ describe("gMLP model", () => {
       /VisionConfig \(transformer\): unknown field "gate"/,
     );
     expect(() => visionConfig({ backbone: "gmlp", nHeads: 4 } as never)).toThrow(/VisionConfig \(gmlp\): unknown field "nHeads"/);
-    expect(() => visionConfig({ backbone: "mlp" } as never)).toThrow(/VisionConfig.backbone: expected "gmlp" or "transformer", got "mlp"/);
+    expect(() => visionConfig({ backbone: "mlp" } as never)).toThrow(
+      /VisionConfig.backbone: expected "gmlp", "transformer" or "linear", got "mlp"/,
+    );
+    expect(() => visionConfig({ backbone: "transformer", init: "he" } as never)).toThrow(
+      /VisionConfig \(transformer\).init: expected one of "xavier", "gpt2"/,
+    );
+  });
+
+  it("initialises the ViT Glorot-normal with N(0, 1/D) positions by default, GPT-2's 0.02 on request", () => {
+    const std = (v: tf.Tensor) => Math.sqrt(vec(v).reduce((s, x) => s + x * x, 0) / v.size);
+    const d = 64;
+    for (const [init, posStd, qStd] of [
+      ["xavier", 1 / Math.sqrt(d), Math.sqrt(2 / (2 * d))],
+      ["gpt2", 0.02, 0.02],
+    ] as const) {
+      const p = initVisionModel({ backbone: "transformer", init, dModel: d, dFF: 4 * d, nLayers: 1, seed: 3 });
+      if (!("positionEmbedding" in p)) throw new Error("expected a ViT");
+      expect(Math.abs(std(p.positionEmbedding) / posStd - 1), `${init} positions`).toBeLessThan(0.05);
+      expect(Math.abs(std(p.blocks[0].attn.wq) / qStd - 1), `${init} W_Q`).toBeLessThan(0.05);
+      disposeParams(p);
+    }
   });
 
   it("counts parameters by formula exactly as the built model has them", () => {
@@ -243,6 +264,7 @@ describe("gMLP model", () => {
     for (const overrides of [
       { backbone: "gmlp", tinyAttention: 2 },
       { backbone: "transformer", nHeads: 2 },
+      { backbone: "linear" },
     ] as const) {
       const params = initVisionModel({ ...overrides, dModel: 8, dFF: 12, nLayers: 2 });
       expect(visionParameterCount(params.config), overrides.backbone).toBe(countParameters(params));
@@ -289,7 +311,7 @@ describe("matched arms", () => {
 
 describe("vision models", () => {
   it("classify [B, 28, 28] images into [B, 10] logits; every parameter gets a gradient; no tensors leak", () => {
-    for (const overrides of [{ backbone: "gmlp" }, { backbone: "transformer", nHeads: 2 }] as const) {
+    for (const overrides of [{ backbone: "gmlp" }, { backbone: "transformer", nHeads: 2 }, { backbone: "linear" }] as const) {
       const backbone = overrides.backbone;
       const params = initVisionModel({ ...overrides, dModel: 8, dFF: 12, nLayers: 2, seed: 2 });
       const images = tf.randomUniform([3, 28, 28], 0, 1, "float32", 1),
@@ -311,7 +333,9 @@ describe("vision models", () => {
         expect([rows.length, rows[0].length]).toEqual([49, 49]);
         expect(() => spatialWeightRows(params, 2)).toThrow(/layer must be in 0…1, got 2/);
       } else {
-        expect(() => spatialWeightRows(params, 0)).toThrow(/a ViT has no spatial weights/);
+        expect(() => spatialWeightRows(params, 0)).toThrow(
+          new RegExp(`only a gMLP has spatial weights \\(this model's backbone is ${backbone}\\)`),
+        );
       }
       disposeParams(params);
     }
@@ -371,6 +395,77 @@ describe("images", () => {
     }
     expect(() => loadImageDataset("cifar" as never)).toThrow(/unknown dataset "cifar"/);
   });
+
+  // 5 images of 3×3: image n has pixel i = 10·n + i, label n
+  const tiny = (): ImageSet => ({
+    images: Uint8Array.from({ length: 45 }, (_, k) => 10 * Math.floor(k / 9) + (k % 9)),
+    labels: Uint8Array.from([0, 1, 2, 3, 4]),
+    count: 5,
+    rows: 3,
+    cols: 3,
+  });
+
+  it("holdOut splits off the last images as views; permutePixels moves every image's pixels the same way", () => {
+    const { rest, heldOut } = holdOut(tiny(), 2);
+    expect([rest.count, heldOut.count, [...rest.labels], [...heldOut.labels]]).toEqual([3, 2, [0, 1, 2], [3, 4]]);
+    expect([...heldOut.images.subarray(0, 3)]).toEqual([30, 31, 32]);
+    expect(() => holdOut(tiny(), 5)).toThrow(/count must be an integer in 1…4, got 5/);
+    const { set, permutation } = permutePixels(tiny(), 3);
+    expect([...permutation].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...permutation]).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    for (let n = 0; n < 5; n++) for (let i = 0; i < 9; i++) expect(set.images[9 * n + i]).toBe(10 * n + permutation[i]);
+    expect([...set.labels]).toEqual([0, 1, 2, 3, 4]);
+    expect([...permutePixels(tiny(), 3).permutation]).toEqual([...permutation]);
+  });
+
+  it("imageBatcher's maxShift translates each image by whole pixels, filling with 0; 0 leaves them alone", () => {
+    const one: ImageSet = {
+      images: Uint8Array.from([0, 0, 0, 0, 255, 0, 0, 0, 0]),
+      labels: Uint8Array.from([7]),
+      count: 1,
+      rows: 3,
+      cols: 3,
+    };
+    const seen = new Set<string>();
+    const batcher = imageBatcher(one, { batchSize: 16, seed: 1, maxShift: 1 });
+    for (let k = 0; k < 4; k++) {
+      const b = batcher.next();
+      const px = b.images.arraySync() as number[][][];
+      for (const img of px) {
+        const flat = img.flat();
+        expect(flat.filter((v) => v === 1).length).toBe(1); // the bright pixel moved, nothing else appeared
+        expect(flat.filter((v) => v !== 0 && v !== 1)).toEqual([]);
+        seen.add(String(flat.indexOf(1)));
+      }
+      tf.dispose([b.images, b.labels]);
+    }
+    expect(seen.size).toBe(9); // every shift in [−1, 1]² occurs
+    const still = imageBatcher(one, { batchSize: 2, seed: 1 }).next();
+    expect((still.images.arraySync() as number[][][])[0].flat()).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0]);
+    tf.dispose([still.images, still.labels]);
+    expect(() => imageBatcher(one, { batchSize: 2, maxShift: 3 })).toThrow(/maxShift must be an integer in 0…2, got 3/);
+  });
+
+  it("trainImageClassifier scores validation while training and the test set at the end; the linear baseline learns", () => {
+    const data = loadImageDataset("mnist");
+    const { rest, heldOut } = holdOut(data.train, 500);
+    const before = tf.memory().numTensors;
+    const run = trainImageClassifier({
+      config: { backbone: "linear", seed: 1 },
+      data: { train: rest, valid: heldOut, test: { ...data.test, count: 500 } },
+      steps: 60,
+      lr: 1e-2,
+      batchSize: 32,
+      dataSeed: 1,
+      evalEvery: 30,
+      evalExamples: 250,
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(run.evalSteps).toEqual([0, 30, 60]);
+    expect(run.valid.accuracy).toBeGreaterThan(0.6); // a linear classifier on MNIST, 60 steps
+    expect(run.test!.accuracy).toBeGreaterThan(0.6);
+    expect(run.evalAccuracies[0]).toBeLessThan(0.3);
+  });
 });
 
 describe("masked-LM training", () => {
@@ -394,10 +489,13 @@ describe("masked-LM training", () => {
       dataSeed: 1,
       evalEvery: 30,
       evalBatches: 2,
+      testIds: ids.slice(0, 2000),
     });
     disposeParams(model.params);
     expect(tf.memory().numTensors).toBe(before);
     expect(run.finalValLoss).toBeLessThan(run.valLosses[0] - 0.5);
+    // scored once at the end, on other windows and masks of (here) the same text: close to validation
+    expect(Math.abs(run.testLoss - run.finalValLoss)).toBeLessThan(0.3);
   });
 });
 

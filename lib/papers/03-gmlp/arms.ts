@@ -54,8 +54,8 @@ export function mlmArms(base: MlmArmBase): Record<MlmArm, TransformerConfig | Gm
 
 /** A ViT and a gMLP (split gate) on the same patches, of matched size. */
 export function visionArms(base: Partial<Omit<VitConfig, "backbone" | "dFF">>): { vit: VisionConfig; gmlp: VisionConfig } {
-  const { nHeads, ...shared } = base;
-  const vit = visionConfig({ ...shared, nHeads, backbone: "transformer", dFF: 4 * (base.dModel ?? VIT_DEFAULTS.dModel) });
+  const { nHeads, init, ...shared } = base;
+  const vit = visionConfig({ ...shared, nHeads, init, backbone: "transformer", dFF: 4 * (base.dModel ?? VIT_DEFAULTS.dModel) });
   const target = visionParameterCount(vit);
   const at = (dFF: number) => visionConfig({ ...shared, backbone: "gmlp", gate: "split", dFF });
   return { vit, gmlp: at(closestWidth(target, (f) => visionParameterCount(at(f)), { step: 2, max: 64 * vit.dModel })) };

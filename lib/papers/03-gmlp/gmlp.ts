@@ -185,28 +185,42 @@ function tinyAttention(cfg: GmlpConfig, p: TinyAttentionParams, x: tf.Tensor, b:
 
 const layerNormSpec = (cfg: GmlpConfig) => ({ kind: "layer" as const, eps: cfg.normEps, fraction: 1 });
 
-/** s(Z) for the configured gate; z is [B·T, F], xNorm = LN(X) [B·T, D] (for aMLP). */
-function gate(cfg: GmlpConfig, p: GmlpBlockParams, z: tf.Tensor, xNorm: tf.Tensor, b: number, t: number): tf.Tensor {
-  const f = cfg.dFF;
-  const [z1, z2] = cfg.gate === "split" ? tf.split(z, [f / 2, f / 2], 1) : [z, z];
+/**
+ * s(Z) for the configured gate. Z = [Z₁ ‖ Z₂]: for the split gate z1, z2 are the halves [B·T, F/2];
+ * otherwise z1 = z2 = Z [B·T, F]. xNorm = LN(X) [B·T, D] (for aMLP).
+ */
+function gate(cfg: GmlpConfig, p: GmlpBlockParams, z1: tf.Tensor, z2: tf.Tensor, xNorm: tf.Tensor, b: number, t: number): tf.Tensor {
   let fz = spatialProjection(cfg, p, applyNorm(layerNormSpec(cfg), p.gateNorm, z2), b, t);
   if (p.attn) fz = tf.add(fz, tinyAttention(cfg, p.attn, xNorm, b, t));
   switch (cfg.gate) {
     case "linear":
       return fz;
     case "additive":
-      return tf.add(z, fz);
+      return tf.add(z2, fz);
     case "multiplicative":
     case "split":
       return tf.mul(z1, fz);
   }
 }
 
-/** One gMLP block on the residual stream x [B·T, D]. */
+/**
+ * One gMLP block on the residual stream x [B·T, D]. For the split gate Z₁ and Z₂ come from the two
+ * column halves of U: the same numbers as splitting Z, but slicing the small weight is far cheaper
+ * on this engine than slicing the [B·T, F] activation along its columns (a strided copy).
+ */
 export function gmlpBlock(cfg: GmlpConfig, p: GmlpBlockParams, x: tf.Tensor, b: number, t: number): tf.Tensor {
   const xNorm = applyNorm(layerNormSpec(cfg), p.norm, x);
-  const z = activate("gelu", linear(xNorm, p.u, p.bu)); // [B·T, F]
-  return tf.add(x, linear(gate(cfg, p, z, xNorm, b, t), p.v, p.bv));
+  const { dModel: d, dFF: f } = cfg;
+  let z1: tf.Tensor, z2: tf.Tensor;
+  if (cfg.gate === "split") {
+    const half = (start: number) =>
+      activate("gelu", linear(xNorm, tf.slice(p.u, [0, start], [d, f / 2]), tf.slice(p.bu, [start], [f / 2])));
+    z1 = half(0);
+    z2 = half(f / 2);
+  } else {
+    z1 = z2 = activate("gelu", linear(xNorm, p.u, p.bu)); // [B·T, F]
+  }
+  return tf.add(x, linear(gate(cfg, p, z1, z2, xNorm, b, t), p.v, p.bv));
 }
 
 /** Runs x [B·T, D] through every block, then the final LayerNorm. */
