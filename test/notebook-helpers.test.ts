@@ -7,9 +7,11 @@ import { closeRenderer, renderPng } from "../lib/notebook/chromium";
 import { claim, recordedClaims, ClaimFailed } from "../lib/notebook/claims";
 import { exercise } from "../lib/notebook/exercise";
 import { displayBundle, droppedOutputs, inNotebook, unflushedOutputs } from "../lib/notebook/kernel";
-import { barFigure, heatmapFigure, lineFigure, plot } from "../lib/notebook/plot";
+import { barFigure, heatmapFigure, intervalFigure, lineFigure, plot } from "../lib/notebook/plot";
 import { formatSeconds, progress, progressSpacingMs } from "../lib/notebook/progress";
 import { formatTable } from "../lib/notebook/table";
+
+const expectCloseArr = (a: number[], b: number[]) => a.forEach((x, i) => expect(x).toBeCloseTo(b[i], 12));
 
 afterAll(async () => {
   await closeRenderer();
@@ -116,6 +118,18 @@ describe("figures", () => {
     expect((fig.layout!.xaxis as { type: string }).type).toBe("category");
     expect(fig.data[0]).toMatchObject({ type: "bar", x: ["a", "b"], y: [1, 2], error_y: { array: [0.1, 0.2] } });
     expect((heatmapFigure([[1, 2]], { square: true }).layout!.yaxis as Record<string, unknown>).scaleanchor).toBe("x");
+    const forest = intervalFigure([
+      { label: "a − b", estimate: 0.1, low: 0.05, high: 0.2, threshold: 0 },
+      { label: "c − d", estimate: -0.1, low: -0.3, high: 0 },
+    ]);
+    const points = forest.data[0] as { y: number[]; error_y: { array: number[]; arrayminus: number[] } };
+    expect(points.y).toEqual([0.1, -0.1]);
+    expectCloseArr(points.error_y.array, [0.1, 0.1]);
+    expectCloseArr(points.error_y.arrayminus, [0.05, 0.2]);
+    expect(forest.data.length).toBe(3); // estimates, reference, one criterion segment (the second row has none)
+    expect((forest.data[2] as { x: number[]; y: number[] }).y).toEqual([0, 0]);
+    expect((forest.layout!.xaxis as Record<string, unknown>).ticktext).toEqual(["a − b", "c − d"]);
+    expect(() => intervalFigure([{ label: "x", estimate: 1, low: 0, high: 0.5 }])).toThrow(/row "x": estimate 1 is outside \[0, 0.5\]/);
     const ticked = heatmapFigure([[1, 2]], { colorbarTitle: "W", xTicks: { values: [0, 1], labels: ["a", "b"] } });
     expect((ticked.layout!.xaxis as Record<string, unknown>).ticktext).toEqual(["a", "b"]);
     expect(((ticked.data[0] as Record<string, unknown>).colorbar as { title: { text: string } }).title.text).toBe("W");

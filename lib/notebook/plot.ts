@@ -199,6 +199,67 @@ export function lineFigure(series: Series[], options: AxesOptions = {}): Figure 
 }
 
 /** Grouped bar chart: one bar group per category, one colour per series. */
+/**
+ * Estimates with their intervals, one per labelled row (a "forest plot" of differences), each with
+ * an optional criterion drawn as a short dotted segment across its row, and a line at `reference`
+ * (default 0). Checked like lineFigure's error bars.
+ */
+export function intervalFigure(
+  rows: { label: string; estimate: number; low: number; high: number; threshold?: number }[],
+  options: AxesOptions & { color?: string; reference?: number } = {},
+): Figure {
+  if (rows.length === 0) throw new Error("intervalFigure: no rows");
+  const bad = rows.find((r) => !(r.low <= r.estimate + 1e-12 && r.estimate <= r.high + 1e-12));
+  if (bad) throw new Error(`intervalFigure: row "${bad.label}": estimate ${bad.estimate} is outside [${bad.low}, ${bad.high}]`);
+  const xs = rows.map((_, k) => k);
+  const data: Trace[] = [
+    {
+      type: "scatter",
+      mode: "markers",
+      name: "estimate (95% interval)",
+      x: xs,
+      y: rows.map((r) => r.estimate),
+      marker: { size: 10, color: options.color ?? "#d62728" },
+      error_y: {
+        type: "data",
+        symmetric: false,
+        array: rows.map((r) => r.high - r.estimate),
+        arrayminus: rows.map((r) => r.estimate - r.low),
+        visible: true,
+        thickness: 1.5,
+        width: 6,
+      },
+    },
+    {
+      type: "scatter",
+      mode: "lines",
+      name: "reference",
+      x: [-0.5, rows.length - 0.5],
+      y: [options.reference ?? 0, options.reference ?? 0],
+      line: { color: "#bbb" },
+    },
+  ];
+  rows.forEach((r, k) => {
+    if (r.threshold === undefined) return;
+    const first = rows.findIndex((q) => q.threshold !== undefined) === k;
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: "criterion",
+      legendgroup: "criterion",
+      showlegend: first,
+      x: [k - 0.35, k + 0.35],
+      y: [r.threshold, r.threshold],
+      line: { dash: "dot", color: "#333", width: 2 },
+    });
+  });
+  const layout = axes(options);
+  return {
+    data,
+    layout: { ...layout, xaxis: { ...(layout.xaxis as object), tickmode: "array", tickvals: xs, ticktext: rows.map((r) => r.label), automargin: true } },
+  };
+}
+
 export function barFigure(
   categories: string[],
   series: { name: string; y: ArrayLike<number>; error?: ArrayLike<number> }[],

@@ -26,6 +26,13 @@ export interface MlmArmBase {
   /** aMLP's tiny attention head size. */
   tinyAttention: number;
   seed: number;
+  /**
+   * The Transformer's initialisation. "xavier" (default): Glorot-normal matrices and N(0, 1/D)
+   * embeddings, as PyTorch's attention layers. "gpt2" (N(0, 0.02²) everywhere, BERT's choice at
+   * D = 768) leaves a narrow model's attention logits near zero, and a masked-LM Transformer of
+   * width 32 sits at the unigram level for hundreds of steps (the plateau notebook 04 diagnoses).
+   */
+  transformerInit?: "xavier" | "gpt2";
 }
 
 /** Parameter count of a token model from its config, without building it. */
@@ -36,7 +43,17 @@ export function lmParameterCount(cfg: TransformerConfig | GmlpConfig): number {
 /** Bidirectional (masked-LM) Transformer and gMLP/aMLP configs of matched size. */
 export function mlmArms(base: MlmArmBase): Record<MlmArm, TransformerConfig | GmlpConfig> {
   const { vocabSize, seqLen, dModel, nLayers, seed } = base;
-  const transformer = transformerConfig({ vocabSize, seqLen, dModel, nLayers, nHeads: base.nHeads, dFF: 4 * dModel, causal: false, seed });
+  const transformer = transformerConfig({
+    vocabSize,
+    seqLen,
+    dModel,
+    nLayers,
+    nHeads: base.nHeads,
+    dFF: 4 * dModel,
+    causal: false,
+    init: base.transformerInit ?? "xavier",
+    seed,
+  });
   const target = lmParameterCount(transformer);
   const gmlp = (gate: Gate, tinyAttention: number) => {
     const at = (dFF: number) => gmlpConfig({ vocabSize, seqLen, dModel, nLayers, gate, tinyAttention, dFF, causal: false, seed });
