@@ -6,7 +6,7 @@
 import { describe, expect, it, vi } from "vitest";
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import { bootstrapInterval, differenceInterval, equivalence, meanInterval, pairedInterval, spearmanTest } from "../lib/metrics/inference";
-import { ngramBaselines } from "../lib/metrics/ngram";
+import { maskedNeighbourBaseline, ngramBaselines } from "../lib/metrics/ngram";
 import { createRng } from "../lib/engine/rng";
 import { ClaimFailed, type ClaimRecordV2, type ClaimSpecV2, claim, criterionText, judge, recordedClaims } from "../lib/notebook/claims";
 import { baselineGate, lateImprovement, plateauGate, sweepLearningRate } from "../lib/train/gates";
@@ -107,6 +107,51 @@ describe("n-gram baselines", () => {
     expect(b.lambda).toBe(0.5);
     expect(b.bigram).toBeLessThan(b.unigram + 0.01);
     expect(() => ngramBaselines([0, 5], [0, 1], 5)).toThrow(/trainIds\[1\] = 5 is not an id in 0…4/);
+  });
+});
+
+describe("masked-LM n-gram baseline", () => {
+  it("both neighbours, back-off at the edge and the copy rule, by hand", () => {
+    // train 0 1 2 0 1 2 0 1 2 (V = 3, [MASK] = 3): p_uni = 4/12; p(1 | left 0) = p(1 | right 2) = p(0 | right 1) = 4/6;
+    // the trigram (0, ·, 2) always has 1 in the middle, so λ₃ = 0.85 (the grid's largest) wins.
+    const M = 3;
+    const batch = (inputs: number[], weights: number[]) => ({ inputs, targets: [0, 1, 2], weights, seqLen: 3 });
+    const b = maskedNeighbourBaseline(
+      [0, 1, 2, 0, 1, 2, 0, 1, 2],
+      [
+        batch([0, M, 2], [0, 1, 0]), // masked, both neighbours: 0.85 · 1 + 0.10 · 2/3 + 0.05 · 1/3
+        batch([0, 1, 2], [0, 1, 0]), // kept: ½ · 1 + ½ · the same
+        batch([0, 2, 2], [0, 1, 0]), // replaced by a random token: ½ · 0 + ½ · the same
+        batch([M, 1, 2], [1, 0, 0]), // the window's edge, masked: right neighbour only: 0.95 · 4/6 + 0.05 · 1/3
+      ],
+      { vocabSize: 3, maskId: M },
+    );
+    const ctx = 0.85 + 0.1 * (2 / 3) + 0.05 / 3;
+    const expected = -(Math.log(ctx) + Math.log(0.5 + 0.5 * ctx) + Math.log(0.5 * ctx) + Math.log(0.95 * (4 / 6) + 0.05 / 3)) / 4;
+    expect(b.lambda3).toBe(0.85);
+    expect(b.tokens).toBe(4);
+    expect(b.loss).toBeCloseTo(expected, 12);
+    expect(() => maskedNeighbourBaseline([0, 1, 2], [batch([0, M, 2], [0, 0, 0])], { vocabSize: 3, maskId: M })).toThrow(
+      /no scored positions/,
+    );
+    expect(() => maskedNeighbourBaseline([0, 1, 2], [], { vocabSize: 3, maskId: M, keepShare: 1 })).toThrow(
+      /keepShare must be in \[0, 1\), got 1/,
+    );
+    expect(() => maskedNeighbourBaseline([0, 7], [], { vocabSize: 3, maskId: M })).toThrow(/trainIds\[1\] = 7 is not an id in 0…2/);
+  });
+
+  it("on text without structure it is no better than the unigram", () => {
+    const rng = createRng(3);
+    const train = Array.from({ length: 30000 }, () => rng.int(4));
+    const inputs = Array.from({ length: 400 }, () => rng.int(4));
+    const weights = inputs.map((_, i) => (i % 5 === 2 ? 1 : 0));
+    const b = maskedNeighbourBaseline(
+      train,
+      [{ inputs: inputs.map((x, i) => (weights[i] ? 4 : x)), targets: inputs, weights, seqLen: 20 }],
+      { vocabSize: 4, maskId: 4 },
+    );
+    expect(b.loss).toBeGreaterThan(Math.log(4) - 0.05);
+    expect(b.loss).toBeLessThan(Math.log(4) + 0.1);
   });
 });
 

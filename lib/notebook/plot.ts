@@ -256,7 +256,10 @@ export function intervalFigure(
   const layout = axes(options);
   return {
     data,
-    layout: { ...layout, xaxis: { ...(layout.xaxis as object), tickmode: "array", tickvals: xs, ticktext: rows.map((r) => r.label), automargin: true } },
+    layout: {
+      ...layout,
+      xaxis: { ...(layout.xaxis as object), tickmode: "array", tickvals: xs, ticktext: rows.map((r) => r.label), automargin: true },
+    },
   };
 }
 

@@ -21,6 +21,9 @@ import { evaluateLm } from "./evaluate";
 import { type Callback, type RunOptions, type TrainResult, train } from "./trainer";
 
 /** A language model as a training run sees it. */
+/** Seeds of the masked-LM evaluation masks (validation, test): fixed, so every run is scored on the same masks. */
+export const MLM_EVAL_SEEDS = { valid: 12345, test: 54321 } as const;
+
 export interface LmModel {
   /** The params object whose variables train. */
   params: object;
@@ -78,7 +81,7 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
     ? mlmBatcher(o.trainIds, { ...mlm, seed: o.dataSeed })
     : lmBatcher(o.trainIds, { batchSize: o.batchSize, seqLen, seed: o.dataSeed });
   const valid: (LmBatch | MlmBatch)[] = masked
-    ? mlmEvalBatches(o.validIds, { ...mlm, maxBatches: o.evalBatches, seed: 12345 })
+    ? mlmEvalBatches(o.validIds, { ...mlm, maxBatches: o.evalBatches, seed: MLM_EVAL_SEEDS.valid })
     : lmEvalBatches(o.validIds, { batchSize: o.batchSize, seqLen, maxBatches: o.evalBatches });
   const validLoss = () => evaluateLm((tokens) => model.logits(tokens), valid).loss;
   const first = validLoss();
@@ -117,7 +120,7 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
   let testLoss = Number.NaN;
   if (o.testIds) {
     const test: (LmBatch | MlmBatch)[] = masked
-      ? mlmEvalBatches(o.testIds, { ...mlm, maxBatches: o.evalBatches, seed: 54321 })
+      ? mlmEvalBatches(o.testIds, { ...mlm, maxBatches: o.evalBatches, seed: MLM_EVAL_SEEDS.test })
       : lmEvalBatches(o.testIds, { batchSize: o.batchSize, seqLen, maxBatches: o.evalBatches });
     testLoss = evaluateLm((tokens) => model.logits(tokens), test).loss;
     if (masked) disposeMlmBatches(test as MlmBatch[]);
