@@ -34,6 +34,7 @@ export * from "./train/gates";
 
 export * from "./pretrain/recipes";
 export * from "./pretrain/checkpoints";
+export * from "./pretrain/studies";
 
 export * from "./data/cache";
 export * from "./data/sotu";
@@ -69,3 +70,4 @@ export * from "./papers/07-fast-weights";
 export * from "./papers/08-ulmfit";
 export * from "./papers/09-one-hot-tokens";
 export * from "./papers/10-sentence-curvature";
+export * from "./papers/studies";

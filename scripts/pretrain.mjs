@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm run pretrain [-- <recipe>…]
-// Trains the named recipes of lib/pretrain/recipes.ts (default: every recipe) one after another and
-// writes each to data/checkpoints/<name>/ (safetensors + manifest.json). Shows a progress bar and
+// Trains the named recipes of lib/pretrain/recipes.ts and runs the named studies of
+// lib/papers/studies.ts (default: all of them) one after another. A recipe is written to
+// data/checkpoints/<name>/ (safetensors + manifest.json), a study to data/checkpoints/<name>/
+// (study.json + manifest.json). Shows a progress bar and
 // the validation curve as it trains; ends with each recipe's final validation loss beside its
 // unigram and bigram baselines, its size and its time. Run one at a time: it uses both cores.
 import { createRequire } from "node:module";
@@ -19,11 +21,11 @@ if (unknownFlags.length) {
   console.error(`pretrain: unknown option ${unknownFlags.join(", ")}; usage: npm run pretrain [-- <recipe>…]`);
   process.exit(2);
 }
-const all = Object.keys(ta.RECIPES);
+const all = [...Object.keys(ta.RECIPES), ...Object.keys(ta.STUDIES)];
 const names = args.length ? args : all;
 const unknown = names.filter((n) => !all.includes(n));
 if (unknown.length) {
-  console.error(`pretrain: unknown recipe ${unknown.map((n) => `"${n}"`).join(", ")}; recipes: ${all.join(", ")}`);
+  console.error(`pretrain: unknown recipe ${unknown.map((n) => `"${n}"`).join(", ")}; recipes and studies: ${all.join(", ")}`);
   process.exit(2);
 }
 
@@ -46,7 +48,7 @@ function progressLine(label) {
       const eta = (elapsed / done) * (total - done);
       const bar = "#".repeat(Math.round((30 * done) / total)).padEnd(30, ".");
       process.stderr.write(
-        `\r[${bar}] ${label} ${done}/${total} · loss ${metrics.loss.toFixed(3)} · ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s   `,
+        `\r[${bar}] ${label} ${done}/${total}${metrics.loss === undefined ? "" : ` · loss ${metrics.loss.toFixed(3)}`} · ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s   `,
       );
     },
     /** @param {string} [note] */
@@ -57,7 +59,23 @@ function progressLine(label) {
 }
 
 const rows = [];
-for (const name of names) {
+for (const name of names.filter((n) => n in ta.STUDIES)) {
+  const study = ta.STUDIES[name];
+  console.log(`[pretrain] ${name}: ${study.description}`);
+  const bar = progressLine(name);
+  const start = performance.now();
+  const result = study.run(study.full, {
+    progress: (/** @type {number} */ done, /** @type {number} */ total, /** @type {string} */ label) => {
+      process.stderr.write(`\n[pretrain] ${name} ${done}/${total}: ${label}\n`);
+      bar.update(done, total, {});
+    },
+  });
+  const seconds = (performance.now() - start) / 1000;
+  const dir = ta.saveStudy(study, result, seconds);
+  bar.done();
+  console.log(`[pretrain] ${name}: ${(seconds / 60).toFixed(1)} min; written to ${path.relative(ROOT, dir)}`);
+}
+for (const name of names.filter((n) => !(n in ta.STUDIES))) {
   const recipe = ta.recipe(name);
   console.log(`[pretrain] ${name}: ${recipe.description}`);
   const trained = ta.trainRecipe(recipe, {

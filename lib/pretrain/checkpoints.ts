@@ -96,7 +96,7 @@ export interface TrainedRecipe {
   manifest: CheckpointManifest;
 }
 
-function codeCommit(): string {
+export function codeCommit(): string {
   try {
     const root = path.resolve(DATA_DIR, "..");
     const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();

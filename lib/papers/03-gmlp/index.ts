@@ -9,6 +9,7 @@
  * arms.ts        configs of matched parameter count for the comparisons
  * spatial.ts     locality and shift invariance of the learned spatial weights W (Fig. 4)
  * classifier.ts  one image-classifier training run
+ * study.ts       the masked-LM comparison as a pretrained study (npm run pretrain -- gmlp-mlm)
  *
  * Notebook: notebooks/03-gmlp.ipynb. Tests: test/papers/03-gmlp.test.ts.
  */
@@ -16,4 +17,5 @@ export * from "./arms";
 export * from "./classifier";
 export * from "./gmlp";
 export * from "./spatial";
+export * from "./study";
 export * from "./vision";
