@@ -70,4 +70,9 @@ export * from "./papers/07-fast-weights";
 export * from "./papers/08-ulmfit";
 export * from "./papers/09-one-hot-tokens";
 export * from "./papers/10-sentence-curvature";
-export * from "./papers/studies";
+
+import type { Study } from "./pretrain/studies";
+import { GMLP_MLM_STUDY } from "./papers/03-gmlp/study";
+/** Every pretrained study (`npm run pretrain -- <name>`), by name: see lib/pretrain/studies.ts. */
+// biome-ignore lint/suspicious/noExplicitAny: a registry of studies with different configs and results
+export const STUDIES: Record<string, Study<any, any>> = { [GMLP_MLM_STUDY.name]: GMLP_MLM_STUDY };

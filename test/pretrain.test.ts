@@ -13,6 +13,8 @@ import { ready } from "../lib/engine";
 import { disposeParams, namedVariables } from "../lib/models/params";
 import { checkpointValLoss, loadCheckpoint, pretrained, saveCheckpoint, trainRecipe } from "../lib/pretrain/checkpoints";
 import { RECIPES, recipe } from "../lib/pretrain/recipes";
+import { loadStudy, saveStudy } from "../lib/pretrain/studies";
+import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
 
 beforeAll(async () => {
   await ready({ backend: "wasm", quiet: true });
@@ -133,5 +135,49 @@ describe("recipes and checkpoints", () => {
     expect(checkpointValLoss(start)).toBeGreaterThan(checkpointValLoss(m));
     disposeParams([m.params, start.params]);
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2); // at most cached masks
+  });
+});
+
+describe("pretrained studies", () => {
+  const study = { name: "toy-study", description: "a toy", full: { steps: 3, rates: [1, 2] } };
+  const tmpDir = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ta-study-")), "toy-study");
+
+  it("saves a result with its manifest and loads it back, checking checksum and configuration", () => {
+    const dir = tmpDir();
+    const result = { losses: [1.5, 1.25], chosen: 2 };
+    saveStudy(study, result, 12.5, dir);
+    const back = loadStudy<typeof result>(study, dir);
+    expect(back.result).toEqual(result);
+    expect(back.manifest).toMatchObject({ name: "toy-study", kind: "study", seconds: 12.5, config: study.full });
+    expect(back.manifest.files[0].bytes).toBe(fs.statSync(path.join(dir, "study.json")).size);
+    expect(() => loadStudy({ ...study, full: { steps: 4, rates: [1, 2] } }, dir)).toThrow(/was run with another configuration/);
+    fs.appendFileSync(path.join(dir, "study.json"), " ");
+    expect(() => loadStudy(study, dir)).toThrow(/does not match its manifest's checksum/);
+    expect(() => loadStudy(study, tmpDir())).toThrow(/manifest.json is missing; run `npm run pretrain -- toy-study`/);
+  });
+
+  it("the gMLP masked-LM study (smoke variant): every arm's first seed at every rate, the best by validation, the other seeds at it", () => {
+    const cfg = GMLP_MLM_STUDY.smoke;
+    const before = tf.memory().numTensors;
+    const seen: string[] = [];
+    const r = GMLP_MLM_STUDY.run(cfg, { progress: (done, total) => seen.push(`${done}/${total}`) });
+    expect(tf.memory().numTensors).toBe(before);
+    const perArm = cfg.lrGrid.length + cfg.seeds.length - 1;
+    expect(seen.length).toBe(MLM_ARMS.length * perArm);
+    expect(seen[seen.length - 1]).toBe(`${MLM_ARMS.length * perArm}/${MLM_ARMS.length * perArm}`);
+    expect(r.rateRuns.length).toBe(MLM_ARMS.length * cfg.lrGrid.length);
+    expect(r.runs.length).toBe(MLM_ARMS.length * cfg.seeds.length);
+    for (const arm of MLM_ARMS) {
+      const rates = r.rateRuns.filter((x) => x.arm === arm);
+      const best = rates.reduce((a, b) => (b.final < a.final ? b : a));
+      expect(r.lr[arm], arm).toBe(best.lr);
+      const runs = r.runs.filter((x) => x.arm === arm);
+      expect(runs.map((x) => x.seed)).toEqual(cfg.seeds);
+      expect(runs.every((x) => x.lr === best.lr && Number.isFinite(x.test) && x.valSteps[0] === 0)).toBe(true);
+      expect(runs[0]).toEqual(best); // the first seed's run at the chosen rate is reused, not retrained
+    }
+    expect(r.neighbour.loss).toBeGreaterThan(0);
+    expect(r.neighbour.loss).toBeLessThan(r.baselines.unigram);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r); // plain JSON: what study.json stores
   });
 });

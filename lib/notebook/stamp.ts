@@ -10,6 +10,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type LoadedCheckpoint, pretrained } from "../pretrain/checkpoints";
+import { type Study, loadStudy } from "../pretrain/studies";
 import { displayBundle } from "./kernel";
 import { isSmoke } from "./mode";
 
@@ -64,4 +65,30 @@ export function pretrainedModel(name: string, options: { step?: number } = {}): 
   const stamp: RunStamp = { kind: "checkpoint", name, step: options.step ?? null, file, sha256: entry?.sha256 ?? "", smoke };
   show(stamp, `run stamp: checkpoint ${name}/${file} ${stamp.sha256.slice(0, 12)}${smoke ? " (smoke: trained on the fly)" : ""}`);
   return loaded;
+}
+
+/**
+ * A pretrained study's result (`npm run pretrain -- <name>`): the committed one in full mode, with a
+ * run stamp naming its file and checksum; in smoke mode the study's smoke variant, run on the fly.
+ */
+export function pretrainedStudy<Config, Result>(
+  study: Study<Config, Result>,
+  options: { progress?: (done: number, total: number, label: string) => void } = {},
+): Result {
+  const smoke = isSmoke();
+  if (smoke) {
+    const result = study.run(study.smoke, options);
+    show(
+      { kind: "checkpoint", name: study.name, step: null, file: "study.json", sha256: "", smoke },
+      `run stamp: study ${study.name} (smoke: run on the fly)`,
+    );
+    return result;
+  }
+  const { result, manifest } = loadStudy<Result>(study);
+  const entry = manifest.files.find((f) => f.file === "study.json")!;
+  show(
+    { kind: "checkpoint", name: study.name, step: null, file: "study.json", sha256: entry.sha256, smoke },
+    `run stamp: study ${study.name}/study.json ${entry.sha256.slice(0, 12)} (run in ${(manifest.seconds / 60).toFixed(1)} min at ${manifest.commit.slice(0, 12)})`,
+  );
+  return result;
 }
