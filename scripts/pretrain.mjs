@@ -94,7 +94,7 @@ for (const name of names.filter((n) => !(n in ta.STUDIES))) {
       `${(bytes / 2 ** 20).toFixed(1)} MiB in ${path.relative(ROOT, dir)}`,
   );
 }
-console.log("\nrecipe       final val   unigram    bigram   minutes   MiB");
+if (rows.length) console.log("\nrecipe       final val   unigram    bigram   minutes   MiB");
 for (const { name, m, bytes } of rows) {
   console.log(
     `${name.padEnd(12)} ${m.finalValLoss.toFixed(4).padStart(9)} ${m.baselines.unigram.toFixed(4).padStart(9)} ${m.baselines.bigram.toFixed(4).padStart(9)} ${(m.seconds / 60).toFixed(1).padStart(9)} ${(bytes / 2 ** 20).toFixed(1).padStart(5)}`,
