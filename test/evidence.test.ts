@@ -9,7 +9,7 @@ import { bootstrapInterval, differenceInterval, equivalence, meanInterval, paire
 import { maskedNeighbourBaseline, ngramBaselines } from "../lib/metrics/ngram";
 import { createRng } from "../lib/engine/rng";
 import { ClaimFailed, type ClaimRecordV2, type ClaimSpecV2, claim, criterionText, judge, recordedClaims } from "../lib/notebook/claims";
-import { baselineGate, lateImprovement, plateauGate, sweepLearningRate } from "../lib/train/gates";
+import { baselineGate, chooseLearningRate, lateImprovement, plateauGate, sweepLearningRate } from "../lib/train/gates";
 
 describe("intervals", () => {
   it("t interval of a mean (hand-computed: [1, 2, 3, 4] → 2.5 ± 3.1824·√(5/12))", () => {
@@ -179,6 +179,29 @@ describe("training-quality gates", () => {
     expect(sweep.scores.map((s) => s.lr)).toEqual([1e-3, 3e-3, 1e-2]);
     expect(() => sweepLearningRate([1e-3, 1e-2], () => NaN)).toThrow(/every rate diverged/);
     expect(() => sweepLearningRate([1e-3], () => 1)).toThrow(/at least 2 rates/);
+  });
+});
+
+describe("learning-rate choice with the edge rule", () => {
+  it("extends the grid outward while the best rate sits on an edge, at most maxExtensions times", () => {
+    const tried: number[] = [];
+    const bowl = (centre: number) => (lr: number) => {
+      tried.push(lr);
+      return (Math.log(lr) - Math.log(centre)) ** 2;
+    };
+    const inside = chooseLearningRate([1e-3, 3e-3, 1e-2], bowl(3e-3), { factor: 3, maxExtensions: 2 });
+    expect([inside.best, inside.atEdge, inside.scores.length]).toEqual([3e-3, false, 3]);
+    tried.length = 0;
+    const up = chooseLearningRate([1e-3, 3e-3, 1e-2], bowl(3e-2), { factor: 3, maxExtensions: 2 });
+    // 3e-2 wins but is then the top edge, so 9e-2 is tried too; 3e-2 stays best, now inside
+    expect(tried.slice(3).map((x) => x.toPrecision(3))).toEqual(["0.0300", "0.0900"]);
+    expect(up.best).toBeCloseTo(3e-2, 12);
+    expect(up.atEdge).toBe(false);
+    tried.length = 0;
+    const down = chooseLearningRate([1e-3, 3e-3, 1e-2], bowl(1e-6), { factor: 3, maxExtensions: 2 });
+    expect(tried.slice(3).map((x) => x.toPrecision(3))).toEqual(["0.000333", "0.000111"]);
+    expect([down.atEdge, down.scores.length, down.scores[0].lr.toPrecision(3)]).toEqual([true, 5, "0.000111"]);
+    expect(() => chooseLearningRate([1e-3, 1e-2], bowl(1e-3), { factor: 1, maxExtensions: 1 })).toThrow(/factor must be > 1/);
   });
 });
 

@@ -74,3 +74,34 @@ export function sweepLearningRate(rates: readonly number[], score: (lr: number) 
   const best = finite.reduce((a, b) => (b.score < a.score ? b : a)).lr;
   return { best, scores };
 }
+
+/**
+ * `sweepLearningRate` with a rule for the grid's edges, fixed in advance: while the best rate is the
+ * grid's largest (smallest), the next rate out — × `factor` (÷ `factor`) — is scored too, at most
+ * `maxExtensions` times. A rate still at an edge after that is reported (`atEdge`), so a claim can
+ * carry it as a failed gate. Non-finite scores never win.
+ */
+export function chooseLearningRate(
+  grid: readonly number[],
+  score: (lr: number) => number,
+  o: { factor: number; maxExtensions: number },
+): LearningRateSweep & { atEdge: boolean } {
+  if (!(o.factor > 1)) throw new Error(`chooseLearningRate: factor must be > 1, got ${o.factor}`);
+  if (!(Number.isInteger(o.maxExtensions) && o.maxExtensions >= 0))
+    throw new Error(`chooseLearningRate: maxExtensions must be an integer ≥ 0, got ${o.maxExtensions}`);
+  const first = sweepLearningRate(grid, score);
+  const scores = [...first.scores];
+  const best = () => scores.filter((s) => Number.isFinite(s.score)).reduce((a, b) => (b.score < a.score ? b : a)).lr;
+  const edge = () => {
+    const rates = scores.map((s) => s.lr);
+    const b = best();
+    return b === Math.max(...rates) ? "top" : b === Math.min(...rates) ? "bottom" : null;
+  };
+  for (let k = 0; k < o.maxExtensions && edge(); k++) {
+    const rates = scores.map((s) => s.lr);
+    const lr = edge() === "top" ? Math.max(...rates) * o.factor : Math.min(...rates) / o.factor;
+    scores.push({ lr, score: score(lr) });
+  }
+  scores.sort((a, b) => a.lr - b.lr);
+  return { best: best(), scores, atEdge: edge() !== null };
+}
