@@ -9,7 +9,15 @@ import { bootstrapInterval, differenceInterval, equivalence, meanInterval, paire
 import { maskedNeighbourBaseline, ngramBaselines } from "../lib/metrics/ngram";
 import { createRng } from "../lib/engine/rng";
 import { ClaimFailed, type ClaimRecordV2, type ClaimSpecV2, claim, criterionText, judge, recordedClaims } from "../lib/notebook/claims";
-import { baselineGate, chooseLearningRate, lateImprovement, plateauGate, sweepLearningRate } from "../lib/train/gates";
+import {
+  baselineGate,
+  chooseLearningRate,
+  lateImprovement,
+  plateauGate,
+  rateGate,
+  rateThenSeeds,
+  sweepLearningRate,
+} from "../lib/train/gates";
 
 describe("intervals", () => {
   it("t interval of a mean (hand-computed: [1, 2, 3, 4] → 2.5 ± 3.1824·√(5/12))", () => {
@@ -113,22 +121,22 @@ describe("n-gram baselines", () => {
 describe("masked-LM n-gram baseline", () => {
   it("both neighbours, back-off at the edge and the copy rule, by hand", () => {
     // train 0 1 2 0 1 2 0 1 2 (V = 3, [MASK] = 3): p_uni = 4/12; p(1 | left 0) = p(1 | right 2) = p(0 | right 1) = 4/6;
-    // the trigram (0, ·, 2) always has 1 in the middle, so λ₃ = 0.85 (the grid's largest) wins.
+    // the trigram (0, ·, 2) always has 1 in the middle, so λ₃ = 0.95 (the grid's largest; the bigram then gets 0) wins.
     const M = 3;
     const batch = (inputs: number[], weights: number[]) => ({ inputs, targets: [0, 1, 2], weights, seqLen: 3 });
     const b = maskedNeighbourBaseline(
       [0, 1, 2, 0, 1, 2, 0, 1, 2],
       [
-        batch([0, M, 2], [0, 1, 0]), // masked, both neighbours: 0.85 · 1 + 0.10 · 2/3 + 0.05 · 1/3
+        batch([0, M, 2], [0, 1, 0]), // masked, both neighbours: 0.95 · 1 + 0 · 2/3 + 0.05 · 1/3
         batch([0, 1, 2], [0, 1, 0]), // kept: ½ · 1 + ½ · the same
         batch([0, 2, 2], [0, 1, 0]), // replaced by a random token: ½ · 0 + ½ · the same
         batch([M, 1, 2], [1, 0, 0]), // the window's edge, masked: right neighbour only: 0.95 · 4/6 + 0.05 · 1/3
       ],
       { vocabSize: 3, maskId: M },
     );
-    const ctx = 0.85 + 0.1 * (2 / 3) + 0.05 / 3;
+    const ctx = 0.95 + 0.05 / 3;
     const expected = -(Math.log(ctx) + Math.log(0.5 + 0.5 * ctx) + Math.log(0.5 * ctx) + Math.log(0.95 * (4 / 6) + 0.05 / 3)) / 4;
-    expect(b.lambda3).toBe(0.85);
+    expect(b.lambda3).toBe(0.95);
     expect(b.tokens).toBe(4);
     expect(b.loss).toBeCloseTo(expected, 12);
     expect(() => maskedNeighbourBaseline([0, 1, 2], [batch([0, M, 2], [0, 0, 0])], { vocabSize: 3, maskId: M })).toThrow(
@@ -202,6 +210,68 @@ describe("learning-rate choice with the edge rule", () => {
     expect(tried.slice(3).map((x) => x.toPrecision(3))).toEqual(["0.000333", "0.000111"]);
     expect([down.atEdge, down.scores.length, down.scores[0].lr.toPrecision(3)]).toEqual([true, 5, "0.000111"]);
     expect(() => chooseLearningRate([1e-3, 1e-2], bowl(1e-3), { factor: 1, maxExtensions: 1 })).toThrow(/factor must be > 1/);
+  });
+
+  it("rateThenSeeds: chooses on the rate seed, trains fresh comparison seeds at that rate, releases the rest", () => {
+    const calls: string[] = [];
+    const released: string[] = [];
+    type Run = { seed: number; lr: number; val: number };
+    // validation loss is a bowl in log lr centred on 1e-2, plus a per-seed offset
+    const train = (seed: number, lr: number): Run => {
+      calls.push(`${seed}@${lr}`);
+      return { seed, lr, val: (Math.log(lr) - Math.log(1e-2)) ** 2 + 0.01 * seed };
+    };
+    const fresh = rateThenSeeds({
+      grid: [3e-3, 1e-2, 3e-2],
+      factor: 3,
+      maxExtensions: 2,
+      rateSeed: 1,
+      seeds: [2, 3, 4],
+      train,
+      score: (r) => r.val,
+      release: (r) => released.push(`${r.seed}@${r.lr}`),
+    });
+    expect(calls).toEqual(["1@0.003", "1@0.01", "1@0.03", "2@0.01", "3@0.01", "4@0.01"]);
+    expect([fresh.lr, fresh.atEdge]).toEqual([1e-2, false]);
+    expect(fresh.runs.map((r) => [r.seed, r.lr])).toEqual([
+      [2, 1e-2],
+      [3, 1e-2],
+      [4, 1e-2],
+    ]);
+    expect(fresh.rateRuns.map((r) => r.lr)).toEqual([3e-3, 1e-2, 3e-2]);
+    expect(released).toEqual(["1@0.003", "1@0.01", "1@0.03"]); // none reused
+    calls.length = 0;
+    released.length = 0;
+    const reused = rateThenSeeds({
+      grid: [3e-3, 1e-2, 3e-2],
+      factor: 3,
+      maxExtensions: 2,
+      rateSeed: 1,
+      seeds: [1, 2],
+      train,
+      score: (r) => r.val,
+      release: (r) => released.push(`${r.seed}@${r.lr}`),
+    });
+    expect(calls).toEqual(["1@0.003", "1@0.01", "1@0.03", "2@0.01"]);
+    expect(reused.runs[0]).toBe(reused.rateRuns[1]); // the rate run at the chosen rate is the first comparison run
+    expect(released).toEqual(["1@0.003", "1@0.03"]);
+    expect(() =>
+      rateThenSeeds({ grid: [1e-3, 1e-2], factor: 2, maxExtensions: 0, rateSeed: 1, seeds: [2, 2], train, score: (r) => r.val }),
+    ).toThrow(/seeds repeat/);
+    expect(() =>
+      rateThenSeeds({ grid: [1e-3, 1e-2], factor: 2, maxExtensions: 0, rateSeed: 1, seeds: [], train, score: (r) => r.val }),
+    ).toThrow(/at least one comparison seed/);
+  });
+
+  it("rateGate passes only when the chosen rate has a tried rate on both sides", () => {
+    expect(rateGate("A", 1e-2, [3e-2, 1e-2, 3e-3]).passed).toBe(true);
+    expect(rateGate("A", 3e-2, [3e-3, 1e-2, 3e-2]).passed).toBe(false);
+    expect(rateGate("A", 3e-3, [3e-3, 1e-2, 3e-2])).toEqual({
+      name: "A: learning rate inside the rates tried",
+      passed: false,
+      detail: "chose 0.003 of 0.003, 0.01, 0.03",
+    });
+    expect(() => rateGate("A", 5e-3, [3e-3, 1e-2])).toThrow(/not among the rates tried/);
   });
 });
 

@@ -156,26 +156,32 @@ describe("pretrained studies", () => {
     expect(() => loadStudy(study, tmpDir())).toThrow(/manifest.json is missing; run `npm run pretrain -- toy-study`/);
   });
 
-  it("the gMLP masked-LM study (smoke variant): every arm's first seed at every rate, the best by validation, the other seeds at it", () => {
+  it("the gMLP masked-LM study (smoke variant): each arm's rate seed at every rate tried, the best by validation, fresh seeds at it", () => {
     const cfg = GMLP_MLM_STUDY.smoke;
+    expect(cfg.seeds).not.toContain(cfg.rateSeed);
     const before = tf.memory().numTensors;
     const seen: string[] = [];
     const r = GMLP_MLM_STUDY.run(cfg, { progress: (done, total) => seen.push(`${done}/${total}`) });
     expect(tf.memory().numTensors).toBe(before);
-    const perArm = cfg.lrGrid.length + cfg.seeds.length - 1;
-    expect(seen.length).toBe(MLM_ARMS.length * perArm);
-    expect(seen[seen.length - 1]).toBe(`${MLM_ARMS.length * perArm}/${MLM_ARMS.length * perArm}`);
-    expect(r.rateRuns.length).toBe(MLM_ARMS.length * cfg.lrGrid.length);
+    const runsTotal = r.rateRuns.length + r.runs.length;
+    expect(seen.length).toBe(runsTotal);
+    expect(seen[seen.length - 1]).toBe(`${runsTotal}/${runsTotal}`);
     expect(r.runs.length).toBe(MLM_ARMS.length * cfg.seeds.length);
     for (const arm of MLM_ARMS) {
       const rates = r.rateRuns.filter((x) => x.arm === arm);
+      // the grid, plus at most lrExtensions rates out at an edge, every one on the rate seed
+      expect(rates.length).toBeGreaterThanOrEqual(cfg.lrGrid.length);
+      expect(rates.length).toBeLessThanOrEqual(cfg.lrGrid.length + cfg.lrExtensions);
+      expect(rates.every((x) => x.seed === cfg.rateSeed)).toBe(true);
+      expect(r.lrTried[arm]).toEqual(rates.map((x) => x.lr));
+      for (const g of cfg.lrGrid) expect(r.lrTried[arm]).toContain(g);
       const best = rates.reduce((a, b) => (b.final < a.final ? b : a));
       expect(r.lr[arm], arm).toBe(best.lr);
       const runs = r.runs.filter((x) => x.arm === arm);
       expect(runs.map((x) => x.seed)).toEqual(cfg.seeds);
       expect(runs.every((x) => x.lr === best.lr && Number.isFinite(x.test) && x.valSteps[0] === 0)).toBe(true);
-      expect(runs[0]).toEqual(best); // the first seed's run at the chosen rate is reused, not retrained
     }
+    expect(() => GMLP_MLM_STUDY.run({ ...cfg, seeds: [cfg.rateSeed, 9] })).toThrow(/rate seed 1 must not be a comparison seed/);
     expect(r.neighbour.loss).toBeGreaterThan(0);
     expect(r.neighbour.loss).toBeLessThan(r.baselines.unigram);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r); // plain JSON: what study.json stores

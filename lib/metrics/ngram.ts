@@ -90,7 +90,7 @@ export interface MaskedNeighbourBaseline {
   tokens: number;
 }
 
-export const NEIGHBOUR_LAMBDAS = [0.3, 0.5, 0.7, 0.85] as const;
+export const NEIGHBOUR_LAMBDAS = [0.3, 0.5, 0.7, 0.85, 0.95] as const;
 
 export function maskedNeighbourBaseline(
   trainIds: ArrayLike<number>,

@@ -7,7 +7,9 @@
  *   plateau gate    relative improvement of the validation loss over the last 20% of training,
  *                   (L(0.8·T) − L(T)) / L(0.8·T), at most `maxImprovement`
  *
- * And the per-arm learning-rate choice: a few rates on short runs, scored on validation data only.
+ * And the per-arm learning-rate choice, scored on validation data only: `chooseLearningRate` (a grid
+ * extended at its edges), `rateThenSeeds` (choose on one seed, then train the comparison seeds) and
+ * `rateGate` (the chosen rate was bracketed).
  */
 
 export interface QualityGate {
@@ -104,4 +106,75 @@ export function chooseLearningRate(
   }
   scores.sort((a, b) => a.lr - b.lr);
   return { best: best(), scores, atEdge: edge() !== null };
+}
+
+/** An arm's learning rate chosen by `chooseLearningRate` on one seed, then its comparison seeds at that rate. */
+export interface RateThenSeeds<R> {
+  /** The chosen rate. */
+  lr: number;
+  /** True when the chosen rate is still the smallest or largest rate tried. */
+  atEdge: boolean;
+  /** Every rate tried, ascending, with its validation score. */
+  scores: { lr: number; score: number }[];
+  /** The rate seed's run at every rate tried, ascending by rate. */
+  rateRuns: R[];
+  /** One run per comparison seed, at the chosen rate, in the order of `seeds`. */
+  runs: R[];
+}
+
+/**
+ * The per-arm procedure of a comparison: train `rateSeed` at every rate of `grid` (extended at its
+ * edges by `chooseLearningRate`), choose the rate with the lowest validation `score`, then train
+ * each of `seeds` at that rate. When `rateSeed` is one of `seeds` its run at the chosen rate is reused
+ * — cheaper, but that run was selected as the best of several, so it is biased low (winner's curse);
+ * keep `rateSeed` out of `seeds` for an unbiased comparison. `release` is called on each rate run
+ * that is not reused (to free its parameters).
+ */
+export function rateThenSeeds<R>(o: {
+  grid: readonly number[];
+  factor: number;
+  maxExtensions: number;
+  rateSeed: number;
+  seeds: readonly number[];
+  train: (seed: number, lr: number) => R;
+  /** Validation score of a run, lower is better (never test data). */
+  score: (run: R) => number;
+  release?: (run: R) => void;
+}): RateThenSeeds<R> {
+  if (o.seeds.length === 0) throw new Error("rateThenSeeds: give at least one comparison seed");
+  if (new Set(o.seeds).size !== o.seeds.length) throw new Error(`rateThenSeeds: seeds repeat (${o.seeds.join(", ")})`);
+  const tried = new Map<number, R>();
+  const choice = chooseLearningRate(
+    o.grid,
+    (lr) => {
+      const run = o.train(o.rateSeed, lr);
+      tried.set(lr, run);
+      return o.score(run);
+    },
+    { factor: o.factor, maxExtensions: o.maxExtensions },
+  );
+  const reuse = o.seeds.includes(o.rateSeed);
+  for (const [lr, run] of tried) if (!(reuse && lr === choice.best)) o.release?.(run);
+  const runs = o.seeds.map((seed) => (seed === o.rateSeed ? tried.get(choice.best)! : o.train(seed, choice.best)));
+  return {
+    lr: choice.best,
+    atEdge: choice.atEdge,
+    scores: choice.scores,
+    rateRuns: choice.scores.map((s) => tried.get(s.lr)!),
+    runs,
+  };
+}
+
+/**
+ * Passes when the chosen rate has a tried rate on each side of it (it is not at an edge of what was
+ * tried), so the best rate was bracketed rather than cut off by the grid.
+ */
+export function rateGate(name: string, chosen: number, tried: readonly number[]): QualityGate {
+  if (!tried.includes(chosen)) throw new Error(`rateGate: chosen rate ${chosen} is not among the rates tried (${tried.join(", ")})`);
+  const sorted = [...tried].sort((a, b) => a - b);
+  return {
+    name: `${name}: learning rate inside the rates tried`,
+    passed: chosen > sorted[0] && chosen < sorted[sorted.length - 1],
+    detail: `chose ${chosen} of ${sorted.join(", ")}`,
+  };
 }

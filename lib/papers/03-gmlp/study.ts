@@ -2,9 +2,10 @@
  * The masked-LM comparison of notebook 03 as a pretrained study (`npm run pretrain -- gmlp-mlm`,
  * about 40 minutes on 2 cores): a Transformer, gMLP with each of the four gates of Table 3, and
  * aMLP, matched in parameter count, on the characters of the State of the Union corpus. For each arm
- * the first seed is trained at every rate of `lrGrid`; the rate with the lowest final validation
- * loss is the arm's, that run is its first-seed run, and the other seeds train at that rate. Every
- * run: `steps` steps of `batchSize` windows, warmup and cosine decay, validation loss every
+ * the rate seed (`rateSeed`) is trained at every rate of `lrGrid`, extended at its edges by ×/÷
+ * `lrFactor` at most `lrExtensions` times (`chooseLearningRate`); the rate with the lowest final
+ * validation loss is the arm's. The comparison seeds (`seeds`, which exclude the rate seed, so the
+ * compared runs were not selected as the best of several) then train at that rate. Every run: `steps` steps of `batchSize` windows, warmup and cosine decay, validation loss every
  * `evalEvery` steps, test loss at the end. Also recorded: the masked n-gram baseline on the
  * validation masks every run is scored on (`maskedNeighbourBaseline`), and the causal baselines.
  */
@@ -14,7 +15,7 @@ import { loadSotu } from "../../data/sotu";
 import { type MaskedNeighbourBaseline, type NgramBaselines, maskedNeighbourBaseline, ngramBaselines } from "../../metrics/ngram";
 import { disposeParams } from "../../models/params";
 import type { Study } from "../../pretrain/studies";
-import { sweepLearningRate } from "../../train/gates";
+import { rateThenSeeds } from "../../train/gates";
 import { MLM_EVAL_SEEDS, trainLanguageModel } from "../../train/lm";
 import { warmupCosine } from "../../train/schedules";
 import { MLM_ARMS, type MlmArm, armLm, mlmArms } from "./arms";
@@ -28,10 +29,17 @@ export interface MlmStudyConfig {
   batchSize: number;
   steps: number;
   warmup: number;
+  /** The seed the learning rate is chosen on (not one of `seeds`). */
+  rateSeed: number;
+  /** The comparison seeds, trained at the chosen rate. */
   seeds: number[];
   evalEvery: number;
   evalBatches: number;
   lrGrid: number[];
+  /** The grid's edge rule: the next rate out is × or ÷ this ... */
+  lrFactor: number;
+  /** ... at most this many times per arm. */
+  lrExtensions: number;
   /** Keep only the first this many characters of each split (0 = all; the smoke variant). */
   corpusChars: number;
 }
@@ -56,9 +64,11 @@ export interface MlmStudyResult {
   neighbour: MaskedNeighbourBaseline;
   /** The chosen learning rate of each arm. */
   lr: Record<MlmArm, number>;
-  /** Each arm's first seed at every rate. */
+  /** Every rate tried for each arm, ascending (the grid plus its edge extensions). */
+  lrTried: Record<MlmArm, number[]>;
+  /** Each arm's rate seed at every rate tried. */
   rateRuns: MlmStudyRun[];
-  /** The comparison: each arm's seeds at its chosen rate. */
+  /** The comparison: each arm's comparison seeds at its chosen rate. */
   runs: MlmStudyRun[];
 }
 
@@ -101,7 +111,10 @@ export function runMlmStudy(
       tinyAttention: config.tinyAttention,
       seed,
     });
-  const total = MLM_ARMS.length * (config.lrGrid.length + config.seeds.length - 1);
+  if (config.seeds.includes(config.rateSeed))
+    throw new Error(`runMlmStudy: the rate seed ${config.rateSeed} must not be a comparison seed (${config.seeds.join(", ")})`);
+  // the total grows by one for each edge extension
+  let total = MLM_ARMS.length * (config.lrGrid.length + config.seeds.length);
   let done = 0;
   const train = (arm: MlmArm, seed: number, lr: number): MlmStudyRun => {
     const model = armLm(armsFor(seed)[arm]);
@@ -133,23 +146,36 @@ export function runMlmStudy(
     };
   };
   const lr = {} as Record<MlmArm, number>;
+  const lrTried = {} as Record<MlmArm, number[]>;
   const rateRuns: MlmStudyRun[] = [];
   const runs: MlmStudyRun[] = [];
   for (const arm of MLM_ARMS) {
-    const first = config.lrGrid.map((rate) => train(arm, config.seeds[0], rate));
-    rateRuns.push(...first);
-    lr[arm] = sweepLearningRate(config.lrGrid, (rate) => first.find((r) => r.lr === rate)!.final).best; // validation loss only
-    runs.push(first.find((r) => r.lr === lr[arm])!);
-    for (const seed of config.seeds.slice(1)) runs.push(train(arm, seed, lr[arm]));
+    let tried = 0;
+    const choice = rateThenSeeds({
+      grid: config.lrGrid,
+      factor: config.lrFactor,
+      maxExtensions: config.lrExtensions,
+      rateSeed: config.rateSeed,
+      seeds: config.seeds,
+      train: (seed, rate) => {
+        if (seed === config.rateSeed && ++tried > config.lrGrid.length) total++;
+        return train(arm, seed, rate);
+      },
+      score: (run) => run.final, // validation loss only
+    });
+    lr[arm] = choice.lr;
+    lrTried[arm] = choice.scores.map((s) => s.lr);
+    rateRuns.push(...choice.rateRuns);
+    runs.push(...choice.runs);
   }
-  return { config, vocabSize: v, baselines, neighbour, lr, rateRuns, runs };
+  return { config, vocabSize: v, baselines, neighbour, lr, lrTried, rateRuns, runs };
 }
 
 /** The study of notebook 03: full (pretrained, ≈ 40 min) and smoke (seconds) variants. */
 export const GMLP_MLM_STUDY: Study<MlmStudyConfig, MlmStudyResult> = {
   name: "gmlp-mlm",
   description:
-    "masked character LM: Transformer vs gMLP (4 gates) vs aMLP, 3 rates × first seed + 2 seeds, 2,000 steps each (≈ 40 min on 2 cores)",
+    "masked character LM: Transformer vs gMLP (4 gates) vs aMLP; per arm 3+ rates on a rate seed, then 3 fresh seeds at the chosen rate; 1,500 steps each (≈ 37 min on 2 cores)",
   full: {
     dModel: 32,
     nLayers: 2,
@@ -157,12 +183,15 @@ export const GMLP_MLM_STUDY: Study<MlmStudyConfig, MlmStudyResult> = {
     seqLen: 32,
     tinyAttention: 16,
     batchSize: 128,
-    steps: 2000,
+    steps: 1500,
     warmup: 50,
-    seeds: [1, 2, 3],
+    rateSeed: 1,
+    seeds: [2, 3, 4],
     evalEvery: 250,
     evalBatches: 8,
     lrGrid: [5e-3, 1e-2, 2e-2],
+    lrFactor: 2,
+    lrExtensions: 2,
     corpusChars: 0,
   },
   smoke: {
@@ -174,10 +203,13 @@ export const GMLP_MLM_STUDY: Study<MlmStudyConfig, MlmStudyResult> = {
     batchSize: 4,
     steps: 4,
     warmup: 1,
-    seeds: [1, 2],
+    rateSeed: 1,
+    seeds: [2, 3],
     evalEvery: 2,
     evalBatches: 1,
     lrGrid: [5e-3, 1e-2, 2e-2],
+    lrFactor: 2,
+    lrExtensions: 1,
     corpusChars: 200_000,
   },
   run: (config, options) => runMlmStudy(config, options),
