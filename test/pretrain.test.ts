@@ -15,6 +15,7 @@ import { checkpointValLoss, loadCheckpoint, pretrained, saveCheckpoint, trainRec
 import { RECIPES, recipe } from "../lib/pretrain/recipes";
 import { loadStudy, saveStudy } from "../lib/pretrain/studies";
 import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
+import { JOMA_LM_STUDY } from "../lib/papers/04-joma";
 
 beforeAll(async () => {
   await ready({ backend: "wasm", quiet: true });
@@ -185,5 +186,28 @@ describe("pretrained studies", () => {
     expect(r.neighbour.loss).toBeGreaterThan(0);
     expect(r.neighbour.loss).toBeLessThan(r.baselines.unigram);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r); // plain JSON: what study.json stores
+  });
+
+  it("the JoMA word-LM study (smoke variant): every arm × seed, entropy per layer at every probe, within the ceiling", () => {
+    const cfg = JOMA_LM_STUDY.smoke;
+    const before = tf.memory().numTensors;
+    const r = JOMA_LM_STUDY.run(cfg);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.runs.map((x) => `${x.arm}/${x.seed}`)).toEqual(cfg.arms.flatMap((a) => cfg.seeds.map((s) => `${a.id}/${s}`)));
+    expect(r.ceiling).toBeCloseTo(2.6321, 3); // (1/35)·Σ ln i
+    for (const run of r.runs) {
+      const arm = cfg.arms.find((a) => a.id === run.arm)!;
+      expect(Object.keys(run.entropy)).toEqual(Array.from({ length: arm.layers }, (_, l) => `layer ${l + 1}`));
+      expect(run.steps).toEqual(Array.from({ length: arm.steps / cfg.probeEvery + 1 }, (_, k) => k * cfg.probeEvery));
+      for (const h of Object.values(run.entropy)) for (const x of h) expect(x >= 0 && x <= r.ceiling + 1e-6).toBe(true);
+      expect(Number.isFinite(run.final)).toBe(true);
+    }
+    // the seed sets the weights: two seeds of the same arm start at different entropies
+    const relu = r.runs.filter((x) => x.arm === cfg.arms[0].id);
+    expect(relu[0].entropy["layer 1"][0]).not.toBe(relu[1].entropy["layer 1"][0]);
+    expect(r.unkShare).toBeGreaterThan(0);
+    expect(r.baselines.bigram).toBeLessThan(r.baselines.unigram);
+    expect(() => JOMA_LM_STUDY.run({ ...cfg, arms: [cfg.arms[0], cfg.arms[0]] })).toThrow(/arm ids repeat/);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
 });

@@ -45,10 +45,13 @@ export function causalMask(t: number): tf.Tensor {
   return mask;
 }
 
-export const ACTIVATIONS = ["relu", "gelu", "silu"] as const;
+export const ACTIVATIONS = ["relu", "gelu", "silu", "linear"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
-/** act(x) elementwise. GELU is the exact x·Φ(x) (PyTorch's default), SiLU is x·σ(x). */
+/**
+ * act(x) elementwise. GELU is the exact x·Φ(x) (PyTorch's default), SiLU is x·σ(x), "linear" is the
+ * identity (a copy of x: the MLP becomes a linear map, JoMA's linear case).
+ */
 export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
   switch (kind) {
     case "relu":
@@ -57,6 +60,8 @@ export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
       return fusedGelu(x) ?? tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
     case "silu":
       return tf.mul(x, tf.sigmoid(x));
+    case "linear":
+      return tf.clone(x);
   }
 }
 

@@ -7,12 +7,19 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { ready } from "../../lib/engine";
 import { createRng } from "../../lib/engine/rng";
-import { attentionEntropy, attentionEntropyByPosition, attentionEntropyProbe, causalEntropyCeiling } from "../../lib/papers/04-joma";
+import {
+  attentionEntropy,
+  attentionEntropyByPosition,
+  attentionEntropyProbe,
+  causalEntropyCeiling,
+  dipAndRebound,
+} from "../../lib/papers/04-joma";
 import { bestUnitCorrelation, correlation } from "../../lib/metrics/stats";
 import { entropyOf, jomaToyDynamics } from "../../lib/papers/04-joma";
 import { createHierarchy, expand, hierarchyLmBatch, sampleHierarchy } from "../../lib/papers/04-joma";
 import { latentCorrelations } from "../../lib/papers/04-joma";
 import { disposeParams } from "../../lib/models/params";
+import { activate } from "../../lib/models/ops";
 import { initTransformer, transformerConfig, transformerForward, transformerLm } from "../../lib/models/transformer";
 import { trainLanguageModel } from "../../lib/train/lm";
 import { disposeBatches, lmEvalBatches } from "../../lib/data/batches";
@@ -87,6 +94,41 @@ describe("JoMA toy dynamics", () => {
     expect(r.entropy[r.entropy.length - 1]).toBeGreaterThan(min + 0.2);
     expect(entropyOf([0.5, 0.5, 0])).toBeCloseTo(Math.log(2), 12);
     expect(() => jomaToyDynamics({ temperature: 0 })).toThrow(/temperature must be > 0/);
+  });
+
+  it("the linear case (constant drive): v grows without bound and the entropy only falls", () => {
+    // first step by hand: v₁ = v₀ + η·μ/M (uniform softmax at equal v)
+    const one = jomaToyDynamics({ mu: [1, 3], iterations: 1, drive: "constant" });
+    expect(one.v[1][0]).toBeCloseTo(0.05 + (0.02 * 1) / 2, 12);
+    expect(one.v[1][1]).toBeCloseTo(0.05 + (0.02 * 3) / 2, 12);
+    const lin = jomaToyDynamics({ drive: "constant" });
+    for (let t = 1; t < lin.entropy.length; t++) expect(lin.entropy[t]).toBeLessThanOrEqual(lin.entropy[t - 1] + 1e-12);
+    expect(lin.v[lin.v.length - 1][9]).toBeGreaterThan(lin.mu[9]); // past μ: nothing stops it
+    const r = dipAndRebound(
+      lin.entropy.map((_, i) => i),
+      lin.entropy,
+    );
+    expect(r.rebound).toBe(0);
+    expect(r.dip).toBeCloseTo(lin.entropy[0] - lin.entropy[lin.entropy.length - 1], 12);
+    expect(() => jomaToyDynamics({ drive: "linear" as never })).toThrow(/drive must be "saturating" or "constant"/);
+  });
+});
+
+describe("dip and rebound of a training curve", () => {
+  it("by hand: the largest rise above the running minimum, and the dip to that trough", () => {
+    // falls to 1.0 at step 2, recovers to 1.6 at step 4, then falls below the first trough to 0.8
+    const r = dipAndRebound([0, 1, 2, 3, 4, 5, 6], [2.0, 1.5, 1.0, 1.3, 1.6, 1.0, 0.8]);
+    expect(r.rebound).toBeCloseTo(0.6, 12);
+    expect([r.troughStep, r.peakStep]).toEqual([2, 4]);
+    expect(r.dip).toBeCloseTo(1.0, 12);
+    expect(r.min).toBe(0.8);
+    expect(r.endAboveMin).toBe(0); // the old "end − global minimum" measure sees no rebound here
+    const flat = dipAndRebound([0, 1, 2], [1, 1, 1]);
+    expect([flat.dip, flat.rebound]).toEqual([0, 0]);
+    const rise = dipAndRebound([0, 1], [1, 2]); // rises from the start: rebound 1, dip 0
+    expect([rise.dip, rise.rebound, rise.troughStep, rise.peakStep]).toEqual([0, 1, 0, 1]);
+    expect(() => dipAndRebound([0, 1], [1])).toThrow(/2 steps for 1 values/);
+    expect(() => dipAndRebound([0, 1], [1, NaN])).toThrow(/finite/);
   });
 });
 
@@ -184,6 +226,26 @@ describe("capture and probes", () => {
     expect(out.mlp!.map((m) => m.shape)).toEqual([[1, 4, 64]]);
     expect(tf.min(out.mlp![0]).dataSync()[0]).toBeGreaterThanOrEqual(0);
     tf.dispose([out.logits, ...out.mlp!]);
+    disposeParams(params);
+  });
+
+  it("the linear activation is the identity (additive, gradient 1, a separate tensor) and the model's MLP uses it", () => {
+    const a = tf.tensor1d([-2, -0.5, 0, 1.5]);
+    const b = tf.tensor1d([1, -1, 3, -4]);
+    const additivity = (kind: "linear" | "relu") =>
+      tf.tidy(() => tf.max(tf.abs(tf.sub(activate(kind, tf.add(a, b)), tf.add(activate(kind, a), activate(kind, b))))).dataSync()[0]);
+    expect(additivity("linear")).toBe(0);
+    expect(additivity("relu")).toBeGreaterThan(0.5); // the control: ReLU is not additive
+    const y = activate("linear", a);
+    expect(y).not.toBe(a);
+    expect(Array.from(y.dataSync())).toEqual([-2, -0.5, 0, 1.5]);
+    const g = tf.grad((u: tf.Tensor) => tf.sum(activate("linear", u)))(a);
+    expect(Array.from(g.dataSync())).toEqual([1, 1, 1, 1]);
+    const params = initTransformer(transformerConfig("joma-word", { vocabSize: 20, seed: 1, activation: "linear" }));
+    const x = tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32");
+    const out = transformerForward(params, x, { captureMlp: true });
+    expect(tf.min(out.mlp![0]).dataSync()[0]).toBeLessThan(0); // negative hidden values pass through
+    tf.dispose([a, b, y, g, x, out.logits, ...out.mlp!]);
     disposeParams(params);
   });
 

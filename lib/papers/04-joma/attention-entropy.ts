@@ -61,3 +61,55 @@ export function attentionEntropyProbe(
     return Object.fromEntries(sums.map((s, l) => [`layer ${l + 1}`, s / inputs.length]));
   };
 }
+
+/** A dip and the largest rebound after it, in a curve of entropies (or any values) over training. */
+export interface DipRebound {
+  /** The first value. */
+  start: number;
+  /** Lowest value before the largest rebound (the trough), and its step. */
+  trough: number;
+  troughStep: number;
+  /** start − trough: how far it fell before rebounding. */
+  dip: number;
+  /** The largest rise from a trough to a later value: max over t of value(t) − min_{u ≤ t} value(u). */
+  rebound: number;
+  /** Where that rise peaks. */
+  peakStep: number;
+  /** Global minimum, the last value, and last − global minimum. */
+  min: number;
+  end: number;
+  endAboveMin: number;
+}
+
+/**
+ * Dip and rebound of a curve measured at `steps`: the rebound is the largest rise above the
+ * running minimum anywhere in the run (so a dip at step 200 followed by a recovery is seen even if
+ * the curve later falls below that trough), and the dip is how far the curve had fallen from its
+ * start to that trough. A curve that only falls has rebound 0.
+ */
+export function dipAndRebound(steps: readonly number[], values: readonly number[]): DipRebound {
+  if (steps.length !== values.length) throw new Error(`dipAndRebound: ${steps.length} steps for ${values.length} values`);
+  if (values.length < 2) throw new Error("dipAndRebound: needs at least 2 values");
+  if (!values.every(Number.isFinite)) throw new Error("dipAndRebound: values must be finite");
+  let runMin = 0; // index of the running minimum
+  let best = { rise: 0, trough: 0, peak: 0 };
+  for (let t = 1; t < values.length; t++) {
+    if (values[t] < values[runMin]) runMin = t;
+    const rise = values[t] - values[runMin];
+    if (rise > best.rise) best = { rise, trough: runMin, peak: t };
+  }
+  const trough = best.rise > 0 ? best.trough : runMin;
+  const min = Math.min(...values);
+  const end = values[values.length - 1];
+  return {
+    start: values[0],
+    trough: values[trough],
+    troughStep: steps[trough],
+    dip: values[0] - values[trough],
+    rebound: best.rise,
+    peakStep: steps[best.rise > 0 ? best.peak : trough],
+    min,
+    end,
+    endAboveMin: end - min,
+  };
+}

@@ -11,6 +11,11 @@
  * monotonically from v₀ toward μ and never overshoots (tested).
  * The official script (`luckmatters/ssl/real-dataset/joma/draw_figure_4.py`) uses M = 10,
  * μ sorted from U(1, 4), v₀ = 0.05, η = 0.02, T = 3, 5000 iterations: our defaults.
+ *
+ * `drive: "constant"` is the linear-activation case: with a linear MLP the driving term does not
+ * shrink as v grows (JoMA §3: Δ is constant), v̇ = μ ⊙ softmax(v²/T), so every component grows
+ * without bound, the most salient fastest, and the attention only gets sparser. The default
+ * `"saturating"`, (μ − v), is the nonlinear case of Fig. 4.
  */
 import { ConfigError } from "../../config";
 import { createRng } from "../../engine/rng";
@@ -24,6 +29,8 @@ export interface JomaToyOptions {
   temperature?: number;
   stepSize?: number;
   iterations?: number;
+  /** "saturating": v̇ = (μ − v) ⊙ softmax (nonlinear MLP, Fig. 4); "constant": v̇ = μ ⊙ softmax (linear MLP). */
+  drive?: "saturating" | "constant";
 }
 
 export interface JomaToyResult {
@@ -47,7 +54,9 @@ export function entropyOf(p: number[]): number {
 }
 
 export function jomaToyDynamics(options: JomaToyOptions = {}): JomaToyResult {
-  const { size = 10, seed = 0, v0 = 0.05, temperature = 3, stepSize = 0.02, iterations = 5000 } = options;
+  const { size = 10, seed = 0, v0 = 0.05, temperature = 3, stepSize = 0.02, iterations = 5000, drive = "saturating" } = options;
+  if (drive !== "saturating" && drive !== "constant")
+    throw new ConfigError(`jomaToyDynamics: drive must be "saturating" or "constant", got "${drive}"`);
   if (!(temperature > 0)) throw new ConfigError(`jomaToyDynamics: temperature must be > 0, got ${temperature}`);
   if (!(stepSize > 0)) throw new ConfigError(`jomaToyDynamics: stepSize must be > 0, got ${stepSize}`);
   if (!Number.isInteger(iterations) || iterations < 0)
@@ -63,7 +72,7 @@ export function jomaToyDynamics(options: JomaToyOptions = {}): JomaToyResult {
   const entropy = [entropyOf(softmaxSquares(v, temperature))];
   for (let it = 0; it < iterations; it++) {
     const p = softmaxSquares(v, temperature);
-    v = v.map((x, i) => x + stepSize * (mu![i] - x) * p[i]);
+    v = v.map((x, i) => x + stepSize * (drive === "saturating" ? mu![i] - x : mu![i]) * p[i]);
     vs.push(v.slice());
     entropy.push(entropyOf(softmaxSquares(v, temperature)));
   }
