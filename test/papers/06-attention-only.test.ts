@@ -164,5 +164,8 @@ describe("MLP → attention heads", () => {
     disposeAttentionOnly(model);
     disposeParams(params);
     expect(() => toAttentionOnly(initTransformer(transformerConfig({ ...cfg, normPlacement: "post" })), { omega: 10 })).toThrow(/Pre-LN/);
+    expect(() => toAttentionOnly(initTransformer(transformerConfig({ ...cfg, activation: "linear" })), { omega: 10 })).toThrow(
+      /got "linear"/,
+    );
   });
 });

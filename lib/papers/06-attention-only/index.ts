@@ -257,7 +257,10 @@ export function toAttentionOnly(
 ): AttentionOnlyTransformer {
   const cfg = params.config;
   if (cfg.normPlacement !== "pre") throw new Error('toAttentionOnly: needs a Pre-LN transformer (normPlacement "pre")');
-  const mlpHeads = params.blocks.map((b) => mlpToAttentionHeads(b.mlp, { ...options, nCtx: cfg.seqLen, activation: cfg.activation }));
+  const activation = cfg.activation;
+  if (activation === "linear")
+    throw new Error(`toAttentionOnly: converts MLPs with activation ${MLP_ACTIVATIONS.join(", ")}, got "linear"`);
+  const mlpHeads = params.blocks.map((b) => mlpToAttentionHeads(b.mlp, { ...options, nCtx: cfg.seqLen, activation }));
   return {
     source: params,
     mlpHeads,
