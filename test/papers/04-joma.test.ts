@@ -158,6 +158,54 @@ describe("hierarchical generator (JoMA Table 1)", () => {
     expect(() => createHierarchy({ vocabSize: 5, levels: [10, 3], combinations: [2, 2] })).toThrow(/only 6 exist/);
   });
 
+  it("stochastic latents: children kept with probability keep, distractors added, indicators = the active latents", () => {
+    const hs = createHierarchy({ seed: 3, keep: 0.5, noise: 3 });
+    expect(hs.parts).toEqual(h.parts); // the same tree: keep and noise only change the sampling
+    const n = 2000;
+    const batch = sampleHierarchy(hs, createRng(5), n);
+    let kept = 0;
+    let offered = 0;
+    for (let b = 0; b < n; b++) {
+      const on = (l: number) =>
+        Array.from(batch.indicators[l].subarray(b * hs.levels[l], (b + 1) * hs.levels[l])).flatMap((v, k) => (v ? [k] : []));
+      expect(on(2)).toEqual([batch.labels[b]]);
+      for (let l = 1; l >= 0; l--) {
+        const parents = on(l + 1);
+        const children = new Set(parents.flatMap((k) => hs.parts[l + 1][k]));
+        for (const k of on(l)) expect(children.has(k)).toBe(true); // active only below an active parent
+        if (l === 1 && parents.length === 1) {
+          offered += children.size;
+          kept += on(l).length;
+        }
+      }
+      const row = Array.from(batch.tokens.subarray(b * 30, (b + 1) * 30)).filter((id) => id !== hs.padId);
+      const fromLatents = new Set(on(0).flatMap((k) => hs.parts[0][k]));
+      expect(row.filter((id) => !fromLatents.has(id)).length).toBeLessThanOrEqual(3); // at most the 3 distractors
+      expect(row.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(row).size).toBe(row.length); // distinct, sorted
+      expect(row).toEqual([...row].sort((x, y) => x - y));
+    }
+    // keep = 1: every leaf of the class plus exactly 3 distractors
+    const hn = createHierarchy({ seed: 3, noise: 3 });
+    const nb = sampleHierarchy(hn, createRng(6), 50);
+    for (let b = 0; b < 50; b++) {
+      const row = Array.from(nb.tokens.subarray(b * 30, (b + 1) * 30)).filter((id) => id !== hn.padId);
+      const leaves = expand(hn, nb.labels[b]).leaves;
+      expect(row.length).toBe(leaves.length + 3);
+      expect(leaves.every((id) => row.includes(id))).toBe(true);
+    }
+    // a class's two level-1 children are each kept with probability ½: 2000 classes, 4000 offers
+    expect(kept / offered).toBeGreaterThan(0.46);
+    expect(kept / offered).toBeLessThan(0.54);
+    // keep = 1, noise = 0 draws no extra numbers: the deterministic generator's samples exactly
+    expect(sampleHierarchy(createHierarchy({ seed: 3, keep: 1, noise: 0 }), createRng(1), 50)).toEqual(
+      sampleHierarchy(h, createRng(1), 50),
+    );
+    expect(() => createHierarchy({ keep: 0 })).toThrow(/keep must be in \(0, 1\]/);
+    expect(() => createHierarchy({ noise: 1.5 })).toThrow(/noise must be an integer/);
+    expect(() => createHierarchy({ noise: 25 })).toThrow(/plus 25 noise, more than seqLen 30/);
+  });
+
   it("as an LM batch: only the last position is scored, with target vocabSize + class", () => {
     const sample = sampleHierarchy(h, createRng(2), 5);
     const b = hierarchyLmBatch(h, sample);

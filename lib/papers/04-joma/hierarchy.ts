@@ -7,6 +7,13 @@
  * covers, and writes them in increasing order at the end of a window of `seqLen`, padded in front
  * with the pad id vocabSize−1. The task: predict the class from the sequence.
  * Defaults are the paper's: vocabulary 100, window 30, levels [10, 20, 20 classes], pairs.
+ *
+ * The official generator is deterministic given the class, so every leaf token names its latents
+ * and one token often names the class. Two options make the latents *latent* (JoMA's model in §6
+ * draws every child of an active latent at random, Fig. 5a): `keep` — each child of an active latent
+ * is active with this probability (1 = the official generator), so a latent shows only through
+ * some of its leaves; `noise` — this many distinct random leaf tokens are added to each sample
+ * (distractors that belong to no active latent). The indicators are the latents that were active.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../../config";
@@ -20,6 +27,10 @@ export interface HierarchyOptions {
   /** How many tokens of the level below make up one token of each level. */
   combinations: number[];
   seed: number;
+  /** Probability that each child of an active latent is active (1: the official, deterministic generator). */
+  keep: number;
+  /** Distinct random leaf tokens added to every sample as distractors (0: none, as the official). */
+  noise: number;
 }
 
 export interface Hierarchy extends HierarchyOptions {
@@ -29,7 +40,15 @@ export interface Hierarchy extends HierarchyOptions {
   parts: number[][][];
 }
 
-export const HIERARCHY_DEFAULTS: HierarchyOptions = { vocabSize: 100, seqLen: 30, levels: [10, 20, 20], combinations: [2, 2, 2], seed: 0 };
+export const HIERARCHY_DEFAULTS: HierarchyOptions = {
+  vocabSize: 100,
+  seqLen: 30,
+  levels: [10, 20, 20],
+  combinations: [2, 2, 2],
+  seed: 0,
+  keep: 1,
+  noise: 0,
+};
 
 export function createHierarchy(options: Partial<HierarchyOptions> = {}): Hierarchy {
   const o = { ...HIERARCHY_DEFAULTS, ...options };
@@ -38,6 +57,8 @@ export function createHierarchy(options: Partial<HierarchyOptions> = {}): Hierar
       `createHierarchy: levels (${o.levels.length}) and combinations (${o.combinations.length}) must be non-empty and the same length`,
     );
   }
+  if (!(o.keep > 0 && o.keep <= 1)) throw new ConfigError(`createHierarchy: keep must be in (0, 1], got ${o.keep}`);
+  if (!(Number.isInteger(o.noise) && o.noise >= 0)) throw new ConfigError(`createHierarchy: noise must be an integer ≥ 0, got ${o.noise}`);
   const rng = createRng(o.seed);
   const parts: number[][][] = [];
   let below = o.vocabSize - 1; // leaf tokens; the last id pads
@@ -61,7 +82,14 @@ export function createHierarchy(options: Partial<HierarchyOptions> = {}): Hierar
   });
   const h: Hierarchy = { ...o, padId: o.vocabSize - 1, numClasses: o.levels[o.levels.length - 1], parts };
   const longest = Math.max(...Array.from({ length: h.numClasses }, (_, c) => expand(h, c).leaves.length));
-  if (longest > o.seqLen) throw new ConfigError(`createHierarchy: a class expands to ${longest} leaf tokens, more than seqLen ${o.seqLen}`);
+  if (longest + o.noise > o.vocabSize - 1)
+    throw new ConfigError(
+      `createHierarchy: ${longest} leaves plus ${o.noise} noise tokens need more than the ${o.vocabSize - 1} leaf tokens`,
+    );
+  if (longest + o.noise > o.seqLen)
+    throw new ConfigError(
+      `createHierarchy: a class expands to ${longest} leaf tokens, plus ${o.noise} noise, more than seqLen ${o.seqLen}`,
+    );
   return h;
 }
 
@@ -99,16 +127,33 @@ export interface HierarchyBatch {
   indicators: Uint8Array[];
 }
 
+/**
+ * `batchSize` samples: a uniform class, its latents drawn top-down (each child of an active latent
+ * kept with probability `keep`), the leaves of the active level-0 latents plus `noise` distractor
+ * leaves, sorted, at the end of the window. With keep = 1 and noise = 0 no extra random numbers
+ * are drawn, so the samples are those of the deterministic generator.
+ */
 export function sampleHierarchy(h: Hierarchy, rng: Rng, batchSize: number): HierarchyBatch {
   const tokens = new Int32Array(batchSize * h.seqLen).fill(h.padId);
   const labels = new Int32Array(batchSize);
   const indicators = h.levels.map((k) => new Uint8Array(batchSize * k));
+  const keep = h.keep ?? 1;
+  const noise = h.noise ?? 0;
+  const leafCount = h.vocabSize - 1;
   for (let b = 0; b < batchSize; b++) {
     const c = rng.int(h.numClasses);
     labels[b] = c;
-    const { active, leaves } = expand(h, c);
+    let current = [c];
+    for (let l = h.levels.length - 1; l >= 0; l--) {
+      for (const k of current) indicators[l][b * h.levels[l] + k] = 1;
+      const children = new Set<number>();
+      for (const k of current) for (const child of h.parts[l][k]) if (keep >= 1 || rng.uniform() < keep) children.add(child);
+      current = [...children];
+    }
+    const present = new Set(current);
+    while (present.size < current.length + noise) present.add(rng.int(leafCount));
+    const leaves = [...present].sort((x, y) => x - y);
     leaves.forEach((id, i) => (tokens[b * h.seqLen + h.seqLen - leaves.length + i] = id));
-    active.forEach((ids, l) => ids.forEach((k) => (indicators[l][b * h.levels[l] + k] = 1)));
   }
   return { tokens, labels, indicators };
 }
