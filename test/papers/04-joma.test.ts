@@ -16,7 +16,7 @@ import {
 } from "../../lib/papers/04-joma";
 import { bestUnitCorrelation, correlation } from "../../lib/metrics/stats";
 import { entropyOf, jomaToyDynamics } from "../../lib/papers/04-joma";
-import { createHierarchy, expand, hierarchyLmBatch, sampleHierarchy } from "../../lib/papers/04-joma";
+import { createHierarchy, expand, hierarchyLmBatch, naiveBayesAccuracy, sampleHierarchy } from "../../lib/papers/04-joma";
 import { latentCorrelations } from "../../lib/papers/04-joma";
 import { disposeParams } from "../../lib/models/params";
 import { activate } from "../../lib/models/ops";
@@ -204,6 +204,19 @@ describe("hierarchical generator (JoMA Table 1)", () => {
     expect(() => createHierarchy({ keep: 0 })).toThrow(/keep must be in \(0, 1\]/);
     expect(() => createHierarchy({ noise: 1.5 })).toThrow(/noise must be an integer/);
     expect(() => createHierarchy({ noise: 25 })).toThrow(/plus 25 noise, more than seqLen 30/);
+  });
+
+  it("naive Bayes on token presence: perfect on the deterministic generator, at chance on labels it cannot see", () => {
+    const train = sampleHierarchy(h, createRng(7), 400);
+    const test = sampleHierarchy(h, createRng(8), 200);
+    expect(naiveBayesAccuracy(h, train, test)).toBe(1); // every class has its own set of leaves
+    const shuffled = { ...train, labels: Int32Array.from(train.labels).reverse() }; // labels no longer match the tokens
+    const acc = naiveBayesAccuracy(h, shuffled, test);
+    expect(acc).toBeLessThan(0.2); // chance is 1/20
+    const hs = createHierarchy({ seed: 3, keep: 0.5, noise: 6 });
+    const hard = naiveBayesAccuracy(hs, sampleHierarchy(hs, createRng(9), 2000), sampleHierarchy(hs, createRng(10), 500));
+    expect(hard).toBeGreaterThan(0.1);
+    expect(hard).toBeLessThan(1);
   });
 
   it("as an LM batch: only the last position is scored, with target vocabSize + class", () => {

@@ -181,3 +181,47 @@ export function hierarchyLmBatch(
     weights: tf.tensor2d(weights, [b, t], "float32"),
   };
 }
+
+/**
+ * A bag-of-tokens baseline for the class task: naive Bayes on which leaf tokens are present
+ * (Bernoulli per token and class, add-one smoothing), fitted on `train` and scored on `test`.
+ * It sees which tokens occur, not how they combine: the count model a trained transformer should
+ * at least match before its units are read.
+ */
+export function naiveBayesAccuracy(h: Hierarchy, train: HierarchyBatch, test: HierarchyBatch): number {
+  const v = h.vocabSize - 1;
+  const k = h.numClasses;
+  const present = (s: HierarchyBatch, b: number) => {
+    const on = new Uint8Array(v);
+    for (let i = 0; i < h.seqLen; i++) {
+      const id = s.tokens[b * h.seqLen + i];
+      if (id !== h.padId) on[id] = 1;
+    }
+    return on;
+  };
+  const classCount = new Float64Array(k);
+  const tokenCount = new Float64Array(k * v);
+  for (let b = 0; b < train.labels.length; b++) {
+    const c = train.labels[b];
+    classCount[c]++;
+    const on = present(train, b);
+    for (let t = 0; t < v; t++) tokenCount[c * v + t] += on[t];
+  }
+  if (train.labels.length === 0) throw new Error("naiveBayesAccuracy: no training samples");
+  let correct = 0;
+  for (let b = 0; b < test.labels.length; b++) {
+    const on = present(test, b);
+    let best = -1;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < k; c++) {
+      let score = Math.log((classCount[c] + 1) / (train.labels.length + k));
+      for (let t = 0; t < v; t++) {
+        const p = (tokenCount[c * v + t] + 1) / (classCount[c] + 2);
+        score += Math.log(on[t] ? p : 1 - p);
+      }
+      if (score > bestScore) [best, bestScore] = [c, score];
+    }
+    if (best === test.labels[b]) correct++;
+  }
+  return correct / test.labels.length;
+}
