@@ -63,6 +63,7 @@ for (const name of names.filter((n) => n in ta.STUDIES)) {
   const study = ta.STUDIES[name];
   console.log(`[pretrain] ${name}: ${study.description}`);
   const bar = progressLine(name);
+  const commit = ta.codeCommit(); // the code as it is when the study starts (later edits do not count)
   const start = performance.now();
   const result = study.run(study.full, {
     progress: (/** @type {number} */ done, /** @type {number} */ total, /** @type {string} */ label) => {
@@ -71,7 +72,7 @@ for (const name of names.filter((n) => n in ta.STUDIES)) {
     },
   });
   const seconds = (performance.now() - start) / 1000;
-  const dir = ta.saveStudy(study, result, seconds);
+  const dir = ta.saveStudy(study, result, seconds, undefined, commit);
   bar.done();
   console.log(`[pretrain] ${name}: ${(seconds / 60).toFixed(1)} min; written to ${path.relative(ROOT, dir)}`);
 }

@@ -155,6 +155,10 @@ describe("pretrained studies", () => {
     fs.appendFileSync(path.join(dir, "study.json"), " ");
     expect(() => loadStudy(study, dir)).toThrow(/does not match its manifest's checksum/);
     expect(() => loadStudy(study, tmpDir())).toThrow(/manifest.json is missing; run `npm run pretrain -- toy-study`/);
+    // the commit the study ran is the one given (taken before the run), not the code at save time
+    const dir2 = tmpDir();
+    saveStudy(study, result, 1, dir2, "0123456789abcdef0123456789abcdef01234567");
+    expect(loadStudy(study, dir2).manifest.commit).toBe("0123456789abcdef0123456789abcdef01234567");
   });
 
   it("the gMLP masked-LM study (smoke variant): each arm's rate seed at every rate tried, the best by validation, fresh seeds at it", () => {

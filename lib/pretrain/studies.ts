@@ -35,19 +35,24 @@ export interface Study<Config, Result> {
   run(config: Config, options?: { progress?: (done: number, total: number, label: string) => void }): Result;
 }
 
-/** Writes a study's result and manifest to data/checkpoints/<name>/ (or `dir`), replacing what was there. */
+/**
+ * Writes a study's result and manifest to data/checkpoints/<name>/ (or `dir`), replacing what was
+ * there. `commit` is the code the study ran (take `codeCommit()` before running it, as recipes do:
+ * edits made while it runs do not count); by default the code as it is now.
+ */
 export function saveStudy(
   study: { name: string; description: string; full: unknown },
   result: unknown,
   seconds: number,
   dir = path.join(CHECKPOINT_DIR, study.name),
+  commit = codeCommit(),
 ): string {
   const text = `${JSON.stringify(result)}\n`;
   const manifest: StudyManifest = {
     name: study.name,
     kind: "study",
     description: study.description,
-    commit: codeCommit(),
+    commit,
     seconds,
     config: study.full,
     files: [{ file: "study.json", step: 0, sha256: sha256(text), bytes: Buffer.byteLength(text) }],
