@@ -97,6 +97,44 @@ export const RECIPES = {
       saveAt: [0, 3],
     },
   },
+  /**
+   * A deeper word GPT for notebook 05 (Secretly Linear): 8 blocks, so a linearity profile across
+   * depth has a middle, on the same corpus and tokenizer as word-gpt, with checkpoints along the
+   * way for the pretraining trajectory. The rate is word-gpt's (not re-chosen: one 40-minute
+   * budget per recipe); the cosine schedule ends at its minimum, where the curve has flattened.
+   * Weights are stored as float16 (half the size; 6 files).
+   */
+  "deep-gpt": {
+    name: "deep-gpt",
+    description: "8-layer word GPT, d 128, 5,000-word vocabulary, on the speeches + Brown, 6 checkpoints (≈ 28 min on 2 cores)",
+    corpus: "sotu+brown",
+    corpusChars: 0,
+    tokenizer: { kind: "word", maxVocab: 5000 },
+    model: { seqLen: 64, dModel: 128, nHeads: 4, nLayers: 8, dFF: 512, activation: "gelu", normPlacement: "pre" },
+    batchSize: 32,
+    steps: 4000,
+    lr: 2e-3,
+    warmup: 200,
+    minLr: 1e-4,
+    clipNorm: 1,
+    seed: 1,
+    dataSeed: 1,
+    evalEvery: 250,
+    evalBatches: 20,
+    saveAt: [0, 250, 500, 1000, 2000],
+    dtype: "F16",
+    smoke: {
+      corpusChars: 200_000,
+      tokenizer: { kind: "word", maxVocab: 500 },
+      model: { seqLen: 16, dModel: 16, nHeads: 2, nLayers: 4, dFF: 32 },
+      batchSize: 4,
+      steps: 8,
+      warmup: 2,
+      evalEvery: 4,
+      evalBatches: 1,
+      saveAt: [0, 2, 4],
+    },
+  },
 } satisfies Record<string, Recipe>;
 
 export type RecipeName = keyof typeof RECIPES;
