@@ -16,6 +16,7 @@ import { RECIPES, recipe } from "../lib/pretrain/recipes";
 import { loadStudy, saveStudy } from "../lib/pretrain/studies";
 import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
 import { JOMA_LM_STUDY } from "../lib/papers/04-joma";
+import { LINEAR_COSINE_STUDY } from "../lib/papers/05-secretly-linear";
 
 beforeAll(async () => {
   await ready({ backend: "wasm", quiet: true });
@@ -212,6 +213,34 @@ describe("pretrained studies", () => {
     expect(r.unkShare).toBeGreaterThan(0);
     expect(r.baselines.bigram).toBeLessThan(r.baselines.unigram);
     expect(() => JOMA_LM_STUDY.run({ ...cfg, arms: [cfg.arms[0], cfg.arms[0]] })).toThrow(/arm ids repeat/);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+  });
+  it("the cosine-regulariser study (smoke variant): every λ gets its own rate on the rate seed, fresh seeds at it, a profile per run", () => {
+    const cfg = LINEAR_COSINE_STUDY.smoke;
+    expect(cfg.seeds).not.toContain(cfg.rateSeed);
+    const before = tf.memory().numTensors;
+    const r = LINEAR_COSINE_STUDY.run(cfg);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.runs.map((x) => `${x.lambda}/${x.seed}`)).toEqual(cfg.lambdas.flatMap((l) => cfg.seeds.map((s) => `${l}/${s}`)));
+    for (const lambda of cfg.lambdas) {
+      const rates = r.rateRuns.filter((x) => x.lambda === lambda);
+      expect(rates.every((x) => x.seed === cfg.rateSeed)).toBe(true);
+      const best = rates.reduce((a, b) => (b.final < a.final ? b : a));
+      expect(r.lr[String(lambda)]).toBe(best.lr);
+      expect(r.runs.filter((x) => x.lambda === lambda).every((x) => x.lr === best.lr)).toBe(true);
+    }
+    for (const run of [...r.rateRuns, ...r.runs]) {
+      expect(run.withResidual.length).toBe(cfg.nLayers);
+      expect(run.withoutResidual.length).toBe(cfg.nLayers);
+      for (const x of [...run.withResidual, ...run.withoutResidual]) expect(x >= 0 && x <= 1 + 1e-9).toBe(true);
+      expect(Number.isFinite(run.test)).toBe(true);
+    }
+    // λ changes training: same seed and rate, different final loss
+    const at = (lambda: number) => r.rateRuns.find((x) => x.lambda === lambda && x.lr === cfg.lrGrid[0])!.final;
+    expect(at(0.1)).not.toBe(at(0));
+    expect(r.probeTokens).toBe(cfg.probeBatches * cfg.batchSize * cfg.seqLen);
+    expect(() => LINEAR_COSINE_STUDY.run({ ...cfg, lambdas: [0.1] })).toThrow(/must include 0/);
+    expect(() => LINEAR_COSINE_STUDY.run({ ...cfg, seeds: [cfg.rateSeed] })).toThrow(/rate seed 1 must not be a comparison seed/);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
 });
