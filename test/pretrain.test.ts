@@ -234,6 +234,9 @@ describe("pretrained studies", () => {
       expect(run.withoutResidual.length).toBe(cfg.nLayers);
       for (const x of [...run.withResidual, ...run.withoutResidual]) expect(x >= 0 && x <= 1 + 1e-9).toBe(true);
       expect(Number.isFinite(run.test)).toBe(true);
+      expect(run.trajectory.steps).toEqual([0, 2, 4]);
+      expect(run.trajectory.withResidual.at(-1)).toEqual(run.withResidual); // the last probe is the end of training
+      expect(run.trajectory.withoutResidual[0].length).toBe(cfg.nLayers);
     }
     // λ changes training: same seed and rate, different final loss
     const at = (lambda: number) => r.rateRuns.find((x) => x.lambda === lambda && x.lr === cfg.lrGrid[0])!.final;

@@ -9,6 +9,7 @@ import { ready } from "../../lib/engine";
 import { createRng, normalArray } from "../../lib/engine/rng";
 import {
   anisotropy,
+  blockLinearity,
   fitAffineMap,
   linearityBaseline,
   linearityProfile,
@@ -90,6 +91,22 @@ describe("linearityScore", () => {
     expect(linearityScore(X, Y)).toBeGreaterThan(0.99);
     expect(linearityScore(X, Y, { residual: false })).toBeCloseTo(linearityScore(X, f), 10);
     expect(linearityScore(X, Y, { residual: false })).toBeLessThan(0.6);
+  });
+
+  it("blockLinearity gives both scores from one QR: the same numbers as two linearityScore calls", () => {
+    const f = X.map((row) => row.map((v) => 0.3 * Math.tanh(2 * v)));
+    const Y = X.map((row, i) => row.map((v, j) => v + f[i][j]));
+    const both = blockLinearity(X, Y);
+    expect(both.withResidual).toBeCloseTo(linearityScore(X, Y), 12);
+    expect(both.withoutResidual).toBeCloseTo(linearityScore(X, Y, { residual: false }), 12);
+    expect(both.withResidual).toBeGreaterThan(both.withoutResidual);
+    expect(() =>
+      blockLinearity(
+        X,
+        Y.map((r) => r.slice(1)),
+      ),
+    ).toThrow(/same width/);
+    expect(() => blockLinearity(X.slice(0, 5), Y.slice(0, 5))).toThrow(/use at least 20·d rows/);
   });
 
   it("is ≈ d/(n − 1) for independent random matrices (the chance level)", () => {

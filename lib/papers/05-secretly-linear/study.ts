@@ -10,8 +10,9 @@
  * seed) is trained at every rate of `lrGrid`, extended at its edges (×/÷ `lrFactor`, at most
  * `lrExtensions` times); the rate with the lowest final validation loss (plain cross-entropy) is the
  * arm's; the comparison seeds then train at it. Each run records its validation curve, its final
- * validation and test cross-entropy, and the linearity profile (with and without the residual) of
- * the trained model on fixed validation windows.
+ * validation and test cross-entropy, and the linearity profile (with and without the residual) on
+ * fixed validation windows at step 0, every `evalEvery` steps and at the end — so the pretraining
+ * trajectory of linearity is replicated over seeds on this second model.
  */
 import { disposeBatches, lmEvalBatches } from "../../data/batches";
 import { loadSotu } from "../../data/sotu";
@@ -19,12 +20,12 @@ import { charTokenizer } from "../../data/tokenizers";
 import { type NgramBaselines, ngramBaselines } from "../../metrics/ngram";
 import * as tf from "@tensorflow/tfjs";
 import { disposeParams } from "../../models/params";
-import { initTransformer, transformerConfig, transformerLm } from "../../models/transformer";
+import { type TransformerParams, initTransformer, transformerConfig, transformerLm } from "../../models/transformer";
 import type { Study } from "../../pretrain/studies";
 import { rateThenSeeds } from "../../train/gates";
 import { trainLanguageModel } from "../../train/lm";
 import { warmupCosine } from "../../train/schedules";
-import { linearityProfile } from "./linearity";
+import { type LinearityProfile, linearityProfile } from "./linearity";
 import { consecutiveCosinePenalty, residualStreams, withHiddenPenalty } from "./linearize";
 
 export interface CosineStudyConfig {
@@ -61,7 +62,19 @@ export interface CosineStudyRun {
   test: number;
   withResidual: number[];
   withoutResidual: number[];
+  /** The profile at step 0 and every `evalEvery` steps: [probe][block]. */
+  trajectory: { steps: number[]; withResidual: number[][]; withoutResidual: number[][] };
   seconds: number;
+}
+
+/** A profile as probe values: "with 1", "without 1", … (block numbers from 1). */
+function flatProfile(p: LinearityProfile): Record<string, number> {
+  const out: Record<string, number> = {};
+  p.withResidual.forEach((v, l) => {
+    out[`with ${l + 1}`] = v;
+    out[`without ${l + 1}`] = p.withoutResidual[l];
+  });
+  return out;
 }
 
 export interface CosineStudyResult {
@@ -93,6 +106,15 @@ export function runCosineStudy(
   const baselines = ngramBaselines(trainIds, validIds, v);
   const probe = lmEvalBatches(validIds, { batchSize: config.batchSize, seqLen: config.seqLen, maxBatches: config.probeBatches });
   const probeTokens = probe.length * config.batchSize * config.seqLen;
+  const profileOf = (params: TransformerParams): LinearityProfile => {
+    const streams = residualStreams(
+      params,
+      probe.map((b) => b.inputs),
+    );
+    const profile = linearityProfile(streams);
+    tf.dispose(streams);
+    return profile;
+  };
   let total = config.lambdas.length * (config.lrGrid.length + config.seeds.length);
   let done = 0;
   const train = (lambda: number, seed: number, lr: number): CosineStudyRun => {
@@ -120,13 +142,9 @@ export function runCosineStudy(
       evalEvery: config.evalEvery,
       evalBatches: config.evalBatches,
       clipNorm: 1,
+      probe: { every: config.evalEvery, measure: () => flatProfile(profileOf(params)) },
     });
-    const streams = residualStreams(
-      params,
-      probe.map((b) => b.inputs),
-    );
-    const profile = linearityProfile(streams);
-    tf.dispose(streams);
+    const profile = profileOf(params);
     disposeParams(params);
     options.progress?.(++done, total, `λ ${lambda} · seed ${seed} · lr ${lr}: val ${run.finalValLoss.toFixed(3)}`);
     return {
@@ -139,6 +157,11 @@ export function runCosineStudy(
       test: run.testLoss,
       withResidual: profile.withResidual,
       withoutResidual: profile.withoutResidual,
+      trajectory: {
+        steps: run.probes.map((p) => p.step),
+        withResidual: run.probes.map((p) => profile.withResidual.map((_, l) => p.values[`with ${l + 1}`])),
+        withoutResidual: run.probes.map((p) => profile.withResidual.map((_, l) => p.values[`without ${l + 1}`])),
+      },
       seconds: run.result.seconds,
     };
   };
