@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Rng, createRng } from "../engine/rng";
+import type { Tokenizer } from "./tokenizers";
 
 export interface LmBatch {
   inputs: tf.Tensor2D; // [B, T] int32
@@ -187,4 +188,42 @@ export function padTokenRows(rows: ArrayLike<number>[], padId = 0): { tokens: tf
   const flat = new Int32Array(rows.length * t).fill(padId);
   rows.forEach((r, i) => flat.set(Array.from(r), i * t));
   return { tokens: tf.tensor2d(flat, [rows.length, t], "int32"), lengths };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Labelled sentences (classification)
+
+export interface EncodedSentences {
+  ids: Int32Array[];
+  labels: number[];
+}
+
+/** Token ids of each sentence, cut to `maxLength` tokens (at least one token each: empty → [unk]). */
+export function encodeSentences(tokenizer: Tokenizer, items: { text: string; label: number }[], maxLength: number): EncodedSentences {
+  return {
+    ids: items.map((x) => {
+      const ids = tokenizer.encode(x.text).slice(0, maxLength);
+      return ids.length ? ids : Int32Array.of(tokenizer.unkId ?? 0);
+    }),
+    labels: items.map((x) => x.label),
+  };
+}
+
+export interface SentenceBatch {
+  tokens: tf.Tensor2D;
+  lengths: number[];
+  labels: tf.Tensor1D;
+}
+
+/** Rows `indices` of `data`, padded with 0 to the longest. */
+export function sentenceBatch(data: EncodedSentences, indices: number[]): SentenceBatch {
+  const { tokens, lengths } = padTokenRows(indices.map((i) => data.ids[i]));
+  return {
+    tokens,
+    lengths,
+    labels: tf.tensor1d(
+      indices.map((i) => data.labels[i]),
+      "int32",
+    ),
+  };
 }

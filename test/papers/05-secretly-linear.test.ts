@@ -20,6 +20,12 @@ import {
 import {
   consecutiveCosinePenalty,
   distillLinearBlock,
+  distillLinearBlocks,
+  classifySentences,
+  evaluateSentenceClassifier,
+  fineTuneSentences,
+  initSentenceHead,
+  sentenceStreams,
   fitLinearBlock,
   identityBlock,
   linearReplacement,
@@ -39,6 +45,7 @@ import {
 } from "../../lib/models/transformer";
 import { trainLanguageModel } from "../../lib/train/lm";
 import { BROWN_GENRES, detagBrownSentence, loadBrown } from "../../lib/data/brown";
+import { type EncodedSentences, sentenceBatch } from "../../lib/data/batches";
 
 beforeAll(async () => {
   await ready({ backend: "cpu", quiet: true });
@@ -292,6 +299,114 @@ describe("blocks as linear maps", () => {
     expect(() => distillLinearBlock({ params, layer: 3, block, nextInputs: batch, steps: 1, lr: 1e-2 })).toThrow(/layer must be in 0…2/);
     tf.dispose(streams);
     disposeParams([params, block]);
+  });
+});
+
+describe("several blocks distilled at once", () => {
+  it("trains every stand-in jointly, lowers the KL, leaves the model alone, and rejects an empty or bad set", () => {
+    const cfg = transformerConfig({ vocabSize: 11, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 3, dFF: 16, seed: 4, initStd: 0.3 });
+    const batch = () =>
+      tf.tensor2d(
+        Array.from({ length: 4 }, (_, i) => Array.from({ length: 6 }, (_, j) => (2 * i + 7 * j) % 11)),
+        [4, 6],
+        "int32",
+      );
+    const params = initTransformer(cfg);
+    const before = new Map([...namedVariables(params)].map(([k, v]) => [k, Array.from(v.dataSync())]));
+    const streams = residualStreams(params, [batch()]);
+    const blocks = new Map([0, 2].map((l) => [l, fitLinearBlock(streams[l], streams[l + 1]).block]));
+    for (const b of blocks.values()) b.weight.assign(tf.mul(b.weight, 0.5));
+    const start = new Map([...blocks].map(([l, b]) => [l, Array.from(b.weight.dataSync())]));
+    const nTensors = tf.memory().numTensors;
+    const result = distillLinearBlocks({ params, blocks, nextInputs: batch, steps: 30, lr: 3e-3 });
+    expect(tf.memory().numTensors).toBe(nTensors);
+    expect(result.losses[result.losses.length - 1]).toBeLessThan(0.7 * result.losses[0]);
+    for (const [l, b] of blocks) expect(Array.from(b.weight.dataSync())).not.toEqual(start.get(l)); // both trained
+    for (const [k, v] of namedVariables(params)) expect(Array.from(v.dataSync())).toEqual(before.get(k));
+    expect(() => distillLinearBlocks({ params, blocks: new Map(), nextInputs: batch, steps: 1, lr: 1e-3 })).toThrow(/no blocks/);
+    expect(() => distillLinearBlocks({ params, blocks: new Map([[5, blocks.get(0)!]]), nextInputs: batch, steps: 1, lr: 1e-3 })).toThrow(
+      /layer must be in 0…2, got 5/,
+    );
+    tf.dispose(streams);
+    disposeParams([params, [...blocks.values()]]);
+  });
+});
+
+describe("fine-tuning a sentence classifier", () => {
+  const cfg = transformerConfig({ vocabSize: 12, seqLen: 8, dModel: 8, nHeads: 2, nLayers: 2, dFF: 16, seed: 5 });
+  // Label 1 when token 3 occurs in the sentence; lengths 2…7.
+  const rng = createRng(9);
+  const sentences = Array.from({ length: 48 }, (_, i) => {
+    const len = 2 + (i % 6);
+    const ids = Int32Array.from({ length: len }, () => 4 + rng.int(8));
+    if (i % 2) ids[rng.int(len)] = 3;
+    return ids;
+  });
+  const data: EncodedSentences = { ids: sentences, labels: sentences.map((s) => (s.includes(3) ? 1 : 0)) };
+
+  it("classifies by the mean final stream over real tokens: padding never changes a sentence's logits", () => {
+    const params = initTransformer(cfg);
+    const head = initSentenceHead(8, 2, 1);
+    const alone = sentenceBatch(data, [0]);
+    const padded = sentenceBatch(data, [0, 5]); // sentence 5 is longer, so sentence 0 is padded
+    expect(padded.tokens.shape[1]).toBeGreaterThan(alone.tokens.shape[1]);
+    const a = classifySentences(params, head, alone.tokens, alone.lengths);
+    const b = classifySentences(params, head, padded.tokens, padded.lengths);
+    const diff = tf.max(tf.abs(tf.sub(a, tf.slice(b, [0, 0], [1, 2])))).dataSync()[0];
+    expect(diff).toBeLessThan(1e-6);
+    expect(() => classifySentences(params, head, alone.tokens, [0])).toThrow(/every length must be an integer in 1…2/);
+    expect(() => initSentenceHead(8, 1, 1)).toThrow(/classes must be an integer ≥ 2/);
+    tf.dispose([a, b, alone.tokens, alone.labels, padded.tokens, padded.labels]);
+    disposeParams([params, head]);
+  });
+
+  it("fine-tuning reaches every weight of the model and the head, learns a separable task, is deterministic and leaks nothing", () => {
+    const runOnce = () => {
+      const params = initTransformer(cfg);
+      const head = initSentenceHead(8, 2, 1);
+      const before = new Map([...namedVariables({ model: params, head })].map(([k, v]) => [k, Array.from(v.dataSync())]));
+      const start = evaluateSentenceClassifier(params, head, data);
+      // the causal mask of each length is cached (kept) on first use: create them all before counting
+      for (let t = 1; t <= 8; t++) tf.tidy(() => void transformerForward(params, tf.zeros([1, t], "int32")));
+      const nTensors = tf.memory().numTensors;
+      const result = fineTuneSentences({ params, head, data, steps: 120, lr: 1e-2, batchSize: 8, seed: 3 });
+      expect(tf.memory().numTensors).toBe(nTensors);
+      const end = evaluateSentenceClassifier(params, head, data);
+      const unchanged = [...namedVariables({ model: params, head })].filter(([k, v]) => {
+        const a = Array.from(v.dataSync());
+        return a.every((x, i) => x === before.get(k)![i]);
+      });
+      disposeParams([params, head]);
+      return { start, end, losses: result.losses, unchanged: unchanged.map(([k]) => k) };
+    };
+    const r = runOnce();
+    expect(r.unchanged).toEqual([]); // gradients reached every parameter
+    expect(r.start.accuracy).toBeLessThan(0.75);
+    expect(r.end.accuracy).toBeGreaterThan(0.9);
+    expect(r.end.loss).toBeLessThan(r.start.loss);
+    expect(runOnce().losses).toEqual(r.losses);
+    const params = initTransformer(cfg);
+    const head = initSentenceHead(8, 2, 1);
+    expect(() => fineTuneSentences({ params, head, data, steps: 1, lr: 1e-3, batchSize: 100, seed: 1 })).toThrow(
+      /batchSize must be an integer in 1…48/,
+    );
+    disposeParams([params, head]);
+  });
+
+  it("sentence streams keep real tokens only, in order, and equal the states of the unpadded sentence", () => {
+    const params = initTransformer(cfg);
+    const streams = sentenceStreams(params, data, 5);
+    const total = sentences.reduce((s, x) => s + x.length, 0);
+    expect(streams.length).toBe(3);
+    for (const s of streams) expect(s.shape).toEqual([total, 8]);
+    // sentence 7 on its own, through the ordinary forward
+    const offset = sentences.slice(0, 7).reduce((s, x) => s + x.length, 0);
+    const one = tf.tensor2d([Array.from(sentences[7])], [1, sentences[7].length], "int32");
+    const { hidden, logits } = transformerForward(params, one, { captureHidden: true });
+    const got = tf.slice(streams[2], [offset, 0], [sentences[7].length, 8]);
+    expect(tf.max(tf.abs(tf.sub(got, tf.reshape(hidden![2], [-1, 8])))).dataSync()[0]).toBeLessThan(1e-6);
+    tf.dispose([one, logits, got, ...hidden!, ...streams]);
+    disposeParams(params);
   });
 });
 

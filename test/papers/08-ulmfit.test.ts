@@ -9,12 +9,12 @@ import { ready } from "../../lib/engine";
 import { createRng } from "../../lib/engine/rng";
 import { type LabelledSentence, labelSubset, loadSentiment, stratifiedSplit } from "../../lib/data/sentiment";
 import { wordTokenizer } from "../../lib/data/tokenizers";
+import { encodeSentences, sentenceBatch } from "../../lib/data/batches";
 import { disposeParams, namedVariables, snapshotParams } from "../../lib/models/params";
 import { initRnnLm, rnnEncode, rnnLmLogits } from "../../lib/models/lstm";
 import {
   concatPool,
   discriminativeLrScale,
-  encodeSentences,
   evaluateRnnClassifier,
   initRnnClassifier,
   lmDiscriminativeLrScale,
@@ -22,7 +22,6 @@ import {
   rnnClassify,
   rnnGroupCount,
   rnnLayerGroup,
-  sentenceBatch,
   trainRnnClassifier,
   trainRnnLm,
   unfrozenAt,

@@ -9,10 +9,13 @@
  *                dimension (all in float64)
  * linearize.ts   residual streams, blocks replaced by fitted linear maps, their distillation
  *                (§5), and the cosine regulariser between consecutive streams
+ * finetune.ts    a sentence classifier on the decoder (mean-pooled head), its fine-tuning, and
+ *                the residual streams of sentences (real tokens only)
  * study.ts       the regulariser's pretraining runs as a pretrained study (npm run pretrain -- linear-cosine)
  *
  * Notebook: notebooks/05-secretly-linear.ipynb. Tests: test/papers/05-secretly-linear.test.ts.
  */
 export * from "./linearity";
 export * from "./linearize";
+export * from "./finetune";
 export * from "./study";

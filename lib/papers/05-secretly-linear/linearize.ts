@@ -73,18 +73,35 @@ export interface DistillOptions extends RunOptions {
  * model's next-token distributions: loss = KL(original ‖ with the stand-in), averaged over positions.
  */
 export function distillLinearBlock(o: DistillOptions): TrainResult {
+  const { layer, block, ...rest } = o;
+  return distillLinearBlocks({ ...rest, blocks: new Map([[layer, block]]) });
+}
+
+export interface DistillManyOptions extends RunOptions {
+  /** The original model (frozen: only the linear blocks train). */
+  params: TransformerParams;
+  /** Block index → its linear stand-in; all are trained together. */
+  blocks: ReadonlyMap<number, LinearBlock>;
+  /** A fresh batch of token ids [B, T] per step. */
+  nextInputs: () => tf.Tensor;
+}
+
+/** `distillLinearBlock` for several blocks replaced at once (their stand-ins trained jointly). */
+export function distillLinearBlocks(o: DistillManyOptions): TrainResult {
   const n = o.params.config.nLayers;
-  if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < n))
-    throw new Error(`distillLinearBlock: layer must be in 0…${n - 1}, got ${o.layer}`);
-  const withStandIn = replaceBlocks(o.params, new Map([[o.layer, linearReplacement(o.block)]]));
-  const { params: _teacher, layer: _layer, block, nextInputs, ...run } = o;
+  if (o.blocks.size === 0) throw new Error("distillLinearBlocks: no blocks to distil");
+  for (const layer of o.blocks.keys())
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < n))
+      throw new Error(`distillLinearBlock: layer must be in 0…${n - 1}, got ${layer}`);
+  const withStandIns = replaceBlocks(o.params, new Map([...o.blocks].map(([l, b]) => [l, linearReplacement(b)])));
+  const { params: _teacher, blocks, nextInputs, ...run } = o;
   return train({
     ...run,
-    params: block,
+    params: [...blocks.values()],
     loss: () => {
       const inputs = nextInputs();
       const teacher = transformerForward(o.params, inputs).logits;
-      const student = transformerForward(withStandIn, inputs).logits;
+      const student = transformerForward(withStandIns, inputs).logits;
       return distillationKl(student, teacher);
     },
   });

@@ -6,8 +6,7 @@
  * LSTM layer, the classifier head.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type LmBatch, disposeBatches, lmBatcher, lmEvalBatches, padTokenRows } from "../../data/batches";
-import type { Tokenizer } from "../../data/tokenizers";
+import { type EncodedSentences, type LmBatch, disposeBatches, lmBatcher, lmEvalBatches, sentenceBatch } from "../../data/batches";
 import { type Rng, createRng } from "../../engine/rng";
 import { crossEntropy } from "../../models/loss";
 import { namedVariables } from "../../models/params";
@@ -77,41 +76,6 @@ export function lmDiscriminativeLrScale(params: RnnLmParams, factor = 2.6): (nam
 
 // ---------------------------------------------------------------------------------------------
 // Sentences as padded batches
-
-export interface EncodedSentences {
-  ids: Int32Array[];
-  labels: number[];
-}
-
-/** Token ids of each sentence, cut to `maxLength` tokens (at least one token each: empty → [unk]). */
-export function encodeSentences(tokenizer: Tokenizer, items: { text: string; label: number }[], maxLength: number): EncodedSentences {
-  return {
-    ids: items.map((x) => {
-      const ids = tokenizer.encode(x.text).slice(0, maxLength);
-      return ids.length ? ids : Int32Array.of(tokenizer.unkId ?? 0);
-    }),
-    labels: items.map((x) => x.label),
-  };
-}
-
-export interface SentenceBatch {
-  tokens: tf.Tensor2D;
-  lengths: number[];
-  labels: tf.Tensor1D;
-}
-
-/** Rows `indices` of `data`, padded with 0 to the longest. */
-export function sentenceBatch(data: EncodedSentences, indices: number[]): SentenceBatch {
-  const { tokens, lengths } = padTokenRows(indices.map((i) => data.ids[i]));
-  return {
-    tokens,
-    lengths,
-    labels: tf.tensor1d(
-      indices.map((i) => data.labels[i]),
-      "int32",
-    ),
-  };
-}
 
 /** Error rate (and loss) of a classifier on sentences, in batches. */
 export function evaluateRnnClassifier(
