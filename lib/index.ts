@@ -49,6 +49,7 @@ export * from "./metrics/stats";
 export * from "./metrics/matrix";
 export * from "./metrics/inference";
 export * from "./metrics/ngram";
+export * from "./metrics/naive-bayes";
 
 export * from "./notebook/kernel";
 export * from "./notebook/chromium";

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { ready } from "../lib/engine";
+import { naiveBayesSentences } from "../lib/metrics/naive-bayes";
 import { differenceStandardError, linearFit, maxAbsDifference, mean, meanStd, perplexity, standardError, std } from "../lib/metrics/stats";
 
 beforeAll(async () => {
@@ -52,5 +53,32 @@ describe("stats", () => {
     expect(() => maxAbsDifference(a, tf.tensor1d([1, 2, 3, 4]))).toThrow(/shapes differ, \[2,2\] vs \[4\]/);
     expect(() => maxAbsDifference([1, 2], [1])).toThrow(/2 values vs 1/);
     tf.dispose([a, b]);
+  });
+});
+
+describe("naive Bayes bag-of-words baseline", () => {
+  // V = 3, α = 1. Class 0 saw words 0, 0, 1: P(w | 0) = (3, 2, 1)/6; class 1 saw 2, 2, 1: (1, 2, 3)/6; equal priors.
+  const train = { ids: [Int32Array.of(0, 0, 1), Int32Array.of(2, 2, 1)], labels: [0, 1] };
+  const ids = [Int32Array.of(0), Int32Array.of(2), Int32Array.of(1), Int32Array.of(0, 2, 2)];
+
+  it("predicts by prior × word likelihoods (hand-computed): a tie goes to the first class", () => {
+    const r = naiveBayesSentences(train, { ids, labels: [0, 1, 1, 1] }, 3);
+    // [1]: 2/6 under both → tie → 0; [0, 2, 2]: (3·1·1) vs (1·3·3)/6³ → 1
+    expect(r.predictions).toEqual([0, 1, 0, 1]);
+    expect(r.accuracy).toBe(0.75);
+  });
+
+  it("smoothing decides unseen words; bad input is refused with the reason", () => {
+    const unseen = naiveBayesSentences(
+      { ids: [Int32Array.of(0), Int32Array.of(1), Int32Array.of(1)], labels: [0, 1, 1] },
+      { ids: [Int32Array.of(2)], labels: [1] },
+      3,
+    );
+    expect(unseen.predictions).toEqual([1]); // only the prior (2/3 for class 1) and the smoothed likelihoods (1/4 vs 1/5)… favour class 1: 1/3 · 1/4 < 2/3 · 1/5
+    expect(() => naiveBayesSentences(train, { ids, labels: [0, 1, 1, 1] }, 3, { alpha: 0 })).toThrow(/alpha must be > 0/);
+    expect(() => naiveBayesSentences({ ids: [Int32Array.of(5)], labels: [0] }, { ids, labels: [0, 1, 1, 1] }, 3)).toThrow(
+      /token id 5 of training sentence 0 is outside 0…2/,
+    );
+    expect(() => naiveBayesSentences(train, { ids: [], labels: [] }, 3)).toThrow(/needs training and test sentences/);
   });
 });

@@ -53,6 +53,8 @@ export interface RecipeCorpus {
   tokenizer: Tokenizer;
   trainIds: Int32Array;
   validIds: Int32Array;
+  /** The test splits, joined the same way (never used to choose anything). */
+  testIds: Int32Array;
 }
 
 const corpora = new Map<string, RecipeCorpus>();
@@ -67,8 +69,9 @@ export function recipeCorpus(r: Recipe): RecipeCorpus {
   const cut = (s: string) => (r.corpusChars > 0 ? s.slice(0, r.corpusChars) : s);
   const train = parts.map((p) => cut(p.train)).join("\n");
   const valid = parts.map((p) => cut(p.valid)).join("\n");
+  const test = parts.map((p) => cut(p.test)).join("\n");
   const tokenizer = r.tokenizer.kind === "word" ? wordTokenizer(train, { maxVocab: r.tokenizer.maxVocab }) : charTokenizer(train);
-  const corpus = { tokenizer, trainIds: tokenizer.encode(train), validIds: tokenizer.encode(valid) };
+  const corpus = { tokenizer, trainIds: tokenizer.encode(train), validIds: tokenizer.encode(valid), testIds: tokenizer.encode(test) };
   corpora.set(key, corpus);
   return corpus;
 }
