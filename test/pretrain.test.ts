@@ -15,7 +15,7 @@ import { checkpointValLoss, loadCheckpoint, pretrained, saveCheckpoint, trainRec
 import { RECIPES, recipe } from "../lib/pretrain/recipes";
 import { loadStudy, saveStudy } from "../lib/pretrain/studies";
 import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
-import { JOMA_LM_STUDY } from "../lib/papers/04-joma";
+import { JOMA_LM_FAST_STUDY, JOMA_LM_STUDY } from "../lib/papers/04-joma";
 import { LINEAR_COSINE_STUDY } from "../lib/papers/05-secretly-linear";
 
 beforeAll(async () => {
@@ -214,6 +214,16 @@ describe("pretrained studies", () => {
     expect(r.baselines.bigram).toBeLessThan(r.baselines.unigram);
     expect(() => JOMA_LM_STUDY.run({ ...cfg, arms: [cfg.arms[0], cfg.arms[0]] })).toThrow(/arm ids repeat/);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+  });
+
+  it("the JoMA study at lr 1e-3 (smoke variant): ReLU, linear and two-layer arms at one rate, every seed", () => {
+    const cfg = JOMA_LM_FAST_STUDY.smoke;
+    expect(new Set(cfg.arms.map((a) => a.lr))).toEqual(new Set([1e-3]));
+    expect(JOMA_LM_FAST_STUDY.full.seeds.length).toBeGreaterThanOrEqual(5); // small effects: 5 seeds
+    const r = JOMA_LM_FAST_STUDY.run(cfg);
+    expect(r.runs.map((x) => `${x.arm}/${x.seed}`)).toEqual(cfg.arms.flatMap((a) => cfg.seeds.map((s) => `${a.id}/${s}`)));
+    const two = r.runs.find((x) => x.arm === cfg.arms[2].id)!;
+    expect(Object.keys(two.entropy)).toEqual(["layer 1", "layer 2"]);
   });
   it("the cosine-regulariser study (smoke variant): every λ gets its own rate on the rate seed, fresh seeds at it, a profile per run", () => {
     const cfg = LINEAR_COSINE_STUDY.smoke;
