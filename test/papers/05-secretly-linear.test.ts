@@ -10,6 +10,7 @@ import { createRng, normalArray } from "../../lib/engine/rng";
 import {
   anisotropy,
   blockLinearity,
+  identityScore,
   fitAffineMap,
   linearityBaseline,
   linearityProfile,
@@ -114,6 +115,27 @@ describe("linearityScore", () => {
       ),
     ).toThrow(/same width/);
     expect(() => blockLinearity(X.slice(0, 5), Y.slice(0, 5))).toThrow(/use at least 20·d rows/);
+  });
+
+  it("identityScore: 1 for Y = X or a shifted and scaled X, ≤ the fitted score, and 1 − 2(1 − ρ) for a hand-computed pair", () => {
+    expect(identityScore(X, X)).toBeCloseTo(1, 12);
+    expect(
+      identityScore(
+        X,
+        X.map((r) => r.map((v) => 3 * v + 1)),
+      ),
+    ).toBeCloseTo(1, 12);
+    const f = X.map((row) => row.map((v) => 0.3 * Math.tanh(2 * v)));
+    const Y = X.map((row, i) => row.map((v, j) => v + f[i][j]));
+    expect(identityScore(X, Y)).toBeLessThanOrEqual(linearityScore(X, Y) + 1e-12);
+    // one column: X = (−1, 0, 1), Y = (−1, 1, 0): unit-centred x = (−1, 0, 1)/√2, y = (−1, 1, 0)/√2; ‖x − y‖² = (0 + 1 + 1)/2 = 1 → score 0
+    expect(identityScore([[-1], [0], [1]], [[-1], [1], [0]])).toBeCloseTo(0, 12);
+    expect(() =>
+      identityScore(
+        X,
+        Y.map((r) => r.slice(1)),
+      ),
+    ).toThrow(/same width/);
   });
 
   it("is ≈ d/(n − 1) for independent random matrices (the chance level)", () => {

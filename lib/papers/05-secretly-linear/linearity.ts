@@ -186,6 +186,24 @@ function blockLinearity64(x: Matrix64, y: Matrix64): { withResidual: number; wit
   };
 }
 
+/**
+ * The score the identity map gets, 1 − ‖X̃ − Ỹ‖²_F (X̃, Ỹ centred and scaled to unit Frobenius
+ * norm as in `linearityScore`): how much of the "linearity" of X → Y is just Y ≈ X. It is at most
+ * the fitted score, and close to it when a block's update is small next to its input; it can be
+ * negative (as low as −3) when Y is far from X.
+ */
+export function identityScore(X: MatrixInput, Y: MatrixInput): number {
+  const x = toMatrix64(X, "identityScore X", 2);
+  const y = toMatrix64(Y, "identityScore Y", 2);
+  checkPair(x, y, "identityScore");
+  if (x.cols !== y.cols) throw new Error(`identityScore: X and Y must have the same width, got ${x.cols} and ${y.cols}`);
+  const xc = unitCentred(x, "X", "identityScore");
+  const yc = unitCentred(y, "Y", "identityScore");
+  let r = 0;
+  for (let j = 0; j < xc.length; j++) for (let i = 0; i < xc[j].length; i++) r += (xc[j][i] - yc[j][i]) ** 2;
+  return 1 - r;
+}
+
 /** An affine map y ≈ x·A + b fitted by least squares. */
 export interface AffineMap {
   /** [dIn][dOut] */
