@@ -327,6 +327,11 @@ describe("claim records, format 2", () => {
       verdict: "inconclusive",
       reason: "gate failed: arm A beats the bigram (val 2.4 vs bigram 2.36 − margin 0.1)",
     });
+    // both reasons when a gate fails and the control passes
+    expect(
+      v({ control: { description: "untrained model", value: 3 }, gates: [{ name: "arm A beats the bigram", passed: false, detail: "d" }] })
+        .reason,
+    ).toBe("gate failed: arm A beats the bigram (d); and the control also passes (untrained model: 3 against > 1)");
     expect(v({ n: 1, uncertainty: undefined }).verdict).toBe("reproduced"); // a single exact check: a point
     log.mockRestore();
   });

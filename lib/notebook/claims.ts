@@ -152,16 +152,16 @@ function decide(spec: ClaimSpecV2): Pick<ClaimRecordV2, "verdict" | "reason" | "
     ? { ...spec.control, outcome: judge(c, spec.control.low ?? spec.control.value, spec.control.high ?? spec.control.value) }
     : undefined;
   const failedGates = (spec.gates ?? []).filter((g) => !g.passed);
+  const controlReason =
+    control && control.outcome !== "fails"
+      ? `the control ${control.outcome === "passes" ? "also passes" : "does not clearly fail"} (${control.description}: ${fmt(control.value)} against ${text})`
+      : undefined;
   if (failedGates.length) {
-    return { verdict: "inconclusive", control, reason: `gate failed: ${failedGates.map((g) => `${g.name} (${g.detail})`).join("; ")}` };
+    // every reason that decides it, so a reader never fixes one and meets the next
+    const gates = `gate failed: ${failedGates.map((g) => `${g.name} (${g.detail})`).join("; ")}`;
+    return { verdict: "inconclusive", control, reason: controlReason ? `${gates}; and ${controlReason}` : gates };
   }
-  if (control && control.outcome !== "fails") {
-    return {
-      verdict: "inconclusive",
-      control,
-      reason: `the control ${control.outcome === "passes" ? "also passes" : "does not clearly fail"} (${control.description}: ${fmt(control.value)} against ${text})`,
-    };
-  }
+  if (controlReason) return { verdict: "inconclusive", control, reason: controlReason };
   if (outcome === "passes") return { verdict: "reproduced", control };
   if (outcome === "fails") return { verdict: "not reproduced", control, reason: `${measured} fails the criterion ${text}` };
   return { verdict: "inconclusive", control, reason: `${measured} straddles the criterion ${text}` };

@@ -1,10 +1,11 @@
 /**
  * The cosine regulariser of notebook 05 as a pretrained study (`npm run pretrain -- linear-cosine`,
- * about 35 minutes on 2 cores). Razzhigaev et al. (2024, §5) pretrain small decoders with a
+ * 27 minutes on 2 cores). Razzhigaev et al. (2024, §5) pretrain small decoders with a
  * cosine-similarity term between consecutive layers' embeddings and report lower linearity and
  * better results. Our reading of the term is λ · mean over layer pairs and tokens of
  * (1 − cos(h_l, h_{l+1})) (`consecutiveCosinePenalty`): λ > 0 pulls consecutive layers together,
- * λ < 0 pushes them apart (the sign that should lower linearity). The arms are `lambdas`.
+ * λ < 0 pushes them apart. The paper reports that its term lowers linearity without (in the text we
+ * have) settling the sign, so both signs are arms: `lambdas`.
  *
  * For each arm, as in every comparison of the project: the rate seed (`rateSeed`, not a comparison
  * seed) is trained at every rate of `lrGrid`, extended at its edges (×/÷ `lrFactor`, at most
