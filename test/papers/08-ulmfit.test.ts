@@ -25,6 +25,8 @@ import {
   trainRnnClassifier,
   trainRnnLm,
   unfrozenAt,
+  transferEmbedding,
+  unknownRate,
 } from "../../lib/papers/08-ulmfit";
 
 beforeAll(async () => {
@@ -276,5 +278,31 @@ describe("sentiment data", () => {
     expect(hundred.every((x) => sets[0].has(key(x)))).toBe(true);
     expect(() => labelSubset(split.train, 0, 1)).toThrow(/n must be an integer/);
     expect(() => stratifiedSplit(items, { valid: 0.5, test: 0.5, seed: 1 })).toThrow(/valid \+ test < 1/);
+  });
+});
+
+describe("vocabulary transfer (ULMFiT: the target's vocabulary, the LM's rows, new words at the mean)", () => {
+  it("keeps known words' rows, gives new words the mean row, and reports the unknown rate (hand-computed)", () => {
+    const source = wordTokenizer("the cat sat . the cat", { maxVocab: 5 }); // <unk> <eos> cat the . ("." before "sat" on the tie)
+    const target = wordTokenizer("the food was awful . awful", { maxVocab: 5 });
+    const rows = Array.from({ length: source.vocabSize }, (_, i) => [i, 10 * i]);
+    const emb = tf.tensor2d(rows);
+    const t = transferEmbedding(emb, source, target);
+    const got = t.embedding.arraySync();
+    const mean = [0, 1].map((j) => rows.reduce((s, r) => s + r[j], 0) / rows.length);
+    for (let id = 0; id < target.vocabSize; id++) {
+      const w = target.token(id);
+      const s = Array.from({ length: source.vocabSize }, (_, k) => source.token(k)).indexOf(w);
+      expect(got[id], w).toEqual(s >= 0 ? rows[s] : mean);
+    }
+    expect(t.known.map((id) => target.token(id))).toEqual(expect.arrayContaining(["<unk>", "<eos>"]));
+    expect(t.fresh.map((id) => target.token(id))).toContain("awful");
+    expect(t.known.length + t.fresh.length).toBe(target.vocabSize);
+    expect(unknownRate(source, "the food was awful . awful")).toBeCloseTo(4 / 6, 12); // food, was, awful, awful
+    // the target keeps 3 words: "awful" (twice), then ties broken alphabetically: "." and "food"; "the" and "was" fall off
+    expect(unknownRate(target, "the food was awful . awful")).toBeCloseTo(2 / 6, 12);
+    expect(() => transferEmbedding(tf.zeros([3, 2]), source, target)).toThrow(/must be \[5, E\]/);
+    expect(() => unknownRate(source, "")).toThrow(/no tokens/);
+    tf.dispose([emb, t.embedding]);
   });
 });

@@ -9,8 +9,10 @@
  *
  * classifier.ts  concat pooling [h_T; maxpool(H); meanpool(H)] and the batch-norm head (§3.3)
  * training.ts    layer groups, the three tricks, sentence batches, LM and classifier training
+ * vocabulary.ts  the target vocabulary and the pretrained embedding carried over to it (new words: the mean row)
  *
  * Notebook: notebooks/08-ulmfit.ipynb. Tests: test/papers/08-ulmfit.test.ts.
  */
 export * from "./classifier";
 export * from "./training";
+export * from "./vocabulary";
