@@ -3,7 +3,7 @@
  * LMs score only their selected positions) and classifiers (loss and accuracy).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { LmBatch, MlmBatch } from "../data/batches";
+import { type EncodedSentences, type LmBatch, type MlmBatch, sentenceBatch } from "../data/batches";
 import type { ImageBatch } from "../data/images";
 import { crossEntropy } from "../models/loss";
 
@@ -59,4 +59,37 @@ export function evaluateClassifier(logitsOf: (images: tf.Tensor) => tf.Tensor, b
     tf.dispose([l, hits]);
   }
   return { loss: loss / count, accuracy: correct / count, count };
+}
+
+export interface SentenceEval {
+  /** Sentences whose arg-max class is their label. */
+  right: number;
+  count: number;
+  /** Mean cross-entropy per sentence. */
+  loss: number;
+}
+
+/** A sentence classifier `logitsOf(tokens [B, T], lengths)` → [B, C] over all of `data`, in batches of `batchSize`. */
+export function evaluateSentences(
+  logitsOf: (tokens: tf.Tensor2D, lengths: number[]) => tf.Tensor,
+  data: EncodedSentences,
+  batchSize = 64,
+): SentenceEval {
+  let right = 0,
+    loss = 0;
+  for (let start = 0; start < data.ids.length; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, data.ids.length - start) }, (_, i) => start + i);
+    const batch = sentenceBatch(data, idx);
+    const [r, l] = tf.tidy(() => {
+      const logits = logitsOf(batch.tokens, batch.lengths);
+      return [
+        tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), batch.labels), "float32")).dataSync()[0],
+        crossEntropy(logits, batch.labels).dataSync()[0] * idx.length,
+      ];
+    });
+    right += r;
+    loss += l;
+    tf.dispose([batch.tokens, batch.labels]);
+  }
+  return { right, count: data.ids.length, loss: loss / data.ids.length };
 }

@@ -13,6 +13,7 @@ import { createRng } from "../../engine/rng";
 import { crossEntropy } from "../../models/loss";
 import { normalVariable, zerosVariable } from "../../models/params";
 import { type Block, type TransformerParams, embedTokens, transformerBlocks, transformerForward } from "../../models/transformer";
+import { evaluateSentences } from "../../train/evaluate";
 import type { Schedule } from "../../train/schedules";
 import { type ProgressSink, type TrainResult, train } from "../../train/trainer";
 
@@ -69,23 +70,8 @@ export function evaluateSentenceClassifier(
   data: EncodedSentences,
   batchSize = 64,
 ): { accuracy: number; loss: number } {
-  let right = 0,
-    loss = 0;
-  for (let start = 0; start < data.ids.length; start += batchSize) {
-    const idx = Array.from({ length: Math.min(batchSize, data.ids.length - start) }, (_, i) => start + i);
-    const batch = sentenceBatch(data, idx);
-    const [r, l] = tf.tidy(() => {
-      const logits = classifySentences(params, head, batch.tokens, batch.lengths);
-      return [
-        tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), batch.labels), "float32")).dataSync()[0],
-        crossEntropy(logits, batch.labels).dataSync()[0] * idx.length,
-      ];
-    });
-    right += r;
-    loss += l;
-    tf.dispose([batch.tokens, batch.labels]);
-  }
-  return { accuracy: right / data.ids.length, loss: loss / data.ids.length };
+  const e = evaluateSentences((tokens, lengths) => classifySentences(params, head, tokens, lengths), data, batchSize);
+  return { accuracy: e.right / e.count, loss: e.loss };
 }
 
 export interface SentenceFineTuneOptions {

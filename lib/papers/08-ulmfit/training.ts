@@ -5,14 +5,13 @@
  * epoch e = 0, 1, … the top e + 1 groups train). Layer groups, bottom to top: the embedding, each
  * LSTM layer, the classifier head.
  */
-import * as tf from "@tensorflow/tfjs";
 import { type EncodedSentences, type LmBatch, disposeBatches, lmBatcher, lmEvalBatches, sentenceBatch } from "../../data/batches";
 import { type Rng, createRng } from "../../engine/rng";
 import { crossEntropy } from "../../models/loss";
 import { namedVariables } from "../../models/params";
 import { type RnnLmParams, rnnLmLogits } from "../../models/lstm";
 import { type RnnClassifierParams, rnnClassify } from "./classifier";
-import { evaluateLm } from "../../train/evaluate";
+import { evaluateLm, evaluateSentences } from "../../train/evaluate";
 import { Adam } from "../../train/optimizer";
 import { slantedTriangularLR } from "../../train/schedules";
 import { type ProgressSink, type RunOptions, type TrainResult, train } from "../../train/trainer";
@@ -83,24 +82,8 @@ export function evaluateRnnClassifier(
   data: EncodedSentences,
   batchSize = 64,
 ): { error: number; loss: number } {
-  let wrong = 0,
-    loss = 0;
-  for (let start = 0; start < data.ids.length; start += batchSize) {
-    const idx = Array.from({ length: Math.min(batchSize, data.ids.length - start) }, (_, i) => start + i);
-    const b = sentenceBatch(data, idx);
-    const [w, l] = tf.tidy(() => {
-      const logits = rnnClassify(params, b.tokens, b.lengths);
-      const predicted = tf.argMax(logits, 1);
-      return [
-        tf.sum(tf.cast(tf.notEqual(predicted, b.labels), "float32")).dataSync()[0],
-        crossEntropy(logits, b.labels).dataSync()[0] * idx.length,
-      ];
-    });
-    wrong += w;
-    loss += l;
-    tf.dispose([b.tokens, b.labels]);
-  }
-  return { error: wrong / data.ids.length, loss: loss / data.ids.length };
+  const e = evaluateSentences((tokens, lengths) => rnnClassify(params, tokens, lengths), data, batchSize);
+  return { error: (e.count - e.right) / e.count, loss: e.loss };
 }
 
 // ---------------------------------------------------------------------------------------------
