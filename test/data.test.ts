@@ -62,6 +62,10 @@ describe("tokenizers", () => {
     expect(t.token(ids[1])).toBe("<unk>");
     expect(t.encode("a\nb")[1]).toBe(1);
     expect(() => wordTokenizer("a b", { maxVocab: 2 })).toThrow(/maxVocab/);
+    // minCount: only words seen at least that often (ULMFiT's target vocabulary uses 2)
+    const m = wordTokenizer("b a a c c c d", { maxVocab: 100, minCount: 2 });
+    expect(Array.from({ length: m.vocabSize }, (_, i) => m.token(i))).toEqual(["<unk>", "<eos>", "c", "a"]);
+    expect(() => wordTokenizer("a", { maxVocab: 10, minCount: 0 })).toThrow(/minCount must be an integer ≥ 1, got 0/);
   });
 
   it("gpt2: exact round trip and the known ids", () => {

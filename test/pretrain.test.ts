@@ -11,7 +11,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { decodeSafetensors, encodeSafetensors, fromFloat16Bits, toFloat16Bits } from "../lib/data/safetensors";
 import { ready } from "../lib/engine";
 import { disposeParams, namedVariables } from "../lib/models/params";
-import { checkpointValLoss, loadCheckpoint, pretrained, saveCheckpoint, trainRecipe } from "../lib/pretrain/checkpoints";
+import type { RnnLmParams } from "../lib/models/lstm";
+import { checkpointValLoss, loadCheckpoint, pretrained, pretrainedLstm, saveCheckpoint, trainRecipe } from "../lib/pretrain/checkpoints";
 import { RECIPES, recipe } from "../lib/pretrain/recipes";
 import { loadStudy, saveStudy } from "../lib/pretrain/studies";
 import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
@@ -137,6 +138,37 @@ describe("recipes and checkpoints", () => {
     expect(checkpointValLoss(start)).toBeGreaterThan(checkpointValLoss(m));
     disposeParams([m.params, start.params]);
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2); // at most cached masks
+  });
+});
+
+describe("an LSTM recipe", () => {
+  it("trains the tied LSTM with dropout deterministically and loads its weights back; each loader refuses the other kind of model", () => {
+    const r = recipe("word-lstm", { smoke: true });
+    const a = trainRecipe(r),
+      b = trainRecipe(r);
+    for (const [file, f] of a.files) expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(b.files.get(file)?.bytes ?? [])), file).toBe(0);
+    const p = a.params as RnnLmParams;
+    expect(p.decoder).toBeUndefined(); // tied
+    expect(p.layers.length).toBe(2);
+    expect([...namedVariables(p).keys()]).toEqual(["embedding", ...[0, 1].flatMap((l) => ["wx", "wh", "b"].map((w) => `layers.${l}.${w}`)), "decoderBias"]);
+    expect(a.manifest.tokensSeen).toBe(r.steps * r.batchSize * 16);
+    expect(a.manifest.validation.steps).toEqual([0, 3, 6]);
+    // the weights moved (dropout does not stop training), and validation fell from the start
+    expect(a.manifest.validation.losses[2]).toBeLessThan(a.manifest.validation.losses[0]);
+    const m = pretrainedLstm("word-lstm", { smoke: true });
+    // stored as float16: each weight within half a unit in the last place (relative 2^−11) of the trained one
+    for (const [name, v] of namedVariables(m.params)) {
+      const trained = namedVariables(a.params).get(name)?.dataSync() ?? [];
+      const loaded = v.dataSync();
+      expect(loaded.length, name).toBe(trained.length);
+      for (let i = 0; i < loaded.length; i++) expect(Math.abs(loaded[i] - trained[i]), name).toBeLessThanOrEqual(2 ** -11 * Math.abs(trained[i]) + 1e-7);
+    }
+    expect(checkpointValLoss(m)).toBeCloseTo(a.manifest.finalValLoss, 2);
+    const start = pretrainedLstm("word-lstm", { smoke: true, step: 0 });
+    expect(checkpointValLoss(start)).toBeGreaterThan(checkpointValLoss(m));
+    expect(() => pretrained("word-lstm", { smoke: true })).toThrow(/"word-lstm" is an LSTM; load it with pretrainedLstm/);
+    expect(() => pretrainedLstm("word-gpt", { smoke: true })).toThrow(/"word-gpt" is a transformer; load it with pretrained/);
+    disposeParams([a.params, b.params, m.params, start.params]);
   });
 });
 

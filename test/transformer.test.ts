@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ready } from "../lib/engine";
 import { createRng } from "../lib/engine/rng";
 import { gradientNorms } from "../lib/papers/01-pre-ln-vs-post-ln";
+import { generate, generateBatch, sampleToken } from "../lib/models/generate";
 import { crossEntropy } from "../lib/models/loss";
 import { disposeNewVariables, disposeParams, namedVariables } from "../lib/models/params";
 import {
@@ -250,5 +251,43 @@ describe("transformer", () => {
       disposeParams(params);
       x.dispose();
     });
+  });
+});
+
+describe("generation", () => {
+  it("a batch continues each prompt as generate does alone; top-1 sampling is greedy; sampling is seeded", () => {
+    const params = initTransformer(transformerConfig({ vocabSize: 17, seqLen: 8, dModel: 16, nHeads: 2, nLayers: 2, dFF: 32, seed: 4, initStd: 0.3 }));
+    const prompts = [
+      [1, 2, 3],
+      [5, 5, 9],
+      [16, 0, 7],
+    ];
+    const before = tf.memory().numTensors;
+    const batch = generateBatch(params, prompts, { steps: 10 }); // 13 > seqLen: the context is cut
+    prompts.forEach((p, i) => expect(generate(params, p, { steps: 10 })).toEqual(batch[i]));
+    expect(generateBatch(params, prompts, { steps: 10, temperature: 1, topK: 1, rng: createRng(1) })).toEqual(batch);
+    const a = generateBatch(params, prompts, { steps: 6, temperature: 1.5, rng: createRng(2) });
+    expect(generateBatch(params, prompts, { steps: 6, temperature: 1.5, rng: createRng(2) })).toEqual(a);
+    expect(a.flat().every((t) => Number.isInteger(t) && t >= 0 && t < 17)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => generateBatch(params, [[1, 2], [3]], { steps: 1 })).toThrow(/prompt 1 has 1 tokens, prompt 0 has 2/);
+    expect(() => generate(params, [1], { steps: 1, temperature: 1 })).toThrow(/needs options.rng/);
+    expect(() => generate(params, [1], { steps: 1, topK: -1 })).toThrow(/topK must be a non-negative integer/);
+    expect(() => generate(params, [1], { steps: -1 })).toThrow(/steps must be a non-negative integer/);
+    disposeParams(params);
+  });
+
+  it("top-k sampling draws only the k largest logits, in proportion to exp(logit / temperature)", () => {
+    const logits = [0, 2, Math.log(3) + 2, -1, 1];
+    const rng = createRng(7);
+    const counts = [0, 0, 0, 0, 0];
+    for (let i = 0; i < 20000; i++) counts[sampleToken(logits, 1, 2, rng)]++;
+    expect(counts[0] + counts[3] + counts[4]).toBe(0);
+    expect(counts[2] / counts[1]).toBeGreaterThan(2.8); // e^(ln 3) = 3
+    expect(counts[2] / counts[1]).toBeLessThan(3.2);
+    // temperature 2 over all: token 2 against token 4 in ratio e^((ln 3 + 1)/2)
+    const all = [0, 0, 0, 0, 0];
+    for (let i = 0; i < 40000; i++) all[sampleToken(logits, 2, 0, rng)]++;
+    expect(Math.log(all[2] / all[4])).toBeCloseTo((Math.log(3) + 1) / 2, 1);
   });
 });

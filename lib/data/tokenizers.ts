@@ -58,14 +58,17 @@ export function splitWords(text: string): string[] {
 
 /**
  * Word-level vocabulary from `text`: the `maxVocab − 2` most frequent words (ties broken
- * alphabetically), plus <unk> (id 0) and <eos> (id 1, for newlines).
+ * alphabetically) among those seen at least `minCount` times (default 1), plus <unk> (id 0) and
+ * <eos> (id 1, for newlines).
  */
-export function wordTokenizer(text: string, options: { maxVocab: number }): Tokenizer {
-  const { maxVocab } = options;
+export function wordTokenizer(text: string, options: { maxVocab: number; minCount?: number }): Tokenizer {
+  const { maxVocab, minCount = 1 } = options;
   if (!Number.isInteger(maxVocab) || maxVocab < 3) throw new Error(`wordTokenizer: maxVocab must be an integer ≥ 3, got ${maxVocab}`);
+  if (!Number.isInteger(minCount) || minCount < 1) throw new Error(`wordTokenizer: minCount must be an integer ≥ 1, got ${minCount}`);
   const counts = new Map<string, number>();
   for (const w of splitWords(text)) if (w !== "\n") counts.set(w, (counts.get(w) ?? 0) + 1);
   const words = [...counts]
+    .filter(([, c]) => c >= minCount)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, maxVocab - 2)
     .map(([w]) => w);

@@ -1,5 +1,8 @@
 /**
- * Sampling from a causal LM: greedy (argmax) or with a temperature, from our seeded generator.
+ * Sampling from a causal LM: greedy (argmax), or from softmax(logits / temperature) restricted to
+ * the `topK` most likely tokens (all of them by default), with our seeded generator. `generate`
+ * continues one prompt; `generateBatch` continues equal-length prompts together (one forward
+ * pass per new token for the whole batch), drawing each row's token from the generator in row order.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../engine/rng";
@@ -10,42 +13,79 @@ export interface GenerateOptions {
   steps: number;
   /** 0 = greedy; otherwise softmax(logits / temperature) sampled with `rng`. */
   temperature?: number;
+  /** Sample only among the k most likely tokens (0 or omitted = all). */
+  topK?: number;
   rng?: Rng;
+}
+
+function checkOptions(where: string, o: GenerateOptions): void {
+  const { steps, temperature = 0, topK = 0 } = o;
+  if (!(Number.isInteger(steps) && steps >= 0)) throw new Error(`${where}: steps must be a non-negative integer, got ${steps}`);
+  if (!(Number.isFinite(temperature) && temperature >= 0)) throw new Error(`${where}: temperature must be ≥ 0, got ${temperature}`);
+  if (!(Number.isInteger(topK) && topK >= 0)) throw new Error(`${where}: topK must be a non-negative integer, got ${topK}`);
+  if (temperature > 0 && !o.rng) throw new Error(`${where}: sampling with a temperature needs options.rng`);
 }
 
 /** Continues `prompt` (token ids) by `steps` tokens; the context is cut to the model's seqLen. */
 export function generate(params: TransformerParams, prompt: ArrayLike<number>, options: GenerateOptions): number[] {
-  const { steps, temperature = 0 } = options;
   if (prompt.length === 0) throw new Error("generate: the prompt must contain at least one token");
-  if (temperature > 0 && !options.rng) throw new Error("generate: sampling with a temperature needs options.rng");
-  const ids = Array.from(prompt);
-  for (let i = 0; i < steps; i++) {
-    const context = ids.slice(-params.config.seqLen);
+  checkOptions("generate", options);
+  return generateBatch(params, [prompt], options)[0];
+}
+
+/**
+ * Continues each of `prompts` (token ids, all the same length) by `steps` tokens; returns the new
+ * tokens of each. The context is cut to the model's seqLen.
+ */
+export function generateBatch(params: TransformerParams, prompts: ArrayLike<number>[], options: GenerateOptions): number[][] {
+  checkOptions("generateBatch", options);
+  if (prompts.length === 0) throw new Error("generateBatch: no prompts");
+  const n = prompts[0].length;
+  if (n === 0) throw new Error("generateBatch: the prompts must contain at least one token");
+  prompts.forEach((p, i) => {
+    if (p.length !== n) throw new Error(`generateBatch: prompt ${i} has ${p.length} tokens, prompt 0 has ${n}; prompts must have equal length`);
+  });
+  const { temperature = 0, topK = 0 } = options;
+  const rows = prompts.map((p) => Array.from(p));
+  const v = params.config.vocabSize;
+  for (let i = 0; i < options.steps; i++) {
+    const context = rows.map((r) => r.slice(-params.config.seqLen));
+    const t = context[0].length;
     const last = tf.tidy(() => {
-      const { logits } = transformerForward(params, tf.tensor2d([context], [1, context.length], "int32"));
-      return tf.reshape(tf.slice(logits, [0, context.length - 1, 0], [1, 1, params.config.vocabSize]), [-1]);
+      const { logits } = transformerForward(params, tf.tensor2d(context, [rows.length, t], "int32"));
+      return tf.reshape(tf.slice(logits, [0, t - 1, 0], [rows.length, 1, v]), [rows.length, v]);
     });
     const values = last.dataSync() as Float32Array;
     last.dispose();
-    ids.push(temperature > 0 ? sample(values, temperature, options.rng!) : argmax(values));
+    rows.forEach((r, b) => {
+      const row = values.subarray(b * v, (b + 1) * v);
+      r.push(temperature > 0 ? sample(row, temperature, topK, options.rng!) : argmax(row));
+    });
   }
-  return ids.slice(prompt.length);
+  return rows.map((r) => r.slice(n));
 }
 
-function argmax(values: Float32Array): number {
+function argmax(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
 }
 
-function sample(logits: Float32Array, temperature: number, rng: Rng): number {
+/** A token from softmax(logits / temperature) over the `topK` largest logits (all when 0; ties at the cut kept). */
+export function sampleToken(logits: ArrayLike<number>, temperature: number, topK: number, rng: Rng): number {
+  return sample(logits, temperature, topK, rng);
+}
+
+function sample(logits: ArrayLike<number>, temperature: number, topK: number, rng: Rng): number {
+  let cut = -Infinity;
+  if (topK > 0 && topK < logits.length) cut = Float64Array.from(logits).sort()[logits.length - topK];
   let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const weights = Array.from(logits, (v) => Math.exp((v - max) / temperature));
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const weights = Array.from(logits, (x) => (x >= cut ? Math.exp((x - max) / temperature) : 0));
   let u = rng.uniform() * weights.reduce((a, b) => a + b, 0);
   for (let i = 0; i < weights.length; i++) {
     u -= weights[i];
-    if (u <= 0) return i;
+    if (u <= 0 && weights[i] > 0) return i;
   }
-  return weights.length - 1;
+  return argmax(logits);
 }

@@ -9,7 +9,8 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type LoadedCheckpoint, pretrained } from "../pretrain/checkpoints";
+import type { RnnLmParams } from "../models/lstm";
+import { type LoadedCheckpoint, type RecipeParams, pretrained, pretrainedLstm } from "../pretrain/checkpoints";
 import { type Study, loadStudy } from "../pretrain/studies";
 import { displayBundle } from "./kernel";
 import { isSmoke } from "./mode";
@@ -59,10 +60,19 @@ export function runStamp(): void {
  */
 export function pretrainedModel(name: string, options: { step?: number } = {}): LoadedCheckpoint {
   const smoke = isSmoke();
-  const loaded = pretrained(name, { smoke, step: options.step });
-  const file = options.step === undefined ? "model.safetensors" : `step-${options.step}.safetensors`;
+  return stamped(name, options.step, smoke, pretrained(name, { smoke, step: options.step }));
+}
+
+/** A pretrained LSTM LM from `npm run pretrain` (e.g. "word-lstm"), stamped as `pretrainedModel` stamps a transformer. */
+export function pretrainedLstmModel(name: string, options: { step?: number } = {}): LoadedCheckpoint<RnnLmParams> {
+  const smoke = isSmoke();
+  return stamped(name, options.step, smoke, pretrainedLstm(name, { smoke, step: options.step }));
+}
+
+function stamped<P extends RecipeParams>(name: string, step: number | undefined, smoke: boolean, loaded: LoadedCheckpoint<P>): LoadedCheckpoint<P> {
+  const file = step === undefined ? "model.safetensors" : `step-${step}.safetensors`;
   const entry = loaded.manifest.files.find((f) => f.file === file);
-  const stamp: RunStamp = { kind: "checkpoint", name, step: options.step ?? null, file, sha256: entry?.sha256 ?? "", smoke };
+  const stamp: RunStamp = { kind: "checkpoint", name, step: step ?? null, file, sha256: entry?.sha256 ?? "", smoke };
   show(stamp, `run stamp: checkpoint ${name}/${file} ${stamp.sha256.slice(0, 12)}${smoke ? " (smoke: trained on the fly)" : ""}`);
   return loaded;
 }

@@ -19,13 +19,16 @@ import { loadSotu } from "../data/sotu";
 import { type Tokenizer, charTokenizer, wordTokenizer } from "../data/tokenizers";
 import { engineInfo } from "../engine";
 import { ngramBaselines, type NgramBaselines } from "../metrics/ngram";
+import { createRng } from "../engine/rng";
+import { crossEntropy } from "../models/loss";
+import { type RnnLmParams, initRnnLm, rnnConfig, rnnLmLogits } from "../models/lstm";
 import { disposeParams, namedVariables } from "../models/params";
 import { type TransformerParams, initTransformer, transformerConfig, transformerLm } from "../models/transformer";
 import { evaluateLm } from "../train/evaluate";
-import { trainLanguageModel } from "../train/lm";
+import { type LmModel, trainLanguageModel } from "../train/lm";
 import { warmupCosine } from "../train/schedules";
 import type { ProgressSink } from "../train/trainer";
-import { type Recipe, recipe as recipeByName } from "./recipes";
+import { type Recipe, isLstmModel, recipe as recipeByName } from "./recipes";
 
 export const CHECKPOINT_DIR = path.join(DATA_DIR, "checkpoints");
 
@@ -76,9 +79,42 @@ export function recipeCorpus(r: Recipe): RecipeCorpus {
   return corpus;
 }
 
-/** The transformer config a recipe trains. */
+/** The transformer config a recipe trains (an error for an LSTM recipe: see `recipeRnnConfig`). */
 export function recipeConfig(r: Recipe, vocabSize: number) {
+  if (isLstmModel(r.model)) throw new Error(`recipeConfig: recipe "${r.name}" trains an LSTM; use recipeRnnConfig`);
   return transformerConfig({ ...r.model, vocabSize, seed: r.seed });
+}
+
+/** The LSTM config an LSTM recipe trains (decoder tied to the embedding). */
+export function recipeRnnConfig(r: Recipe, vocabSize: number) {
+  if (!isLstmModel(r.model)) throw new Error(`recipeRnnConfig: recipe "${r.name}" trains a transformer; use recipeConfig`);
+  const { embedDim, hiddenDim, nLayers, dropout } = r.model;
+  return rnnConfig({ vocabSize, embedDim, hiddenDim, nLayers, dropout, tieEmbeddings: true, seed: r.seed });
+}
+
+/** The weights a recipe trains: a transformer's or an LSTM's. */
+export type RecipeParams = TransformerParams | RnnLmParams;
+
+/** Fresh (initial) weights of a recipe's model. */
+function initRecipeParams(r: Recipe, vocabSize: number): RecipeParams {
+  return isLstmModel(r.model) ? initRnnLm(recipeRnnConfig(r, vocabSize)) : initTransformer(recipeConfig(r, vocabSize));
+}
+
+/**
+ * A recipe's model as the training loop sees it. The LSTM trains with its dropout (masks from a
+ * generator seeded by the recipe's data seed) and is validated without.
+ */
+function recipeLm(r: Recipe, params: RecipeParams): LmModel {
+  if (!isLstmModel(r.model)) return transformerLm(params as TransformerParams);
+  const p = params as RnnLmParams;
+  const rng = createRng(r.dataSeed).fork("dropout");
+  return {
+    params: { embedding: p.embedding, layers: p.layers, decoderBias: p.decoderBias },
+    seqLen: r.model.seqLen,
+    vocabSize: p.config.vocabSize,
+    logits: (tokens) => rnnLmLogits(p, tokens),
+    trainingLoss: (batch) => crossEntropy(rnnLmLogits(p, batch.inputs, { rng }), batch.targets),
+  };
 }
 
 function vocabHash(t: Tokenizer): string {
@@ -92,7 +128,7 @@ export function paramsToTensors(params: object): Map<string, NamedTensor> {
 
 export interface TrainedRecipe {
   recipe: Recipe;
-  params: TransformerParams;
+  params: RecipeParams;
   tokenizer: Tokenizer;
   /** Tensor files' bytes: "model.safetensors" and "step-<k>.safetensors". */
   files: Map<string, { step: number; bytes: Uint8Array }>;
@@ -121,9 +157,8 @@ export function trainRecipe(
 ): TrainedRecipe {
   const commit = codeCommit(); // the code as it is when training starts (later edits do not count)
   const { tokenizer, trainIds, validIds } = recipeCorpus(r);
-  const config = recipeConfig(r, tokenizer.vocabSize);
-  const params = initTransformer(config);
-  const model = transformerLm(params);
+  const params = initRecipeParams(r, tokenizer.vocabSize);
+  const model = recipeLm(r, params);
   const files = new Map<string, { step: number; bytes: Uint8Array }>();
   const snapshot = (step: number) =>
     files.set(`step-${step}.safetensors`, { step, bytes: encodeSafetensors(paramsToTensors(params), { dtype: r.dtype }) });
@@ -161,7 +196,7 @@ export function trainRecipe(
     threads: engine.threads,
     backend: engine.backend,
     steps: r.steps,
-    tokensSeen: r.steps * r.batchSize * config.seqLen,
+    tokensSeen: r.steps * r.batchSize * model.seqLen,
     seconds: (performance.now() - start) / 1000,
     vocabSize: tokenizer.vocabSize,
     vocabSha256: vocabHash(tokenizer),
@@ -197,17 +232,17 @@ function canonical(x: unknown): string {
   return JSON.stringify(x);
 }
 
-export interface LoadedCheckpoint {
-  params: TransformerParams;
+export interface LoadedCheckpoint<P extends RecipeParams = TransformerParams> {
+  params: P;
   tokenizer: Tokenizer;
   corpus: RecipeCorpus;
   manifest: CheckpointManifest;
 }
 
 /** Puts the tensors of a safetensors file into fresh params of `config`, checking every name and shape. */
-function paramsFrom(r: Recipe, vocabSize: number, bytes: Uint8Array, file: string): TransformerParams {
+function paramsFrom(r: Recipe, vocabSize: number, bytes: Uint8Array, file: string): RecipeParams {
   const { tensors } = decodeSafetensors(bytes, file);
-  const params = initTransformer(recipeConfig(r, vocabSize));
+  const params = initRecipeParams(r, vocabSize);
   const vars = namedVariables(params);
   const missing = [...vars.keys()].filter((k) => !tensors.has(k));
   const extra = [...tensors.keys()].filter((k) => !vars.has(k));
@@ -228,7 +263,7 @@ function paramsFrom(r: Recipe, vocabSize: number, bytes: Uint8Array, file: strin
  * Loads a committed checkpoint (the final weights, or those saved at `step`), verifying the
  * manifest, the recipe, the tensor file's SHA-256 and the tokenizer.
  */
-export function loadCheckpoint(name: string, options: { step?: number; dir?: string } = {}): LoadedCheckpoint {
+export function loadCheckpoint(name: string, options: { step?: number; dir?: string } = {}): LoadedCheckpoint<RecipeParams> {
   const r = recipeByName(name);
   const dir = options.dir ?? path.join(CHECKPOINT_DIR, name);
   const rebuild = `rebuild it with \`npm run pretrain -- ${name}\``;
@@ -270,11 +305,22 @@ export function loadCheckpoint(name: string, options: { step?: number; dir?: str
 const smokeModels = new Map<string, TrainedRecipe>();
 
 /**
- * A pretrained model for a notebook: the committed checkpoint in full mode; in smoke mode the
- * recipe's tiny variant, trained on the fly (seconds) and kept for the process. The caller owns
- * (and disposes) the params it gets.
+ * A pretrained transformer for a notebook: the committed checkpoint in full mode; in smoke mode
+ * the recipe's tiny variant, trained on the fly (seconds) and kept for the process. The caller
+ * owns (and disposes) the params it gets. LSTM recipes: `pretrainedLstm`.
  */
 export function pretrained(name: string, options: { smoke: boolean; step?: number }): LoadedCheckpoint {
+  if (isLstmModel(recipeByName(name).model)) throw new Error(`pretrained: recipe "${name}" is an LSTM; load it with pretrainedLstm`);
+  return pretrainedAny(name, options) as LoadedCheckpoint;
+}
+
+/** A pretrained LSTM LM for a notebook, as `pretrained` gives a transformer. */
+export function pretrainedLstm(name: string, options: { smoke: boolean; step?: number }): LoadedCheckpoint<RnnLmParams> {
+  if (!isLstmModel(recipeByName(name).model)) throw new Error(`pretrainedLstm: recipe "${name}" is a transformer; load it with pretrained`);
+  return pretrainedAny(name, options) as LoadedCheckpoint<RnnLmParams>;
+}
+
+function pretrainedAny(name: string, options: { smoke: boolean; step?: number }): LoadedCheckpoint<RecipeParams> {
   if (!options.smoke) return loadCheckpoint(name, { step: options.step });
   let trained = smokeModels.get(name);
   if (!trained) {
@@ -294,14 +340,15 @@ export function pretrained(name: string, options: { smoke: boolean; step?: numbe
 }
 
 /** Validation loss of loaded weights on the recipe's own validation windows (a check that the load is right). */
-export function checkpointValLoss(loaded: LoadedCheckpoint): number {
+export function checkpointValLoss(loaded: LoadedCheckpoint<RecipeParams>): number {
   const r = loaded.manifest.recipe;
+  const model = recipeLm(r, loaded.params);
   const batches = lmEvalBatches(loaded.corpus.validIds, {
     batchSize: r.batchSize,
-    seqLen: loaded.params.config.seqLen,
+    seqLen: model.seqLen,
     maxBatches: r.evalBatches,
   });
-  const loss = evaluateLm((x) => transformerLm(loaded.params).logits(x), batches).loss;
+  const loss = evaluateLm((x) => model.logits(x), batches).loss;
   disposeBatches(batches);
   return loss;
 }

@@ -6,7 +6,17 @@
  * seeds. Each has a `smoke` variant, trained on the fly in seconds in smoke mode and in the tests,
  * so CI never depends on the committed files.
  */
+import type { RnnConfig } from "../models/lstm";
 import type { TransformerConfig } from "../models/transformer";
+
+/** A transformer recipe's model: the config without vocabSize and seed (those come from the tokenizer and the recipe). */
+export type TransformerRecipeModel = Omit<Partial<TransformerConfig>, "vocabSize" | "seed">;
+
+/**
+ * An LSTM recipe's model (`models/lstm.ts`, decoder tied to the embedding): `seqLen` is the length
+ * of the training windows (truncated backpropagation through time); dropout applies in training only.
+ */
+export type LstmRecipeModel = { kind: "lstm"; seqLen: number } & Pick<RnnConfig, "embedDim" | "hiddenDim" | "nLayers" | "dropout">;
 
 export interface Recipe {
   name: string;
@@ -16,8 +26,8 @@ export interface Recipe {
   /** Keep only the first this many characters of each split (smoke variants; 0 = all). */
   corpusChars: number;
   tokenizer: { kind: "word"; maxVocab: number } | { kind: "char" };
-  /** The transformer; vocabSize comes from the tokenizer, seed from `seed`. */
-  model: Omit<Partial<TransformerConfig>, "vocabSize" | "seed">;
+  /** The model: a transformer (no `kind`), or an LSTM (`kind: "lstm"`); vocabSize comes from the tokenizer, seed from `seed`. */
+  model: TransformerRecipeModel | LstmRecipeModel;
   batchSize: number;
   steps: number;
   /** Peak rate of a linear warmup then cosine decay to `minLr`. */
@@ -135,7 +145,52 @@ export const RECIPES = {
       saveAt: [0, 2, 4],
     },
   },
+  /**
+   * A word-level LSTM LM (ULMFiT's AWD-LSTM in miniature: 2 layers, decoder tied to the embedding,
+   * dropout 0.1) on the same corpus and tokenizer as word-gpt and deep-gpt, trained on more tokens
+   * than either (≈ 4.5 epochs) to the end of its cosine schedule. Notebook 08 transfers it to
+   * review sentences; notebook 10 measures it as the recurrent comparison. Chosen by short pilots
+   * on validation loss: 3 layers (embedding 128, hidden 256) stayed on the unigram plateau for 600
+   * steps at rates 1e-3, 3e-3 and 1e-2, while 2 layers left it by step 200 at 3e-3 (5.60 nats, the
+   * unigram 5.77) — so 2 layers at 3e-3.
+   */
+  "word-lstm": {
+    name: "word-lstm",
+    description: "2-layer word LSTM (embedding 128, hidden 256, tied), 5,000-word vocabulary, on the speeches + Brown (≈ 27 min on 2 cores)",
+    corpus: "sotu+brown",
+    corpusChars: 0,
+    tokenizer: { kind: "word", maxVocab: 5000 },
+    model: { kind: "lstm", seqLen: 64, embedDim: 128, hiddenDim: 256, nLayers: 2, dropout: 0.1 },
+    batchSize: 32,
+    steps: 6000,
+    lr: 3e-3,
+    warmup: 200,
+    minLr: 1e-4,
+    clipNorm: 1,
+    seed: 1,
+    dataSeed: 1,
+    evalEvery: 200,
+    evalBatches: 20,
+    saveAt: [0, 250, 1000, 3000],
+    dtype: "F16",
+    smoke: {
+      corpusChars: 200_000,
+      tokenizer: { kind: "word", maxVocab: 500 },
+      model: { kind: "lstm", seqLen: 16, embedDim: 16, hiddenDim: 24, nLayers: 2, dropout: 0.1 },
+      batchSize: 4,
+      steps: 6,
+      warmup: 2,
+      evalEvery: 3,
+      evalBatches: 1,
+      saveAt: [0, 3],
+    },
+  },
 } satisfies Record<string, Recipe>;
+
+/** Whether a recipe trains an LSTM (else a transformer). */
+export function isLstmModel(model: Recipe["model"]): model is LstmRecipeModel {
+  return (model as { kind?: string }).kind === "lstm";
+}
 
 export type RecipeName = keyof typeof RECIPES;
 
@@ -144,5 +199,5 @@ export function recipe(name: string, options: { smoke?: boolean } = {}): Recipe 
   if (!(name in RECIPES)) throw new Error(`recipe: unknown recipe "${name}"; recipes: ${Object.keys(RECIPES).join(", ")}`);
   const r: Recipe = RECIPES[name as RecipeName];
   if (!options.smoke) return r;
-  return { ...r, ...r.smoke, model: { ...r.model, ...r.smoke.model }, smoke: {} };
+  return { ...r, ...r.smoke, model: { ...r.model, ...r.smoke.model } as Recipe["model"], smoke: {} };
 }

@@ -26,7 +26,13 @@ import {
   trainRnnLm,
   unfrozenAt,
   transferEmbedding,
+  transferLm,
   unknownRate,
+  pooledFeatures,
+  recalibrateBatchNorm,
+  fitLinearProbe,
+  probeError,
+  chooseLinearProbe,
 } from "../../lib/papers/08-ulmfit";
 
 beforeAll(async () => {
@@ -182,17 +188,33 @@ describe("ULMFiT training options", () => {
     const tok = wordTokenizer(items.map((x) => x.text).join(" "), { maxVocab: 20 });
     const data = encodeSentences(tok, items, 5);
     const before = snapshotParams(c);
-    const res = trainRnnClassifier({ params: c, data, epochs: 1, batchSize: 4, lr: 1e-2, gradualUnfreezing: true, seed: 1 });
+    let afterFirst = before;
+    const res = trainRnnClassifier({
+      params: c,
+      data,
+      epochs: 4,
+      batchSize: 4,
+      lr: 1e-2,
+      gradualUnfreezing: true,
+      seed: 1,
+      onEpoch: (e) => {
+        if (e === 0) afterFirst = snapshotParams(c);
+      },
+    });
     expect(res.trainableByEpoch[0].every((n) => n.startsWith("head."))).toBe(true);
-    const after = snapshotParams(c);
     for (const [name, v] of before) {
-      const changed = v.some((x, i) => x !== after.get(name)![i]);
+      const changed = v.some((x, i) => x !== afterFirst.get(name)![i]);
       expect(changed, name).toBe(name.startsWith("head."));
     }
+    // the embedding trains in the last epoch, once every group is unfrozen
+    expect(res.trainableByEpoch[3]).toContain("encoder.embedding");
+    expect(() => trainRnnClassifier({ params: c, data, epochs: 3, batchSize: 4, lr: 1e-2, gradualUnfreezing: true, seed: 1 })).toThrow(
+      /gradual unfreezing of 4 layer groups needs at least 4 epochs/,
+    );
     const more = trainRnnClassifier({
       params: c,
       data,
-      epochs: 3,
+      epochs: 5,
       batchSize: 4,
       lr: 1e-2,
       gradualUnfreezing: true,
@@ -200,8 +222,8 @@ describe("ULMFiT training options", () => {
       discriminative: true,
       seed: 1,
     });
-    expect(more.trainableByEpoch.map((names) => new Set(names.map((n) => rnnLayerGroup(n))).size)).toEqual([1, 2, 3]);
-    // STLR over all 9 iterations: the rate peaks at the cut (⌊9·0.1⌋ = 0 → 1) and ends at lrMax/32·(…).
+    expect(more.trainableByEpoch.map((names) => new Set(names.map((n) => rnnLayerGroup(n))).size)).toEqual([1, 2, 3, 4, 4]);
+    // STLR over all 15 iterations: starts at lrMax/32 and peaks at lrMax at the cut (⌊15·0.1⌋ = 1).
     expect(Math.max(...more.lrs)).toBeCloseTo(1e-2, 12);
     expect(more.lrs[0]).toBeCloseTo(1e-2 / 32, 12);
   });
@@ -304,5 +326,89 @@ describe("vocabulary transfer (ULMFiT: the target's vocabulary, the LM's rows, n
     expect(() => transferEmbedding(tf.zeros([3, 2]), source, target)).toThrow(/must be \[5, E\]/);
     expect(() => unknownRate(source, "")).toThrow(/no tokens/);
     tf.dispose([emb, t.embedding]);
+  });
+});
+
+describe("the pretrained LM in the target vocabulary, batch-norm recalibration and the linear probe", () => {
+  it("transferLm copies the LSTM layers, carries known rows of the embedding and bias over, gives new words the means", () => {
+    const source = wordTokenizer("the cat sat . the cat", { maxVocab: 5 });
+    const target = wordTokenizer("the food was awful . awful", { maxVocab: 5 });
+    const lm = initRnnLm({ ...tiny, vocabSize: source.vocabSize });
+    lm.decoderBias.assign(tf.tensor1d([0, 1, 2, 3, 4]));
+    const { params, fresh, known } = transferLm(lm, source, target);
+    expect(params.embedding.shape).toEqual([target.vocabSize, tiny.embedDim]);
+    const sourceIds = Array.from({ length: source.vocabSize }, (_, i) => source.token(i));
+    const bias = Array.from(params.decoderBias.dataSync());
+    for (let id = 0; id < target.vocabSize; id++) {
+      const s = sourceIds.indexOf(target.token(id));
+      expect(bias[id]).toBeCloseTo(s >= 0 ? s : 2, 6); // the mean of 0…4 is 2
+      expect(fresh.includes(id)).toBe(s < 0);
+    }
+    expect(known.length + fresh.length).toBe(target.vocabSize);
+    lm.layers.forEach((layer, l) => expect(Array.from(params.layers[l].wh.dataSync())).toEqual(Array.from(layer.wh.dataSync())));
+    // fresh variables: training the copy leaves the source alone
+    params.layers[0].wh.assign(tf.zerosLike(params.layers[0].wh));
+    expect(lm.layers[0].wh.dataSync().some((x) => x !== 0)).toBe(true);
+    expect(() => transferLm(initRnnLm({ ...tiny, vocabSize: 5, tieEmbeddings: false }), source, target)).toThrow(/must have its decoder tied/);
+    disposeParams([lm, params]);
+  });
+
+  it("recalibrateBatchNorm sets the running statistics to the exact mean and unbiased variance over the data", () => {
+    const items = Array.from({ length: 9 }, (_, i) => ({ text: ["good day", "bad awful day", "fine"][i % 3], label: i % 2 }));
+    const tok = wordTokenizer(items.map((x) => x.text).join(" "), { maxVocab: 20 });
+    const data = encodeSentences(tok, items, 5);
+    const c = initRnnClassifier(initRnnLm({ ...tiny, vocabSize: tok.vocabSize }), { classes: 2, seed: 2 });
+    const before = tf.memory().numTensors;
+    recalibrateBatchNorm(c, data, 4); // batches of 4, 4, 1: the statistics are over all 9 sentences
+    expect(tf.memory().numTensors).toBe(before);
+    const pooled = pooledFeatures(c.encoder, data, 2);
+    expect(pooled.length).toBe(9);
+    const k = 5;
+    const m = pooled.reduce((a, r) => a + r[k], 0) / 9;
+    const v = pooled.reduce((a, r) => a + (r[k] - m) ** 2, 0) / 8;
+    expect(c.stats.bn1.mean[k]).toBeCloseTo(m, 5);
+    expect(c.stats.bn1.variance[k]).toBeCloseTo(v, 5);
+    // after recalibration the evaluation-mode normalised features have mean 0 over the data
+    const normalised = pooled.map((r) => (r[k] - c.stats.bn1.mean[k]) / Math.sqrt(c.stats.bn1.variance[k] + 1e-5));
+    expect(Math.abs(normalised.reduce((a, b) => a + b, 0) / 9)).toBeLessThan(1e-5);
+    expect(c.stats.bn2.variance.every((x) => x >= 0)).toBe(true);
+    disposeParams(c);
+  });
+
+  it("the linear probe separates a separable task, fails on permuted labels, and picks its penalty on validation", () => {
+    const rng = createRng(3);
+    const make = (n: number) => {
+      const x = Array.from({ length: n }, () => Array.from({ length: 6 }, () => rng.normal()));
+      return { x, y: x.map((r) => (r[0] + 0.5 * r[1] > 0 ? 1 : 0)) };
+    };
+    const train = make(200),
+      valid = make(200);
+    const probe = fitLinearProbe(train.x, train.y, { classes: 2, l2: 1e-4 });
+    expect(probeError(probe, valid.x, valid.y)).toBeLessThan(0.05);
+    const permuted = { x: train.x, y: createRng(4).shuffle([...train.y]) };
+    const control = fitLinearProbe(permuted.x, permuted.y, { classes: 2, l2: 1e-4 });
+    expect(probeError(control, valid.x, valid.y)).toBeGreaterThan(0.3);
+    const chosen = chooseLinearProbe(train, valid, { classes: 2, l2s: [10, 1e-4] });
+    expect(chosen.scores.map((s) => s.l2)).toEqual([1e-4, 10]);
+    expect(chosen.probe.l2).toBe(chosen.scores.reduce((a, b) => (b.validError < a.validError ? b : a)).l2);
+    expect(() => fitLinearProbe(train.x, [1, 2], { classes: 2, l2: 0 })).toThrow(/200 feature rows for 2 labels/);
+    expect(() => fitLinearProbe([[1]], [2], { classes: 2, l2: 0 })).toThrow(/label 2 is not one of 0…1/);
+  });
+
+  it("Adam's betas reach the optimizer; validation is scored after every epoch", () => {
+    const items = Array.from({ length: 16 }, (_, i) => ({ text: i % 2 ? "good great" : "bad awful", label: i % 2 }));
+    const tok = wordTokenizer(items.map((x) => x.text).join(" "), { maxVocab: 20 });
+    const data = encodeSentences(tok, items, 4);
+    const run = (adam?: { beta1: number; beta2: number }) => {
+      const c = initRnnClassifier(initRnnLm({ ...tiny, vocabSize: tok.vocabSize }), { classes: 2, seed: 4 });
+      const r = trainRnnClassifier({ params: c, data, validation: data, epochs: 2, batchSize: 8, lr: 1e-2, seed: 2, adam });
+      disposeParams(c);
+      return r;
+    };
+    const paper = run({ beta1: 0.7, beta2: 0.99 });
+    expect(paper.validationByEpoch.length).toBe(2);
+    expect(paper.validationByEpoch.every((v) => v.error >= 0 && v.error <= 1 && v.loss > 0)).toBe(true);
+    expect(paper.losses[0]).toBe(run().losses[0]); // the first loss is before any update
+    expect(paper.losses[3]).not.toBe(run().losses[3]);
   });
 });

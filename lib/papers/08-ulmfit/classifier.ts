@@ -4,11 +4,14 @@
  *
  *   h_c = [h_T; maxpool(H); meanpool(H)]   (over the real tokens of each sentence)
  *
- * then the head: batch norm → dropout → linear → ReLU → batch norm → dropout → linear.
+ * then the head: batch norm → dropout → linear → ReLU → batch norm → dropout → linear. Also the
+ * pooled features alone (for a frozen-feature probe) and the head's batch-norm statistics
+ * recomputed exactly from data after training (a diagnostic: are the running averages stale?).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../../config";
 import { createRng } from "../../engine/rng";
+import { type EncodedSentences, sentenceBatch } from "../../data/batches";
 import { type RnnLmParams, type RnnRunOptions, dropout, rnnEncode, rnnLayerWidths } from "../../models/lstm";
 import { linear } from "../../models/ops";
 import { normalVariable, variableFrom, zerosVariable } from "../../models/params";
@@ -125,4 +128,43 @@ export function rnnClassify(
     const b = dropout(batchNorm(hid, head.bn2, stats.bn2, training), rate, options.rng);
     return linear(b, head.w2, head.b2) as tf.Tensor2D;
   });
+}
+
+/** Concat-pooled features [n][3·H] of every sentence of `data` (no dropout), in batches. */
+export function pooledFeatures(encoder: RnnLmParams, data: EncodedSentences, batchSize = 64): number[][] {
+  const out: number[][] = [];
+  for (let start = 0; start < data.ids.length; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, data.ids.length - start) }, (_, i) => start + i);
+    const b = sentenceBatch(data, idx);
+    const pooled = tf.tidy(() => concatPool(rnnEncode(encoder, b.tokens), b.lengths));
+    out.push(...(pooled.arraySync() as number[][]));
+    tf.dispose([pooled, b.tokens, b.labels]);
+  }
+  return out;
+}
+
+/**
+ * Replaces the running statistics of the head's two batch norms with the exact mean and (unbiased)
+ * variance over `data` in evaluation mode: first of the pooled features, then — normalised with
+ * the new statistics — of the hidden layer. Labels are not used.
+ */
+export function recalibrateBatchNorm(params: RnnClassifierParams, data: EncodedSentences, batchSize = 64): void {
+  const moments = (rows: number[][], stats: RunningStats) => {
+    const n = rows.length;
+    if (n < 2) throw new Error(`recalibrateBatchNorm: needs at least 2 sentences, got ${n}`);
+    for (let k = 0; k < stats.mean.length; k++) {
+      let m = 0;
+      for (const r of rows) m += r[k];
+      m /= n;
+      let v = 0;
+      for (const r of rows) v += (r[k] - m) ** 2;
+      stats.mean[k] = m;
+      stats.variance[k] = v / (n - 1);
+    }
+  };
+  const pooled = pooledFeatures(params.encoder, data, batchSize);
+  moments(pooled, params.stats.bn1);
+  const { head, stats } = params;
+  const hidden = tf.tidy(() => tf.relu(linear(batchNorm(tf.tensor2d(pooled), head.bn1, stats.bn1, false), head.w1, head.b1)).arraySync() as number[][]);
+  moments(hidden, params.stats.bn2);
 }

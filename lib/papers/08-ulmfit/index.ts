@@ -9,10 +9,12 @@
  *
  * classifier.ts  concat pooling [h_T; maxpool(H); meanpool(H)] and the batch-norm head (§3.3)
  * training.ts    layer groups, the three tricks, sentence batches, LM and classifier training
+ * probe.ts       a frozen-feature linear probe (logistic regression, L2 chosen on validation)
  * vocabulary.ts  the target vocabulary and the pretrained embedding carried over to it (new words: the mean row)
  *
  * Notebook: notebooks/08-ulmfit.ipynb. Tests: test/papers/08-ulmfit.test.ts.
  */
 export * from "./classifier";
 export * from "./training";
+export * from "./probe";
 export * from "./vocabulary";

@@ -12,7 +12,7 @@ import { namedVariables } from "../../models/params";
 import { type RnnLmParams, rnnLmLogits } from "../../models/lstm";
 import { type RnnClassifierParams, rnnClassify } from "./classifier";
 import { evaluateLm, evaluateSentences } from "../../train/evaluate";
-import { Adam } from "../../train/optimizer";
+import { Adam, type AdamConfig } from "../../train/optimizer";
 import { slantedTriangularLR } from "../../train/schedules";
 import { type ProgressSink, type RunOptions, type TrainResult, train } from "../../train/trainer";
 
@@ -100,10 +100,20 @@ export interface ClassifierTrainOptions {
   discriminative?: boolean | number;
   /** Slanted triangular schedule over all iterations (else constant lr). */
   stlr?: boolean;
+  /**
+   * Gradual unfreezing: in epoch e the top e + 1 layer groups train; from epoch groups − 1 on, all
+   * of them. `epochs` must leave at least one epoch with every group unfrozen.
+   */
   gradualUnfreezing?: boolean;
+  /** Adam's settings (ULMFiT: β₁ 0.7, β₂ 0.99); the library's defaults otherwise. */
+  adam?: Partial<AdamConfig>;
+  /** Scored after every epoch (error and loss), to show the run has converged; never used to train. */
+  validation?: EncodedSentences;
   /** Seeds the batch order and dropout. */
   seed: number;
   progress?: ProgressSink;
+  /** Called after each epoch (0-based), e.g. to look at the weights. */
+  onEpoch?: (epoch: number) => void;
 }
 
 export interface ClassifierTrainResult {
@@ -111,6 +121,8 @@ export interface ClassifierTrainResult {
   lrs: number[];
   /** Trainable variable names in each epoch (to check unfreezing). */
   trainableByEpoch: string[][];
+  /** Validation error and loss after each epoch (when `validation` was given). */
+  validationByEpoch: { error: number; loss: number }[];
   seconds: number;
 }
 
@@ -120,15 +132,20 @@ export function trainRnnClassifier(o: ClassifierTrainOptions): ClassifierTrainRe
   if (!(Number.isInteger(o.epochs) && o.epochs >= 1))
     throw new Error(`trainRnnClassifier: epochs must be a positive integer, got ${o.epochs}`);
   if (n === 0) throw new Error("trainRnnClassifier: no training sentences");
+  const groups = rnnGroupCount(o.params);
+  if (o.gradualUnfreezing && o.epochs < groups)
+    throw new Error(
+      `trainRnnClassifier: gradual unfreezing of ${groups} layer groups needs at least ${groups} epochs (the last with every group unfrozen), got ${o.epochs}`,
+    );
   const stepsPerEpoch = Math.ceil(n / o.batchSize);
   const total = stepsPerEpoch * o.epochs;
   const factor = o.discriminative === true ? 2.6 : typeof o.discriminative === "number" ? o.discriminative : 1;
   const discriminative = discriminativeLrScale(o.params, factor);
   const usedByClassifier = (name: string) => groupOf(o.params, name) >= 0;
   const all = namedVariables(o.params);
-  const adam = new Adam(all);
+  const adam = new Adam(all, o.adam);
   const rng = createRng(o.seed);
-  const result: ClassifierTrainResult = { losses: [], lrs: [], trainableByEpoch: [], seconds: 0 };
+  const result: ClassifierTrainResult = { losses: [], lrs: [], trainableByEpoch: [], validationByEpoch: [], seconds: 0 };
   const start = performance.now();
   const bar = o.progress;
   for (let epoch = 0; epoch < o.epochs; epoch++) {
@@ -153,6 +170,8 @@ export function trainRnnClassifier(o: ClassifierTrainOptions): ClassifierTrainRe
     });
     result.losses.push(...run.losses);
     result.lrs.push(...run.lrs);
+    if (o.validation) result.validationByEpoch.push(evaluateRnnClassifier(o.params, o.validation));
+    o.onEpoch?.(epoch);
   }
   adam.dispose();
   bar?.done();

@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tokenizer } from "../../data/tokenizers";
+import { type RnnLmParams, initRnnLm } from "../../models/lstm";
 
 export interface EmbeddingTransfer {
   /** [target vocabulary, E]: the carried-over rows, and the mean row for new words. */
@@ -53,4 +54,28 @@ export function unknownRate(tokenizer: Tokenizer, text: string): number {
   let n = 0;
   for (const id of ids) if (id === tokenizer.unkId) n++;
   return n / ids.length;
+}
+
+/**
+ * The pretrained LM carried over to the target vocabulary: the LSTM layers copied, the embedding
+ * (and with it the tied decoder) and the decoder bias transferred row by row as
+ * `transferEmbedding` does — new words get the mean row and the mean bias. Returns fresh
+ * variables (the source is untouched) and the ids new to the source.
+ */
+export function transferLm(source: RnnLmParams, sourceTokenizer: Tokenizer, target: Tokenizer): { params: RnnLmParams; fresh: number[]; known: number[] } {
+  if (!source.config.tieEmbeddings || source.decoder) throw new Error("transferLm: the source LM must have its decoder tied to the embedding");
+  const emb = transferEmbedding(source.embedding, sourceTokenizer, target);
+  const bias = tf.tidy(() => tf.reshape(source.decoderBias, [-1, 1]));
+  const biasT = transferEmbedding(bias, sourceTokenizer, target);
+  bias.dispose();
+  const params = initRnnLm({ ...source.config, vocabSize: target.vocabSize });
+  params.embedding.assign(emb.embedding);
+  params.decoderBias.assign(tf.reshape(biasT.embedding, [-1]));
+  params.layers.forEach((layer, l) => {
+    layer.wx.assign(source.layers[l].wx);
+    layer.wh.assign(source.layers[l].wh);
+    layer.b.assign(source.layers[l].b);
+  });
+  tf.dispose([emb.embedding, biasT.embedding]);
+  return { params, fresh: emb.fresh, known: emb.known };
 }

@@ -4,12 +4,17 @@
  * x_1…x_T; steps v_t = x_{t+1} − x_t; c_t = arccos(v̂_t · v̂_{t+1}); curvature = mean_t c_t in degrees.
  * A straight line scores 0°, a zigzag 180°, i.i.d. isotropic states in high dimension ≈ 120°.
  * Zero-length steps (a repeated state) have no direction: every angle involving one is skipped.
- * Also: per-sentence surprisal (the paper's Fig. 5 relates it to curvature).
+ * Also: per-sentence surprisal (the paper's Fig. 5 relates it to curvature), held-out sentences
+ * as token rows, word-shuffled controls, the change of curvature from a reference layer (the
+ * paper's code measures it from layer 1, the first block's output), how much each layer rewrites
+ * the stream, and how often a continuation repeats itself.
  *
  * Notebook: notebooks/10-sentence-curvature.ipynb. Tests: test/papers/10-sentence-curvature.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import { padTokenRows } from "../../data/batches";
+import type { Tokenizer } from "../../data/tokenizers";
+import { type Rng, createRng } from "../../engine/rng";
 import { type MatrixInput, toMatrix64 } from "../../metrics/matrix";
 import { type RnnLmParams, rnnEncode } from "../../models/lstm";
 import { type Block, type TransformerParams, transformerForward } from "../../models/transformer";
@@ -115,4 +120,91 @@ export function lstmStates(params: RnnLmParams): (tokens: tf.Tensor2D) => tf.Ten
         rnnEncode({ ...params, config: { ...params.config, nLayers: l, tieEmbeddings: false }, layers: params.layers.slice(0, l) }, tokens);
       return [embedded, ...params.layers.map((_, l) => upTo(l + 1))];
     });
+}
+
+/**
+ * A seeded sample of `count` sentences of `text` (one per line) as token rows: those with
+ * `minTokens`…`maxTokens` tokens of which at most `maxUnknown` are <unk>.
+ */
+export function sentenceRows(
+  text: string,
+  tokenizer: Tokenizer,
+  o: { count: number; minTokens: number; maxTokens: number; maxUnknown: number; seed: number },
+): Int32Array[] {
+  if (!(Number.isInteger(o.minTokens) && o.minTokens >= 3 && o.maxTokens >= o.minTokens))
+    throw new Error(`sentenceRows: need 3 ≤ minTokens ≤ maxTokens, got ${o.minTokens}…${o.maxTokens}`);
+  const pool = text
+    .split("\n")
+    .map((line) => tokenizer.encode(line))
+    .filter((ids) => {
+      if (ids.length < o.minTokens || ids.length > o.maxTokens) return false;
+      let unknown = 0;
+      for (const id of ids) if (id === tokenizer.unkId) unknown++;
+      return unknown <= o.maxUnknown;
+    });
+  if (pool.length < o.count)
+    throw new Error(`sentenceRows: only ${pool.length} lines have ${o.minTokens}–${o.maxTokens} tokens with ≤ ${o.maxUnknown} unknown; asked for ${o.count}`);
+  return createRng(o.seed).shuffle(pool).slice(0, o.count);
+}
+
+/** Each row with its tokens in a random order (seeded): the same words, no sentence. */
+export function shuffleTokens(rows: ArrayLike<number>[], seed: number): Int32Array[] {
+  const rng: Rng = createRng(seed);
+  return rows.map((r) => Int32Array.from(rng.shuffle(Array.from(r))));
+}
+
+/** Per-sentence change of curvature from layer `reference`: out[l][i] = profile[l][i] − profile[reference][i]. */
+export function curvatureChange(profile: number[][], reference: number): number[][] {
+  if (!(Number.isInteger(reference) && reference >= 0 && reference < profile.length))
+    throw new Error(`curvatureChange: reference layer ${reference} is not one of 0…${profile.length - 1}`);
+  const ref = profile[reference];
+  return profile.map((layer) => {
+    if (layer.length !== ref.length) throw new Error(`curvatureChange: layers have ${layer.length} and ${ref.length} sentences`);
+    return layer.map((c, i) => c - ref[i]);
+  });
+}
+
+/**
+ * How much each layer rewrites the stream: for layers l = 1…L, the mean over real tokens of
+ * ‖x_l − x_{l−1}‖ / ‖x_{l−1}‖ (states[l] is [B, T, D], `lengths` [B]). Near 0, a layer passes its
+ * input through and cannot change the trajectory's shape.
+ */
+export function layerUpdateRatios(states: tf.Tensor[], lengths: ArrayLike<number>): number[] {
+  const values = states.map((s) => s.arraySync() as number[][][]);
+  return values.slice(1).map((layer, l) => {
+    const prev = values[l];
+    let sum = 0,
+      n = 0;
+    layer.forEach((sentence, i) => {
+      for (let t = 0; t < lengths[i]; t++) {
+        let diff = 0,
+          base = 0;
+        for (let k = 0; k < sentence[t].length; k++) {
+          diff += (sentence[t][k] - prev[i][t][k]) ** 2;
+          base += prev[i][t][k] ** 2;
+        }
+        sum += Math.sqrt(diff / base);
+        n++;
+      }
+    });
+    return sum / n;
+  });
+}
+
+/** Share of the tokens at positions ≥ `from` of each row that already occurred earlier in the row (a repetition rate). */
+export function repetitionRate(rows: ArrayLike<number>[], from: number): number {
+  let repeated = 0,
+    total = 0;
+  for (const row of rows) {
+    const seen = new Set<number>();
+    for (let t = 0; t < row.length; t++) {
+      if (t >= from) {
+        total++;
+        if (seen.has(row[t])) repeated++;
+      }
+      seen.add(row[t]);
+    }
+  }
+  if (total === 0) throw new Error(`repetitionRate: no tokens at positions ≥ ${from}`);
+  return repeated / total;
 }
