@@ -76,6 +76,7 @@ import type { Study } from "./pretrain/studies";
 import { GMLP_MLM_STUDY } from "./papers/03-gmlp/study";
 import { JOMA_LM_FAST_STUDY, JOMA_LM_STUDY } from "./papers/04-joma/study";
 import { LINEAR_COSINE_STUDY } from "./papers/05-secretly-linear/study";
+import { ULMFIT_STUDY } from "./papers/08-ulmfit/study";
 /** Every pretrained study (`npm run pretrain -- <name>`), by name: see lib/pretrain/studies.ts. */
 // biome-ignore lint/suspicious/noExplicitAny: a registry of studies with different configs and results
 export const STUDIES: Record<string, Study<any, any>> = {
@@ -83,4 +84,5 @@ export const STUDIES: Record<string, Study<any, any>> = {
   [JOMA_LM_STUDY.name]: JOMA_LM_STUDY,
   [JOMA_LM_FAST_STUDY.name]: JOMA_LM_FAST_STUDY,
   [LINEAR_COSINE_STUDY.name]: LINEAR_COSINE_STUDY,
+  [ULMFIT_STUDY.name]: ULMFIT_STUDY,
 };

@@ -262,8 +262,8 @@ describe("generation", () => {
       [5, 5, 9],
       [16, 0, 7],
     ];
-    const before = tf.memory().numTensors;
     const batch = generateBatch(params, prompts, { steps: 10 }); // 13 > seqLen: the context is cut
+    const before = tf.memory().numTensors; // after the first call: causal masks are cached per length
     prompts.forEach((p, i) => expect(generate(params, p, { steps: 10 })).toEqual(batch[i]));
     expect(generateBatch(params, prompts, { steps: 10, temperature: 1, topK: 1, rng: createRng(1) })).toEqual(batch);
     const a = generateBatch(params, prompts, { steps: 6, temperature: 1.5, rng: createRng(2) });

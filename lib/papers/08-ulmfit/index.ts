@@ -9,6 +9,7 @@
  *
  * classifier.ts  concat pooling [h_T; maxpool(H); meanpool(H)] and the batch-norm head (§3.3)
  * training.ts    layer groups, the three tricks, sentence batches, LM and classifier training
+ * study.ts       the experiments as a pretrained study (`npm run pretrain -- ulmfit-ladder`)
  * probe.ts       a frozen-feature linear probe (logistic regression, L2 chosen on validation)
  * vocabulary.ts  the target vocabulary and the pretrained embedding carried over to it (new words: the mean row)
  *
@@ -17,4 +18,5 @@
 export * from "./classifier";
 export * from "./training";
 export * from "./probe";
+export * from "./study";
 export * from "./vocabulary";

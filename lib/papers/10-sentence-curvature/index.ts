@@ -175,6 +175,8 @@ export function layerUpdateRatios(states: tf.Tensor[], lengths: ArrayLike<number
     const prev = values[l];
     let sum = 0,
       n = 0;
+    const [dPrev, d] = [states[l].shape[2], states[l + 1].shape[2]];
+    if (dPrev !== d) throw new Error(`layerUpdateRatios: layer ${l} has width ${dPrev}, layer ${l + 1} width ${d}; the ratio needs one stream`);
     layer.forEach((sentence, i) => {
       for (let t = 0; t < lengths[i]; t++) {
         let diff = 0,
