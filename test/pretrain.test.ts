@@ -18,6 +18,7 @@ import { loadStudy, saveStudy } from "../lib/pretrain/studies";
 import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
 import { JOMA_LM_FAST_STUDY, JOMA_LM_STUDY } from "../lib/papers/04-joma";
 import { LINEAR_COSINE_STUDY } from "../lib/papers/05-secretly-linear";
+import { RUNGS, ULMFIT_STUDY } from "../lib/papers/08-ulmfit";
 
 beforeAll(async () => {
   await ready({ backend: "wasm", quiet: true });
@@ -288,4 +289,30 @@ describe("pretrained studies", () => {
     expect(() => LINEAR_COSINE_STUDY.run({ ...cfg, seeds: [cfg.rateSeed] })).toThrow(/rate seed 1 must not be a comparison seed/);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
+
+  it("the ULMFiT study (smoke variant): every rung chooses its rate on validation, then its seeds; the sweep; probes; no leaks", () => {
+    const cfg = ULMFIT_STUDY.smoke;
+    const before = tf.memory().numTensors;
+    const r = ULMFIT_STUDY.run(cfg);
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 4); // at most cached masks
+    expect(r.ladder.map((a) => a.rung)).toEqual(RUNGS.map((x) => x.rung));
+    for (const a of [...r.ladder, ...r.sweep]) {
+      expect(a.runs.map((x) => x.seed)).toEqual(a.labels === cfg.ladderLabels ? cfg.seeds : cfg.sweepSeeds);
+      // the chosen (rate, dropout) has the lowest validation loss of everything the rate seed tried
+      const best = a.tried.reduce((p, q) => (q.validLoss < p.validLoss ? q : p));
+      expect([a.lr, a.dropout]).toEqual([best.lr, best.dropout]);
+      for (const g of cfg.grid) expect(a.tried.some((t) => t.lr === g)).toBe(true);
+      for (const x of a.runs) {
+        for (const e of [x.trainError, x.validError, x.testError, x.testErrorRecalibrated]) expect(e >= 0 && e <= 1).toBe(true);
+        expect(x.validCurve.length).toBe(x.epochs);
+        expect(x.epochs).toBe(4 + cfg.extraEpochs[String(x.labels)]); // embedding, 2 LSTM layers, head
+      }
+    }
+    expect(r.sweep.map((a) => `${a.rung}@${a.labels}`)).toEqual(["scratch@0", "ulmfit@0"]);
+    expect(r.probes.length).toBe(3 * cfg.seeds.length);
+    expect(r.vocabulary.knownToLm).toBeLessThanOrEqual(r.vocabulary.target);
+    expect(r.vocabulary.unkRateTargetVocab).toBeLessThan(r.vocabulary.unkRateLmVocab);
+    expect(r.lm.chosenLr).toBe(r.lm.tried.reduce((p, q) => (q.valLosses[q.valLosses.length - 1] < p.valLosses[p.valLosses.length - 1] ? q : p)).lr);
+    expect(r.data).toEqual({ train: 200, valid: 300, test: 600 });
+  }, 120_000);
 });

@@ -387,7 +387,8 @@ export const ULMFIT_STUDY: Study<UlmfitStudyConfig, UlmfitStudyResult> = {
   smoke: {
     ...common,
     smokeLm: true,
-    trainSentences: 300,
+    maxWords: 16,
+    trainSentences: 200,
     lmFinetune: { grid: [1e-3, 1e-2], steps: 4, batchSize: 4, seqLen: 8, evalEvery: 2, evalBatches: 2 },
     probe: { l2s: [1e-3, 1e-1], labels: [100] },
     ladderLabels: 100,
