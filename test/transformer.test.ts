@@ -270,6 +270,12 @@ describe("generation", () => {
     expect(generateBatch(params, prompts, { steps: 6, temperature: 1.5, rng: createRng(2) })).toEqual(a);
     expect(a.flat().every((t) => Number.isInteger(t) && t >= 0 && t < 17)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+    // excluding the greedy choices: no excluded token is ever generated, greedy or sampled
+    const banned = [...new Set(batch.flat())];
+    for (const o of [{ steps: 10 }, { steps: 10, temperature: 2, topK: 3, rng: createRng(5) }])
+      for (const t of generateBatch(params, prompts, { ...o, exclude: banned }).flat()) expect(banned).not.toContain(t);
+    expect(() => generateBatch(params, prompts, { steps: 1, exclude: [17] })).toThrow(/exclude holds 17, not a token id in 0…16/);
+    expect(() => generateBatch(params, prompts, { steps: 1, exclude: Array.from({ length: 17 }, (_, i) => i) })).toThrow(/leaves no token/);
     expect(() => generateBatch(params, [[1, 2], [3]], { steps: 1 })).toThrow(/prompt 1 has 1 tokens, prompt 0 has 2/);
     expect(() => generate(params, [1], { steps: 1, temperature: 1 })).toThrow(/needs options.rng/);
     expect(() => generate(params, [1], { steps: 1, topK: -1 })).toThrow(/topK must be a non-negative integer/);

@@ -1,6 +1,7 @@
 /**
  * Sampling from a causal LM: greedy (argmax), or from softmax(logits / temperature) restricted to
- * the `topK` most likely tokens (all of them by default), with our seeded generator. `generate`
+ * the `topK` most likely tokens (all of them by default), with our seeded generator; `exclude`d
+ * token ids are never generated. `generate`
  * continues one prompt; `generateBatch` continues equal-length prompts together (one forward
  * pass per new token for the whole batch), drawing each row's token from the generator in row order.
  */
@@ -15,6 +16,8 @@ export interface GenerateOptions {
   temperature?: number;
   /** Sample only among the k most likely tokens (0 or omitted = all). */
   topK?: number;
+  /** Token ids never generated (e.g. <unk> and <eos> of a word vocabulary): their logits are set to −∞. */
+  exclude?: readonly number[];
   rng?: Rng;
 }
 
@@ -24,6 +27,12 @@ function checkOptions(where: string, o: GenerateOptions): void {
   if (!(Number.isFinite(temperature) && temperature >= 0)) throw new Error(`${where}: temperature must be ≥ 0, got ${temperature}`);
   if (!(Number.isInteger(topK) && topK >= 0)) throw new Error(`${where}: topK must be a non-negative integer, got ${topK}`);
   if (temperature > 0 && !o.rng) throw new Error(`${where}: sampling with a temperature needs options.rng`);
+}
+
+function checkExclude(where: string, exclude: readonly number[], vocabSize: number): void {
+  for (const id of exclude)
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new Error(`${where}: exclude holds ${id}, not a token id in 0…${vocabSize - 1}`);
+  if (new Set(exclude).size >= vocabSize) throw new Error(`${where}: exclude leaves no token to generate`);
 }
 
 /** Continues `prompt` (token ids) by `steps` tokens; the context is cut to the model's seqLen. */
@@ -45,9 +54,10 @@ export function generateBatch(params: TransformerParams, prompts: ArrayLike<numb
   prompts.forEach((p, i) => {
     if (p.length !== n) throw new Error(`generateBatch: prompt ${i} has ${p.length} tokens, prompt 0 has ${n}; prompts must have equal length`);
   });
-  const { temperature = 0, topK = 0 } = options;
+  const { temperature = 0, topK = 0, exclude = [] } = options;
   const rows = prompts.map((p) => Array.from(p));
   const v = params.config.vocabSize;
+  checkExclude("generateBatch", exclude, v);
   for (let i = 0; i < options.steps; i++) {
     const context = rows.map((r) => r.slice(-params.config.seqLen));
     const t = context[0].length;
@@ -58,7 +68,8 @@ export function generateBatch(params: TransformerParams, prompts: ArrayLike<numb
     const values = last.dataSync() as Float32Array;
     last.dispose();
     rows.forEach((r, b) => {
-      const row = values.subarray(b * v, (b + 1) * v);
+      const row = Float32Array.from(values.subarray(b * v, (b + 1) * v));
+      for (const id of exclude) row[id] = -Infinity;
       r.push(temperature > 0 ? sample(row, temperature, topK, options.rng!) : argmax(row));
     });
   }

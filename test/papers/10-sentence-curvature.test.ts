@@ -221,6 +221,10 @@ describe("held-out sentences, controls and changes", () => {
     const shuffled = shuffleTokens(rows, 5);
     shuffled.forEach((r, i) => expect(Array.from(r).sort()).toEqual(Array.from(rows[i]).sort()));
     expect(shuffled.some((r, i) => r.join() !== rows[i].join())).toBe(true);
+    const inner = shuffleTokens([Int32Array.from([9, 1, 2, 3, 4, 5, 6, 7])], 2, { keepEnds: true })[0];
+    expect([inner[0], inner[7]]).toEqual([9, 7]);
+    expect(Array.from(inner.slice(1, 7)).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(inner.slice(1, 7))).not.toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it("curvatureChange subtracts the reference layer per sentence; repetitionRate counts repeats from a position", () => {

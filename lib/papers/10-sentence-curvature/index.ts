@@ -147,10 +147,18 @@ export function sentenceRows(
   return createRng(o.seed).shuffle(pool).slice(0, o.count);
 }
 
-/** Each row with its tokens in a random order (seeded): the same words, no sentence. */
-export function shuffleTokens(rows: ArrayLike<number>[], seed: number): Int32Array[] {
+/**
+ * Each row with its tokens in a random order (seeded): the same words, no sentence. With
+ * `keepEnds` the first and last tokens stay in place (a sentence's opening word and its final
+ * punctuation), only the inside is shuffled.
+ */
+export function shuffleTokens(rows: ArrayLike<number>[], seed: number, options: { keepEnds?: boolean } = {}): Int32Array[] {
   const rng: Rng = createRng(seed);
-  return rows.map((r) => Int32Array.from(rng.shuffle(Array.from(r))));
+  return rows.map((r) => {
+    const a = Array.from(r);
+    if (!options.keepEnds || a.length < 3) return Int32Array.from(rng.shuffle(a));
+    return Int32Array.from([a[0], ...rng.shuffle(a.slice(1, -1)), a[a.length - 1]]);
+  });
 }
 
 /** Per-sentence change of curvature from layer `reference`: out[l][i] = profile[l][i] − profile[reference][i]. */
