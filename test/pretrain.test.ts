@@ -18,7 +18,7 @@ import { loadStudy, saveStudy } from "../lib/pretrain/studies";
 import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
 import { JOMA_LM_FAST_STUDY, JOMA_LM_STUDY } from "../lib/papers/04-joma";
 import { LINEAR_COSINE_STUDY } from "../lib/papers/05-secretly-linear";
-import { RUNGS, ULMFIT_STUDY } from "../lib/papers/08-ulmfit";
+import { RUNGS, ULMFIT_STUDY, validationScore } from "../lib/papers/08-ulmfit";
 
 beforeAll(async () => {
   await ready({ backend: "wasm", quiet: true });
@@ -298,8 +298,8 @@ describe("pretrained studies", () => {
     expect(r.ladder.map((a) => a.rung)).toEqual(RUNGS.map((x) => x.rung));
     for (const a of [...r.ladder, ...r.sweep]) {
       expect(a.runs.map((x) => x.seed)).toEqual(a.labels === cfg.ladderLabels ? cfg.seeds : cfg.sweepSeeds);
-      // the chosen (rate, dropout) has the lowest validation loss of everything the rate seed tried
-      const best = a.tried.reduce((p, q) => (q.validLoss < p.validLoss ? q : p));
+      // the chosen (rate, dropout) has the best validation score (error, then loss) of everything the rate seed tried
+      const best = a.tried.reduce((p, q) => (validationScore(q) < validationScore(p) ? q : p));
       expect([a.lr, a.dropout]).toEqual([best.lr, best.dropout]);
       for (const g of cfg.grid) expect(a.tried.some((t) => t.lr === g)).toBe(true);
       for (const x of a.runs) {

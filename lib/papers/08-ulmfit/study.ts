@@ -9,8 +9,10 @@
  *      rate chosen on the target's validation text (LM loss)
  *   3. frozen-feature linear probes of the random, pretrained and fine-tuned encoders
  *   4. the ablation ladder at `ladderLabels` labels: each rung chooses (rate, dropout) on the rate
- *      seed's validation loss, then trains the comparison `seeds` (each seed draws its own label
- *      subset, shared across rungs)
+ *      seed's validation error (ties broken by validation loss), then trains the comparison `seeds`
+ *      (each seed draws its own label subset, shared across rungs). Validation loss alone is the wrong
+ *      score here: with 100 labels the smallest rate won it by staying near chance with calibrated
+ *      probabilities (the study's first run: validation error ≈ 45% at the rates chosen)
  *   5. the labels sweep: scratch and the full recipe at every count of `sweepLabels`, the rate
  *      chosen again per count (dropout from the ladder's choice), then `sweepSeeds`
  *
@@ -100,7 +102,7 @@ export interface ArmChoice {
   lr: number;
   dropout: number;
   atEdge: boolean;
-  /** Every (rate, dropout) the rate seed tried, with its validation loss and error. */
+  /** Every (rate, dropout) the rate seed tried, with its validation loss and error (chosen by `validationScore`). */
   tried: { lr: number; dropout: number; validLoss: number; validError: number }[];
   runs: UlmfitClassifierRun[];
 }
@@ -126,6 +128,11 @@ export interface UlmfitStudyResult {
 }
 
 const key = (labels: number) => String(labels);
+
+/** How a classifier run is chosen: validation error, ties (errors come in steps of 1/300) broken by validation loss. */
+export function validationScore(r: { validError: number; validLoss: number }): number {
+  return r.validError + 1e-6 * r.validLoss;
+}
 
 function data(cfg: UlmfitStudyConfig) {
   const sentences = loadSentiment();
@@ -300,7 +307,7 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
           const r = classify(rung, labels, cfg.rateSeed, lr, dropout);
           triedRuns.push(r);
           tick(`${rung} · ${labels || "all"} labels · rate ${lr}, dropout ${dropout}: valid error ${(100 * r.validError).toFixed(1)}%`);
-          return r.validLoss;
+          return validationScore(r);
         },
         { factor: cfg.factor, maxExtensions: cfg.extensions },
       );
@@ -378,6 +385,7 @@ export const ULMFIT_STUDY: Study<UlmfitStudyConfig, UlmfitStudyResult> = {
     ladderLabels: 100,
     grid: [1e-3, 3e-3, 1e-2],
     dropouts: [0, 0.1],
+    extensions: 2,
     seeds: [2, 3, 4, 5, 6],
     sweepLabels: [500, 0],
     sweepSeeds: [2, 3, 4],
