@@ -299,12 +299,15 @@ describe("pretrained studies", () => {
     for (const a of [...r.ladder, ...r.sweep]) {
       expect(a.runs.map((x) => x.seed)).toEqual(a.labels === cfg.ladderLabels ? cfg.seeds : cfg.sweepSeeds);
       // the chosen (rate, dropout) has the best validation score (error, then loss) of everything the rate seed tried
-      const best = a.tried.reduce((p, q) => (validationScore(q) < validationScore(p) ? q : p));
+      const best = a.tried.reduce((p, q) => (q.score < p.score ? q : p));
       expect([a.lr, a.dropout]).toEqual([best.lr, best.dropout]);
       for (const g of cfg.grid) expect(a.tried.some((t) => t.lr === g)).toBe(true);
       for (const x of a.runs) {
         for (const e of [x.trainError, x.validError, x.testError, x.testErrorRecalibrated]) expect(e >= 0 && e <= 1).toBe(true);
         expect(x.validCurve.length).toBe(x.epochs);
+        expect(x.trainLossCurve.length).toBe(x.epochs);
+        expect(x.testCorrect).toMatch(/^[01]{600}$/);
+        expect(1 - [...x.testCorrect].filter((c) => c === "1").length / 600).toBeCloseTo(x.testError, 10);
         expect(x.epochs).toBe(4 + cfg.extraEpochs[String(x.labels)]); // embedding, 2 LSTM layers, head
       }
     }
@@ -314,5 +317,9 @@ describe("pretrained studies", () => {
     expect(r.vocabulary.unkRateTargetVocab).toBeLessThan(r.vocabulary.unkRateLmVocab);
     expect(r.lm.chosenLr).toBe(r.lm.tried.reduce((p, q) => (q.valLosses[q.valLosses.length - 1] < p.valLosses[p.valLosses.length - 1] ? q : p)).lr);
     expect(r.data).toEqual({ train: 200, valid: 300, test: 600 });
+    expect(r.shuffledLabels.map((x) => [x.seed, x.permuted])).toEqual(cfg.seeds.map((seed) => [seed, true]));
+    expect(Number.isFinite(r.lm.freshRowDistance) && Number.isFinite(r.lm.knownRowDistance)).toBe(true);
+    expect(r.lm.targetBaselines.bigram).toBeLessThan(r.lm.targetBaselines.unigram + 1e-9);
+    expect(validationScore({ validCurve: [0.5, 0.3, 0.2, 0.4], validLoss: 0.7 })).toBeCloseTo(0.3 + 7e-7, 12);
   }, 120_000);
 });

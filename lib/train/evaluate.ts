@@ -67,6 +67,8 @@ export interface SentenceEval {
   count: number;
   /** Mean cross-entropy per sentence. */
   loss: number;
+  /** Per sentence, in order: 1 when its arg-max class is its label. */
+  correct: Uint8Array;
 }
 
 /** A sentence classifier `logitsOf(tokens [B, T], lengths)` → [B, C] over all of `data`, in batches of `batchSize`. */
@@ -77,19 +79,23 @@ export function evaluateSentences(
 ): SentenceEval {
   let right = 0,
     loss = 0;
+  const correct = new Uint8Array(data.ids.length);
   for (let start = 0; start < data.ids.length; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, data.ids.length - start) }, (_, i) => start + i);
     const batch = sentenceBatch(data, idx);
-    const [r, l] = tf.tidy(() => {
+    let hits: ArrayLike<number> = [];
+    let l = 0;
+    tf.tidy(() => {
       const logits = logitsOf(batch.tokens, batch.lengths);
-      return [
-        tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), batch.labels), "float32")).dataSync()[0],
-        crossEntropy(logits, batch.labels).dataSync()[0] * idx.length,
-      ];
+      hits = tf.cast(tf.equal(tf.argMax(logits, 1), batch.labels), "int32").dataSync();
+      l = crossEntropy(logits, batch.labels).dataSync()[0] * idx.length;
     });
-    right += r;
+    for (let k = 0; k < hits.length; k++) {
+      correct[start + k] = hits[k];
+      right += hits[k];
+    }
     loss += l;
     tf.dispose([batch.tokens, batch.labels]);
   }
-  return { right, count: data.ids.length, loss: loss / data.ids.length };
+  return { right, count: data.ids.length, loss: loss / data.ids.length, correct };
 }

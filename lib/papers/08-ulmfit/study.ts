@@ -25,7 +25,10 @@
 import { encodeSentences, lmEvalBatches, disposeBatches } from "../../data/batches";
 import { type LabelledSentence, labelSubset, loadSentiment, stratifiedSplit } from "../../data/sentiment";
 import { type Tokenizer, wordTokenizer } from "../../data/tokenizers";
+import * as tf from "@tensorflow/tfjs";
+import { createRng } from "../../engine/rng";
 import { naiveBayesSentences } from "../../metrics/naive-bayes";
+import { ngramBaselines } from "../../metrics/ngram";
 import { type RnnLmParams, initRnnLm, rnnLmLogits } from "../../models/lstm";
 import { cloneParams, disposeParams } from "../../models/params";
 import { pretrainedLstm } from "../../pretrain/checkpoints";
@@ -60,7 +63,8 @@ export interface UlmfitStudyConfig {
   minCount: number;
   /** Keep only the first this many training sentences (0 = all; the smoke variant). */
   trainSentences: number;
-  lmFinetune: { grid: number[]; steps: number; batchSize: number; seqLen: number; evalEvery: number; evalBatches: number };
+  /** LM fine-tuning: peak rates (extended ×/÷ `factor` at an edge, at most `extensions` times), chosen on the target's validation text. */
+  lmFinetune: { grid: number[]; extensions: number; steps: number; batchSize: number; seqLen: number; evalEvery: number; evalBatches: number };
   probe: { l2s: number[]; labels: number[] };
   ladderLabels: number;
   /** Classifier grid: peak rates (extended ×/÷ `factor` at an edge, at most `extensions` times) × encoder dropouts. */
@@ -77,6 +81,8 @@ export interface UlmfitStudyConfig {
   extraEpochs: Record<string, number>;
   batchSize: Record<string, number>;
   adam: { beta1: number; beta2: number };
+  /** Controls at the full recipe's configuration: its seeds with their labels permuted. */
+  controls: boolean;
 }
 
 export interface UlmfitClassifierRun {
@@ -93,6 +99,12 @@ export interface UlmfitClassifierRun {
   /** Test error after the head's batch norms are recalibrated on the training sentences. */
   testErrorRecalibrated: number;
   validCurve: number[];
+  /** Mean training loss of each epoch. */
+  trainLossCurve: number[];
+  /** Per test sentence, in order: "1" when classified right (for intervals over sentences as well as seeds). */
+  testCorrect: string;
+  /** Labels permuted (the shuffled-label control). */
+  permuted: boolean;
   seconds: number;
 }
 
@@ -102,8 +114,8 @@ export interface ArmChoice {
   lr: number;
   dropout: number;
   atEdge: boolean;
-  /** Every (rate, dropout) the rate seed tried, with its validation loss and error (chosen by `validationScore`). */
-  tried: { lr: number; dropout: number; validLoss: number; validError: number }[];
+  /** Every (rate, dropout) the rate seed tried, with its validation loss and error and its `validationScore` (the lowest wins). */
+  tried: { lr: number; dropout: number; validLoss: number; validError: number; score: number }[];
   runs: UlmfitClassifierRun[];
 }
 
@@ -119,19 +131,31 @@ export interface UlmfitStudyResult {
     targetLossBefore: number;
     tried: { lr: number; valSteps: number[]; valLosses: number[] }[];
     chosenLr: number;
+    atEdge: boolean;
     targetLossAfter: number;
+    /** Word n-gram baselines of the target text (trained on its training text, scored on its validation text). */
+    targetBaselines: { unigram: number; bigram: number };
+    /** Mean distance from the mean row after fine-tuning: of the words new to the LM, and of the words it knew. */
+    freshRowDistance: number;
+    knownRowDistance: number;
   };
   probes: { encoder: "random" | "pretrained" | "tuned"; labels: number; seed: number; l2: number; validError: number; testError: number }[];
   naiveBayes: { labels: number; seed: number; validError: number; testError: number }[];
   ladder: ArmChoice[];
   sweep: ArmChoice[];
+  /** The full recipe's seeds at its chosen configuration with permuted labels (must not learn). */
+  shuffledLabels: UlmfitClassifierRun[];
 }
 
 const key = (labels: number) => String(labels);
 
-/** How a classifier run is chosen: validation error, ties (errors come in steps of 1/300) broken by validation loss. */
-export function validationScore(r: { validError: number; validLoss: number }): number {
-  return r.validError + 1e-6 * r.validLoss;
+/**
+ * How a classifier run is chosen: its validation error averaged over its last three epochs (one
+ * epoch's error on 300 sentences is noisy), ties broken by the final validation loss.
+ */
+export function validationScore(r: { validCurve: number[]; validLoss: number }): number {
+  const last = r.validCurve.slice(-3);
+  return last.reduce((a, b) => a + b, 0) / last.length + 1e-6 * r.validLoss;
 }
 
 function data(cfg: UlmfitStudyConfig) {
@@ -165,7 +189,7 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   const text = (items: LabelledSentence[]) => items.map((x) => x.text).join("\n");
   const targetTrainIds = tok.encode(text(split.train)),
     targetValidIds = tok.encode(text(split.valid));
-  const { params: transferred, known } = transferLm(lm.params, lmTok, tok);
+  const { params: transferred, known, fresh } = transferLm(lm.params, lmTok, tok);
   const entry = lm.manifest.files.find((f) => f.file === "model.safetensors");
   let done = 0;
   const ladderRuns = RUNGS.length * (cfg.grid.length * cfg.dropouts.length + cfg.seeds.length);
@@ -182,34 +206,41 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   };
   const targetLossBefore = lmLossOn(transferred, targetValidIds);
   const tried: UlmfitStudyResult["lm"]["tried"] = [];
-  let tuned: RnnLmParams | undefined;
-  let best = Infinity;
-  for (const lr of cfg.lmFinetune.grid) {
-    const p = cloneParams(transferred);
-    const r = trainRnnLm({
-      params: p,
-      trainIds: targetTrainIds,
-      validIds: targetValidIds,
-      steps: cfg.lmFinetune.steps,
-      batchSize: cfg.lmFinetune.batchSize,
-      seqLen: cfg.lmFinetune.seqLen,
-      seed: 2,
-      lr: (s) => slantedTriangularLR(s, { totalSteps: cfg.lmFinetune.steps, lrMax: lr }),
-      lrScale: lmDiscriminativeLrScale(p),
-      evalEvery: cfg.lmFinetune.evalEvery,
-      evalBatches: cfg.lmFinetune.evalBatches,
-      clipNorm: 1,
-    });
-    tried.push({ lr, valSteps: r.valSteps, valLosses: r.valLosses });
-    const final = r.valLosses[r.valLosses.length - 1];
-    if (final < best) {
-      best = final;
-      if (tuned) disposeParams(tuned);
-      tuned = p;
-    } else disposeParams(p);
-    tick(`LM fine-tuning at ${lr}`);
-  }
-  const chosenLr = tried.reduce((a, b) => (b.valLosses[b.valLosses.length - 1] < a.valLosses[a.valLosses.length - 1] ? b : a)).lr;
+  const lmRuns = new Map<number, RnnLmParams>();
+  const lmChoice = chooseLearningRate(
+    cfg.lmFinetune.grid,
+    (lr) => {
+      const p = cloneParams(transferred);
+      const r = trainRnnLm({
+        params: p,
+        trainIds: targetTrainIds,
+        validIds: targetValidIds,
+        steps: cfg.lmFinetune.steps,
+        batchSize: cfg.lmFinetune.batchSize,
+        seqLen: cfg.lmFinetune.seqLen,
+        seed: 2,
+        lr: (s) => slantedTriangularLR(s, { totalSteps: cfg.lmFinetune.steps, lrMax: lr }),
+        lrScale: lmDiscriminativeLrScale(p),
+        evalEvery: cfg.lmFinetune.evalEvery,
+        evalBatches: cfg.lmFinetune.evalBatches,
+        clipNorm: 1,
+      });
+      tried.push({ lr, valSteps: r.valSteps, valLosses: r.valLosses });
+      lmRuns.set(lr, p);
+      tick(`LM fine-tuning at ${lr}`);
+      return r.valLosses[r.valLosses.length - 1];
+    },
+    { factor: cfg.factor, maxExtensions: cfg.lmFinetune.extensions },
+  );
+  const chosenLr = lmChoice.best;
+  const tuned = lmRuns.get(chosenLr)!;
+  for (const [lr, p] of lmRuns) if (lr !== chosenLr) disposeParams(p);
+  tried.sort((a, b) => a.lr - b.lr);
+  const meanRow = tf.tidy(() => tf.mean(lm.params.embedding, 0).arraySync() as number[]);
+  const tunedRows = tuned.embedding.arraySync() as number[][];
+  const rowDistance = (ids: number[]) =>
+    ids.length === 0 ? 0 : ids.reduce((acc, id) => acc + Math.sqrt(tunedRows[id].reduce((a, x, k) => a + (x - meanRow[k]) ** 2, 0)), 0) / ids.length;
+  const targetBaselines = ngramBaselines(targetTrainIds, targetValidIds, tok.vocabSize);
   const targetConfig = { ...transferred.config };
 
   // --- sentences
@@ -220,7 +251,7 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   const subsetOf = (labels: number, seed: number) => (labels > 0 ? labelSubset(split.train, labels, seed) : split.train);
 
   // --- frozen-feature probes and naive Bayes
-  const encoders = { random: initRnnLm({ ...targetConfig, seed: 101 }), pretrained: transferred, tuned: tuned! };
+  const encoders = { random: initRnnLm({ ...targetConfig, seed: 101 }), pretrained: transferred, tuned: tuned };
   const features = Object.fromEntries(
     Object.entries(encoders).map(([name, enc]) => [name, { valid: pooledFeatures(enc, validSet), test: pooledFeatures(enc, testSet), train: pooledFeatures(enc, trainAll) }]),
   ) as Record<"random" | "pretrained" | "tuned", { valid: number[][]; test: number[][]; train: number[][] }>;
@@ -255,13 +286,15 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   disposeParams(encoders.random);
 
   // --- classifiers
-  const classify = (rungName: Rung, labels: number, seed: number, lr: number, dropout: number): UlmfitClassifierRun => {
+  const classify = (rungName: Rung, labels: number, seed: number, lr: number, dropout: number, permuted = false): UlmfitClassifierRun => {
     const rung = RUNGS.find((r) => r.rung === rungName)!;
     const encoder =
-      rung.encoder === "scratch" ? initRnnLm({ ...targetConfig, seed: 100 + seed }) : cloneParams(rung.encoder === "pretrained" ? transferred : tuned!);
+      rung.encoder === "scratch" ? initRnnLm({ ...targetConfig, seed: 100 + seed }) : cloneParams(rung.encoder === "pretrained" ? transferred : tuned);
     encoder.config = { ...encoder.config, dropout };
     const clf = initRnnClassifier(encoder, { classes: 2, seed });
-    const trainSet = encode(subsetOf(labels, seed));
+    const subset = subsetOf(labels, seed);
+    const permutedLabels = createRng(1000 + seed).shuffle(subset.map((x) => x.label));
+    const trainSet = encode(permuted ? subset.map((x, i) => ({ ...x, label: permutedLabels[i] })) : subset);
     const epochs = rnnGroupCount(clf) + cfg.extraEpochs[key(labels)];
     const r = trainRnnClassifier({
       params: clf,
@@ -277,6 +310,7 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
       seed,
     });
     const valid = evaluateRnnClassifier(clf, validSet);
+    const test = evaluateRnnClassifier(clf, testSet);
     const out: UlmfitClassifierRun = {
       rung: rungName,
       labels,
@@ -287,9 +321,12 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
       trainError: evaluateRnnClassifier(clf, trainSet).error,
       validError: valid.error,
       validLoss: valid.loss,
-      testError: evaluateRnnClassifier(clf, testSet).error,
+      testError: test.error,
       testErrorRecalibrated: NaN,
       validCurve: r.validationByEpoch.map((v) => v.error),
+      trainLossCurve: r.trainLossByEpoch,
+      testCorrect: Array.from(test.correct).join(""),
+      permuted,
       seconds: r.seconds,
     };
     recalibrateBatchNorm(clf, trainAll);
@@ -326,13 +363,21 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
       lr: chosen.choice.best,
       dropout: chosen.dropout,
       atEdge: chosen.choice.atEdge,
-      tried: triedRuns.map((r) => ({ lr: r.lr, dropout: r.dropout, validLoss: r.validLoss, validError: r.validError })),
+      tried: triedRuns.map((r) => ({ lr: r.lr, dropout: r.dropout, validLoss: r.validLoss, validError: r.validError, score: validationScore(r) })),
       runs,
     };
   };
   const ladder = RUNGS.map((r) => arm(r.rung, cfg.ladderLabels, cfg.dropouts, cfg.seeds));
   const dropoutOf = (rung: Rung) => ladder.find((a) => a.rung === rung)!.dropout;
   const sweep = cfg.sweepLabels.flatMap((labels) => (["scratch", "ulmfit"] as const).map((rung) => arm(rung, labels, [dropoutOf(rung)], cfg.sweepSeeds)));
+  const full = ladder.find((a) => a.rung === "ulmfit")!;
+  const shuffledLabels = cfg.controls
+    ? cfg.seeds.map((seed) => {
+        const r = classify("ulmfit", cfg.ladderLabels, seed, full.lr, full.dropout, true);
+        tick(`ulmfit · permuted labels · seed ${seed}: test error ${(100 * r.testError).toFixed(1)}%`);
+        return r;
+      })
+    : [];
 
   const result: UlmfitStudyResult = {
     lmCheckpointSha256: entry?.sha256 ?? "",
@@ -351,14 +396,19 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
       targetLossBefore,
       tried,
       chosenLr,
-      targetLossAfter: lmLossOn(tuned!, targetValidIds),
+      atEdge: lmChoice.atEdge,
+      targetLossAfter: lmLossOn(tuned, targetValidIds),
+      targetBaselines: { unigram: targetBaselines.unigram, bigram: targetBaselines.bigram },
+      freshRowDistance: rowDistance(fresh.filter((id) => id > 1)),
+      knownRowDistance: rowDistance(known.filter((id) => id > 1)),
     },
     probes,
     naiveBayes,
     ladder,
     sweep,
+    shuffledLabels,
   };
-  disposeParams([lm.params, transferred, tuned!]);
+  disposeParams([lm.params, transferred, tuned]);
   return result;
 }
 
@@ -370,21 +420,22 @@ const common = {
   extensions: 1,
   rateSeed: 1,
   adam: { beta1: 0.7, beta2: 0.99 },
+  controls: true,
 };
 
 export const ULMFIT_STUDY: Study<UlmfitStudyConfig, UlmfitStudyResult> = {
   name: "ulmfit-ladder",
   description:
-    "ULMFiT on the UCI review sentences: word-lstm transferred to the target vocabulary, LM fine-tuning, probes, the ablation ladder at 100 labels (5 seeds) and the labels sweep (≈ 35 min)",
+    "ULMFiT on the UCI review sentences: word-lstm transferred to the target vocabulary, LM fine-tuning, probes, the ablation ladder at 100 labels (5 seeds), the labels sweep and a shuffled-label control (≈ 30 min)",
   full: {
     ...common,
     smokeLm: false,
     trainSentences: 0,
-    lmFinetune: { grid: [1e-3, 3e-3, 1e-2], steps: 150, batchSize: 16, seqLen: 32, evalEvery: 50, evalBatches: 16 },
-    probe: { l2s: [1e-4, 1e-3, 1e-2, 1e-1], labels: [100, 0] },
+    lmFinetune: { grid: [1e-3, 3e-3, 1e-2], extensions: 2, steps: 400, batchSize: 16, seqLen: 32, evalEvery: 50, evalBatches: 16 },
+    probe: { l2s: [1e-4, 1e-3, 1e-2, 1e-1, 1, 10], labels: [100, 0] },
     ladderLabels: 100,
     grid: [1e-3, 3e-3, 1e-2],
-    dropouts: [0, 0.1],
+    dropouts: [0.1, 0.4],
     extensions: 2,
     seeds: [2, 3, 4, 5, 6],
     sweepLabels: [500, 0],
@@ -397,11 +448,11 @@ export const ULMFIT_STUDY: Study<UlmfitStudyConfig, UlmfitStudyResult> = {
     smokeLm: true,
     maxWords: 16,
     trainSentences: 200,
-    lmFinetune: { grid: [1e-3, 1e-2], steps: 4, batchSize: 4, seqLen: 8, evalEvery: 2, evalBatches: 2 },
+    lmFinetune: { grid: [1e-3, 1e-2], extensions: 0, steps: 4, batchSize: 4, seqLen: 8, evalEvery: 2, evalBatches: 2 },
     probe: { l2s: [1e-3, 1e-1], labels: [100] },
     ladderLabels: 100,
     grid: [1e-3, 1e-2],
-    dropouts: [0],
+    dropouts: [0.1],
     seeds: [2, 3],
     sweepLabels: [0],
     sweepSeeds: [2, 3],

@@ -81,9 +81,9 @@ export function evaluateRnnClassifier(
   params: RnnClassifierParams,
   data: EncodedSentences,
   batchSize = 64,
-): { error: number; loss: number } {
+): { error: number; loss: number; correct: Uint8Array } {
   const e = evaluateSentences((tokens, lengths) => rnnClassify(params, tokens, lengths), data, batchSize);
-  return { error: (e.count - e.right) / e.count, loss: e.loss };
+  return { error: (e.count - e.right) / e.count, loss: e.loss, correct: e.correct };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,6 +123,8 @@ export interface ClassifierTrainResult {
   trainableByEpoch: string[][];
   /** Validation error and loss after each epoch (when `validation` was given). */
   validationByEpoch: { error: number; loss: number }[];
+  /** Mean training loss (with dropout) of each epoch's steps. */
+  trainLossByEpoch: number[];
   seconds: number;
 }
 
@@ -145,7 +147,7 @@ export function trainRnnClassifier(o: ClassifierTrainOptions): ClassifierTrainRe
   const all = namedVariables(o.params);
   const adam = new Adam(all, o.adam);
   const rng = createRng(o.seed);
-  const result: ClassifierTrainResult = { losses: [], lrs: [], trainableByEpoch: [], validationByEpoch: [], seconds: 0 };
+  const result: ClassifierTrainResult = { losses: [], lrs: [], trainableByEpoch: [], validationByEpoch: [], trainLossByEpoch: [], seconds: 0 };
   const start = performance.now();
   const bar = o.progress;
   for (let epoch = 0; epoch < o.epochs; epoch++) {
@@ -170,7 +172,11 @@ export function trainRnnClassifier(o: ClassifierTrainOptions): ClassifierTrainRe
     });
     result.losses.push(...run.losses);
     result.lrs.push(...run.lrs);
-    if (o.validation) result.validationByEpoch.push(evaluateRnnClassifier(o.params, o.validation));
+    result.trainLossByEpoch.push(run.losses.reduce((a, b) => a + b, 0) / run.losses.length);
+    if (o.validation) {
+      const v = evaluateRnnClassifier(o.params, o.validation);
+      result.validationByEpoch.push({ error: v.error, loss: v.loss });
+    }
     o.onEpoch?.(epoch);
   }
   adam.dispose();
