@@ -147,11 +147,16 @@ describe("an LSTM recipe", () => {
     const r = recipe("word-lstm", { smoke: true });
     const a = trainRecipe(r),
       b = trainRecipe(r);
-    for (const [file, f] of a.files) expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(b.files.get(file)?.bytes ?? [])), file).toBe(0);
+    for (const [file, f] of a.files)
+      expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(b.files.get(file)?.bytes ?? [])), file).toBe(0);
     const p = a.params as RnnLmParams;
     expect(p.decoder).toBeUndefined(); // tied
     expect(p.layers.length).toBe(2);
-    expect([...namedVariables(p).keys()]).toEqual(["embedding", ...[0, 1].flatMap((l) => ["wx", "wh", "b"].map((w) => `layers.${l}.${w}`)), "decoderBias"]);
+    expect([...namedVariables(p).keys()]).toEqual([
+      "embedding",
+      ...[0, 1].flatMap((l) => ["wx", "wh", "b"].map((w) => `layers.${l}.${w}`)),
+      "decoderBias",
+    ]);
     expect(a.manifest.tokensSeen).toBe(r.steps * r.batchSize * 16);
     expect(a.manifest.validation.steps).toEqual([0, 3, 6]);
     // the weights moved (dropout does not stop training), and validation fell from the start
@@ -162,7 +167,8 @@ describe("an LSTM recipe", () => {
       const trained = namedVariables(a.params).get(name)?.dataSync() ?? [];
       const loaded = v.dataSync();
       expect(loaded.length, name).toBe(trained.length);
-      for (let i = 0; i < loaded.length; i++) expect(Math.abs(loaded[i] - trained[i]), name).toBeLessThanOrEqual(2 ** -11 * Math.abs(trained[i]) + 1e-7);
+      for (let i = 0; i < loaded.length; i++)
+        expect(Math.abs(loaded[i] - trained[i]), name).toBeLessThanOrEqual(2 ** -11 * Math.abs(trained[i]) + 1e-7);
     }
     expect(checkpointValLoss(m)).toBeCloseTo(a.manifest.finalValLoss, 2);
     const start = pretrainedLstm("word-lstm", { smoke: true, step: 0 });
@@ -315,7 +321,9 @@ describe("pretrained studies", () => {
     expect(r.probes.length).toBe(3 * cfg.seeds.length);
     expect(r.vocabulary.knownToLm).toBeLessThanOrEqual(r.vocabulary.target);
     expect(r.vocabulary.unkRateTargetVocab).toBeLessThan(r.vocabulary.unkRateLmVocab);
-    expect(r.lm.chosenLr).toBe(r.lm.tried.reduce((p, q) => (q.valLosses[q.valLosses.length - 1] < p.valLosses[p.valLosses.length - 1] ? q : p)).lr);
+    expect(r.lm.chosenLr).toBe(
+      r.lm.tried.reduce((p, q) => (q.valLosses[q.valLosses.length - 1] < p.valLosses[p.valLosses.length - 1] ? q : p)).lr,
+    );
     expect(r.data).toEqual({ train: 200, valid: 300, test: 600 });
     expect(r.shuffledLabels.map((x) => [x.seed, x.permuted])).toEqual(cfg.seeds.map((seed) => [seed, true]));
     expect(Number.isFinite(r.lm.freshRowDistance) && Number.isFinite(r.lm.knownRowDistance)).toBe(true);

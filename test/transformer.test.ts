@@ -256,7 +256,9 @@ describe("transformer", () => {
 
 describe("generation", () => {
   it("a batch continues each prompt as generate does alone; top-1 sampling is greedy; sampling is seeded", () => {
-    const params = initTransformer(transformerConfig({ vocabSize: 17, seqLen: 8, dModel: 16, nHeads: 2, nLayers: 2, dFF: 32, seed: 4, initStd: 0.3 }));
+    const params = initTransformer(
+      transformerConfig({ vocabSize: 17, seqLen: 8, dModel: 16, nHeads: 2, nLayers: 2, dFF: 32, seed: 4, initStd: 0.3 }),
+    );
     const prompts = [
       [1, 2, 3],
       [5, 5, 9],

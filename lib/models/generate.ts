@@ -31,7 +31,8 @@ function checkOptions(where: string, o: GenerateOptions): void {
 
 function checkExclude(where: string, exclude: readonly number[], vocabSize: number): void {
   for (const id of exclude)
-    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) throw new Error(`${where}: exclude holds ${id}, not a token id in 0…${vocabSize - 1}`);
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize))
+      throw new Error(`${where}: exclude holds ${id}, not a token id in 0…${vocabSize - 1}`);
   if (new Set(exclude).size >= vocabSize) throw new Error(`${where}: exclude leaves no token to generate`);
 }
 
@@ -52,7 +53,8 @@ export function generateBatch(params: TransformerParams, prompts: ArrayLike<numb
   const n = prompts[0].length;
   if (n === 0) throw new Error("generateBatch: the prompts must contain at least one token");
   prompts.forEach((p, i) => {
-    if (p.length !== n) throw new Error(`generateBatch: prompt ${i} has ${p.length} tokens, prompt 0 has ${n}; prompts must have equal length`);
+    if (p.length !== n)
+      throw new Error(`generateBatch: prompt ${i} has ${p.length} tokens, prompt 0 has ${n}; prompts must have equal length`);
   });
   const { temperature = 0, topK = 0, exclude = [] } = options;
   const rows = prompts.map((p) => Array.from(p));

@@ -69,7 +69,12 @@ export function pretrainedLstmModel(name: string, options: { step?: number } = {
   return stamped(name, options.step, smoke, pretrainedLstm(name, { smoke, step: options.step }));
 }
 
-function stamped<P extends RecipeParams>(name: string, step: number | undefined, smoke: boolean, loaded: LoadedCheckpoint<P>): LoadedCheckpoint<P> {
+function stamped<P extends RecipeParams>(
+  name: string,
+  step: number | undefined,
+  smoke: boolean,
+  loaded: LoadedCheckpoint<P>,
+): LoadedCheckpoint<P> {
   const file = step === undefined ? "model.safetensors" : `step-${step}.safetensors`;
   const entry = loaded.manifest.files.find((f) => f.file === file);
   const stamp: RunStamp = { kind: "checkpoint", name, step: step ?? null, file, sha256: entry?.sha256 ?? "", smoke };

@@ -156,7 +156,8 @@ export const RECIPES = {
    */
   "word-lstm": {
     name: "word-lstm",
-    description: "2-layer word LSTM (embedding 128, hidden 256, tied), 5,000-word vocabulary, on the speeches + Brown (≈ 27 min on 2 cores)",
+    description:
+      "2-layer word LSTM (embedding 128, hidden 256, tied), 5,000-word vocabulary, on the speeches + Brown (≈ 27 min on 2 cores)",
     corpus: "sotu+brown",
     corpusChars: 0,
     tokenizer: { kind: "word", maxVocab: 5000 },

@@ -349,7 +349,9 @@ describe("the pretrained LM in the target vocabulary, batch-norm recalibration a
     // fresh variables: training the copy leaves the source alone
     params.layers[0].wh.assign(tf.zerosLike(params.layers[0].wh));
     expect(lm.layers[0].wh.dataSync().some((x) => x !== 0)).toBe(true);
-    expect(() => transferLm(initRnnLm({ ...tiny, vocabSize: 5, tieEmbeddings: false }), source, target)).toThrow(/must have its decoder tied/);
+    expect(() => transferLm(initRnnLm({ ...tiny, vocabSize: 5, tieEmbeddings: false }), source, target)).toThrow(
+      /must have its decoder tied/,
+    );
     disposeParams([lm, params]);
   });
 

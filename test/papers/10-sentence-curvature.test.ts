@@ -216,8 +216,14 @@ describe("held-out sentences, controls and changes", () => {
     expect(new Set(decoded).size).toBe(2);
     for (const d of decoded) expect(eligible).toContain(d);
     expect(sentenceRows(text, tok, { count: 2, minTokens: 4, maxTokens: 7, maxUnknown: 1, seed: 3 })).toEqual(rows);
-    expect(sentenceRows(text, tok, { count: 3, minTokens: 4, maxTokens: 7, maxUnknown: 1, seed: 9 }).map((r) => tok.decode(r)).sort()).toEqual([...eligible].sort());
-    expect(() => sentenceRows(text, tok, { count: 4, minTokens: 4, maxTokens: 7, maxUnknown: 1, seed: 3 })).toThrow(/only 3 lines have 4–7 tokens with ≤ 1 unknown/);
+    expect(
+      sentenceRows(text, tok, { count: 3, minTokens: 4, maxTokens: 7, maxUnknown: 1, seed: 9 })
+        .map((r) => tok.decode(r))
+        .sort(),
+    ).toEqual([...eligible].sort());
+    expect(() => sentenceRows(text, tok, { count: 4, minTokens: 4, maxTokens: 7, maxUnknown: 1, seed: 3 })).toThrow(
+      /only 3 lines have 4–7 tokens with ≤ 1 unknown/,
+    );
     const shuffled = shuffleTokens(rows, 5);
     shuffled.forEach((r, i) => expect(Array.from(r).sort()).toEqual(Array.from(rows[i]).sort()));
     expect(shuffled.some((r, i) => r.join() !== rows[i].join())).toBe(true);
@@ -228,16 +234,55 @@ describe("held-out sentences, controls and changes", () => {
   });
 
   it("curvatureChange subtracts the reference layer per sentence; repetitionRate counts repeats from a position", () => {
-    expect(curvatureChange([[120, 110], [100, 90], [95, 100]], 1)).toEqual([[20, 20], [0, 0], [-5, 10]]);
+    expect(
+      curvatureChange(
+        [
+          [120, 110],
+          [100, 90],
+          [95, 100],
+        ],
+        1,
+      ),
+    ).toEqual([
+      [20, 20],
+      [0, 0],
+      [-5, 10],
+    ]);
     expect(() => curvatureChange([[1]], 1)).toThrow(/reference layer 1 is not one of 0…0/);
     // row 1: positions 2, 3, 4 → 3 (seen), 1 (seen), 9 (new); row 2: 5 (new), 5 (seen), 7 (new)
-    expect(repetitionRate([[1, 3, 3, 1, 9], [4, 6, 5, 5, 7]], 2)).toBeCloseTo(3 / 6, 12);
+    expect(
+      repetitionRate(
+        [
+          [1, 3, 3, 1, 9],
+          [4, 6, 5, 5, 7],
+        ],
+        2,
+      ),
+    ).toBeCloseTo(3 / 6, 12);
   });
 
   it("layerUpdateRatios: ‖x_l − x_{l−1}‖ / ‖x_{l−1}‖ over real tokens only", () => {
-    const x0 = tf.tensor3d([[[3, 4], [1, 0], [100, 100]]]); // third token is padding
-    const x1 = tf.tensor3d([[[3, 4], [1, 1], [0, 0]]]);
-    const x2 = tf.tensor3d([[[6, 8], [2, 2], [5, 5]]]);
+    const x0 = tf.tensor3d([
+      [
+        [3, 4],
+        [1, 0],
+        [100, 100],
+      ],
+    ]); // third token is padding
+    const x1 = tf.tensor3d([
+      [
+        [3, 4],
+        [1, 1],
+        [0, 0],
+      ],
+    ]);
+    const x2 = tf.tensor3d([
+      [
+        [6, 8],
+        [2, 2],
+        [5, 5],
+      ],
+    ]);
     const r = layerUpdateRatios([x0, x1, x2], [2]);
     expect(r[0]).toBeCloseTo((0 + 1) / 2, 6);
     expect(r[1]).toBeCloseTo((1 + 1) / 2, 6);

@@ -165,6 +165,8 @@ export function recalibrateBatchNorm(params: RnnClassifierParams, data: EncodedS
   const pooled = pooledFeatures(params.encoder, data, batchSize);
   moments(pooled, params.stats.bn1);
   const { head, stats } = params;
-  const hidden = tf.tidy(() => tf.relu(linear(batchNorm(tf.tensor2d(pooled), head.bn1, stats.bn1, false), head.w1, head.b1)).arraySync() as number[][]);
+  const hidden = tf.tidy(
+    () => tf.relu(linear(batchNorm(tf.tensor2d(pooled), head.bn1, stats.bn1, false), head.w1, head.b1)).arraySync() as number[][],
+  );
   moments(hidden, params.stats.bn2);
 }

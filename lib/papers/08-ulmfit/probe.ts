@@ -28,7 +28,8 @@ export function fitLinearProbe(x: number[][], y: number[], o: { classes: number;
   if (n === 0 || n !== y.length) throw new Error(`fitLinearProbe: ${n} feature rows for ${y.length} labels`);
   if (!(o.l2 >= 0)) throw new Error(`fitLinearProbe: l2 must be ≥ 0, got ${o.l2}`);
   for (const label of y)
-    if (!(Number.isInteger(label) && label >= 0 && label < o.classes)) throw new Error(`fitLinearProbe: label ${label} is not one of 0…${o.classes - 1}`);
+    if (!(Number.isInteger(label) && label >= 0 && label < o.classes))
+      throw new Error(`fitLinearProbe: label ${label} is not one of 0…${o.classes - 1}`);
   const d = x[0].length;
   const mean = Array.from({ length: d }, (_, k) => x.reduce((s, r) => s + r[k], 0) / n);
   const std = Array.from({ length: d }, (_, k) => Math.sqrt(x.reduce((s, r) => s + (r[k] - mean[k]) ** 2, 0) / n) || 1);
@@ -49,7 +50,9 @@ export function fitLinearProbe(x: number[][], y: number[], o: { classes: number;
 /** The probe's error rate on (x, y). */
 export function probeError(probe: LinearProbe, x: number[][], y: number[]): number {
   if (x.length === 0 || x.length !== y.length) throw new Error(`probeError: ${x.length} feature rows for ${y.length} labels`);
-  const predicted = tf.tidy(() => tf.argMax(tf.add(tf.matMul(standardise(x, probe.mean, probe.std), tf.tensor2d(probe.w)), probe.b), 1).arraySync() as number[]);
+  const predicted = tf.tidy(
+    () => tf.argMax(tf.add(tf.matMul(standardise(x, probe.mean, probe.std), tf.tensor2d(probe.w)), probe.b), 1).arraySync() as number[],
+  );
   return predicted.filter((p, i) => p !== y[i]).length / y.length;
 }
 

@@ -45,7 +45,14 @@ import { transferLm } from "./vocabulary";
 export type Rung = "scratch" | "pretrained" | "lm-finetuned" | "discriminative" | "stlr" | "ulmfit";
 
 /** The ladder, bottom to top: each rung adds one ingredient to the one before. */
-export const RUNGS: { rung: Rung; name: string; encoder: "scratch" | "pretrained" | "tuned"; discriminative: boolean; stlr: boolean; gradualUnfreezing: boolean }[] = [
+export const RUNGS: {
+  rung: Rung;
+  name: string;
+  encoder: "scratch" | "pretrained" | "tuned";
+  discriminative: boolean;
+  stlr: boolean;
+  gradualUnfreezing: boolean;
+}[] = [
   { rung: "scratch", name: "scratch", encoder: "scratch", discriminative: false, stlr: false, gradualUnfreezing: false },
   { rung: "pretrained", name: "pretrained LM", encoder: "pretrained", discriminative: false, stlr: false, gradualUnfreezing: false },
   { rung: "lm-finetuned", name: "+ LM fine-tuning", encoder: "tuned", discriminative: false, stlr: false, gradualUnfreezing: false },
@@ -64,7 +71,15 @@ export interface UlmfitStudyConfig {
   /** Keep only the first this many training sentences (0 = all; the smoke variant). */
   trainSentences: number;
   /** LM fine-tuning: peak rates (extended ×/÷ `factor` at an edge, at most `extensions` times), chosen on the target's validation text. */
-  lmFinetune: { grid: number[]; extensions: number; steps: number; batchSize: number; seqLen: number; evalEvery: number; evalBatches: number };
+  lmFinetune: {
+    grid: number[];
+    extensions: number;
+    steps: number;
+    batchSize: number;
+    seqLen: number;
+    evalEvery: number;
+    evalBatches: number;
+  };
   probe: { l2s: number[]; labels: number[] };
   ladderLabels: number;
   /** Classifier grid: peak rates (extended ×/÷ `factor` at an edge, at most `extensions` times) × encoder dropouts. */
@@ -199,7 +214,11 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
 
   // --- LM fine-tuning on the target text: the peak rate chosen on the target's validation text
   const lmLossOn = (p: RnnLmParams, ids: ArrayLike<number>) => {
-    const batches = lmEvalBatches(ids, { batchSize: cfg.lmFinetune.batchSize, seqLen: cfg.lmFinetune.seqLen, maxBatches: cfg.lmFinetune.evalBatches });
+    const batches = lmEvalBatches(ids, {
+      batchSize: cfg.lmFinetune.batchSize,
+      seqLen: cfg.lmFinetune.seqLen,
+      maxBatches: cfg.lmFinetune.evalBatches,
+    });
     const loss = evaluateLm((x) => rnnLmLogits(p, x), batches).loss;
     disposeBatches(batches);
     return loss;
@@ -239,7 +258,9 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   const meanRow = tf.tidy(() => tf.mean(lm.params.embedding, 0).arraySync() as number[]);
   const tunedRows = tuned.embedding.arraySync() as number[][];
   const rowDistance = (ids: number[]) =>
-    ids.length === 0 ? 0 : ids.reduce((acc, id) => acc + Math.sqrt(tunedRows[id].reduce((a, x, k) => a + (x - meanRow[k]) ** 2, 0)), 0) / ids.length;
+    ids.length === 0
+      ? 0
+      : ids.reduce((acc, id) => acc + Math.sqrt(tunedRows[id].reduce((a, x, k) => a + (x - meanRow[k]) ** 2, 0)), 0) / ids.length;
   const targetBaselines = ngramBaselines(targetTrainIds, targetValidIds, tok.vocabSize);
   const targetConfig = { ...transferred.config };
 
@@ -253,7 +274,10 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   // --- frozen-feature probes and naive Bayes
   const encoders = { random: initRnnLm({ ...targetConfig, seed: 101 }), pretrained: transferred, tuned: tuned };
   const features = Object.fromEntries(
-    Object.entries(encoders).map(([name, enc]) => [name, { valid: pooledFeatures(enc, validSet), test: pooledFeatures(enc, testSet), train: pooledFeatures(enc, trainAll) }]),
+    Object.entries(encoders).map(([name, enc]) => [
+      name,
+      { valid: pooledFeatures(enc, validSet), test: pooledFeatures(enc, testSet), train: pooledFeatures(enc, trainAll) },
+    ]),
   ) as Record<"random" | "pretrained" | "tuned", { valid: number[][]; test: number[][]; train: number[][] }>;
   const indexOf = new Map(split.train.map((x, i) => [x, i]));
   const probes: UlmfitStudyResult["probes"] = [];
@@ -289,7 +313,9 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   const classify = (rungName: Rung, labels: number, seed: number, lr: number, dropout: number, permuted = false): UlmfitClassifierRun => {
     const rung = RUNGS.find((r) => r.rung === rungName)!;
     const encoder =
-      rung.encoder === "scratch" ? initRnnLm({ ...targetConfig, seed: 100 + seed }) : cloneParams(rung.encoder === "pretrained" ? transferred : tuned);
+      rung.encoder === "scratch"
+        ? initRnnLm({ ...targetConfig, seed: 100 + seed })
+        : cloneParams(rung.encoder === "pretrained" ? transferred : tuned);
     encoder.config = { ...encoder.config, dropout };
     const clf = initRnnClassifier(encoder, { classes: 2, seed });
     const subset = subsetOf(labels, seed);
@@ -363,13 +389,21 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
       lr: chosen.choice.best,
       dropout: chosen.dropout,
       atEdge: chosen.choice.atEdge,
-      tried: triedRuns.map((r) => ({ lr: r.lr, dropout: r.dropout, validLoss: r.validLoss, validError: r.validError, score: validationScore(r) })),
+      tried: triedRuns.map((r) => ({
+        lr: r.lr,
+        dropout: r.dropout,
+        validLoss: r.validLoss,
+        validError: r.validError,
+        score: validationScore(r),
+      })),
       runs,
     };
   };
   const ladder = RUNGS.map((r) => arm(r.rung, cfg.ladderLabels, cfg.dropouts, cfg.seeds));
   const dropoutOf = (rung: Rung) => ladder.find((a) => a.rung === rung)!.dropout;
-  const sweep = cfg.sweepLabels.flatMap((labels) => (["scratch", "ulmfit"] as const).map((rung) => arm(rung, labels, [dropoutOf(rung)], cfg.sweepSeeds)));
+  const sweep = cfg.sweepLabels.flatMap((labels) =>
+    (["scratch", "ulmfit"] as const).map((rung) => arm(rung, labels, [dropoutOf(rung)], cfg.sweepSeeds)),
+  );
   const full = ladder.find((a) => a.rung === "ulmfit")!;
   const shuffledLabels = cfg.controls
     ? cfg.seeds.map((seed) => {

@@ -147,7 +147,14 @@ export function trainRnnClassifier(o: ClassifierTrainOptions): ClassifierTrainRe
   const all = namedVariables(o.params);
   const adam = new Adam(all, o.adam);
   const rng = createRng(o.seed);
-  const result: ClassifierTrainResult = { losses: [], lrs: [], trainableByEpoch: [], validationByEpoch: [], trainLossByEpoch: [], seconds: 0 };
+  const result: ClassifierTrainResult = {
+    losses: [],
+    lrs: [],
+    trainableByEpoch: [],
+    validationByEpoch: [],
+    trainLossByEpoch: [],
+    seconds: 0,
+  };
   const start = performance.now();
   const bar = o.progress;
   for (let epoch = 0; epoch < o.epochs; epoch++) {

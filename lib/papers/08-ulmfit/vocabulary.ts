@@ -62,8 +62,13 @@ export function unknownRate(tokenizer: Tokenizer, text: string): number {
  * `transferEmbedding` does — new words get the mean row and the mean bias. Returns fresh
  * variables (the source is untouched) and the ids new to the source.
  */
-export function transferLm(source: RnnLmParams, sourceTokenizer: Tokenizer, target: Tokenizer): { params: RnnLmParams; fresh: number[]; known: number[] } {
-  if (!source.config.tieEmbeddings || source.decoder) throw new Error("transferLm: the source LM must have its decoder tied to the embedding");
+export function transferLm(
+  source: RnnLmParams,
+  sourceTokenizer: Tokenizer,
+  target: Tokenizer,
+): { params: RnnLmParams; fresh: number[]; known: number[] } {
+  if (!source.config.tieEmbeddings || source.decoder)
+    throw new Error("transferLm: the source LM must have its decoder tied to the embedding");
   const emb = transferEmbedding(source.embedding, sourceTokenizer, target);
   const bias = tf.tidy(() => tf.reshape(source.decoderBias, [-1, 1]));
   const biasT = transferEmbedding(bias, sourceTokenizer, target);

@@ -143,7 +143,9 @@ export function sentenceRows(
       return unknown <= o.maxUnknown;
     });
   if (pool.length < o.count)
-    throw new Error(`sentenceRows: only ${pool.length} lines have ${o.minTokens}–${o.maxTokens} tokens with ≤ ${o.maxUnknown} unknown; asked for ${o.count}`);
+    throw new Error(
+      `sentenceRows: only ${pool.length} lines have ${o.minTokens}–${o.maxTokens} tokens with ≤ ${o.maxUnknown} unknown; asked for ${o.count}`,
+    );
   return createRng(o.seed).shuffle(pool).slice(0, o.count);
 }
 
@@ -184,7 +186,8 @@ export function layerUpdateRatios(states: tf.Tensor[], lengths: ArrayLike<number
     let sum = 0,
       n = 0;
     const [dPrev, d] = [states[l].shape[2], states[l + 1].shape[2]];
-    if (dPrev !== d) throw new Error(`layerUpdateRatios: layer ${l} has width ${dPrev}, layer ${l + 1} width ${d}; the ratio needs one stream`);
+    if (dPrev !== d)
+      throw new Error(`layerUpdateRatios: layer ${l} has width ${dPrev}, layer ${l + 1} width ${d}; the ratio needs one stream`);
     layer.forEach((sentence, i) => {
       for (let t = 0; t < lengths[i]; t++) {
         let diff = 0,
