@@ -308,13 +308,19 @@ describe("pretrained studies", () => {
       const best = a.tried.reduce((p, q) => (q.score < p.score ? q : p));
       expect([a.lr, a.dropout]).toEqual([best.lr, best.dropout]);
       for (const g of cfg.grid) expect(a.tried.some((t) => t.lr === g)).toBe(true);
+      // the epochs: both schedules tried at the chosen (rate, dropout), the lower validation score kept
+      const key = String(a.labels);
+      expect(a.epochsTried.map((e) => e.extraEpochs)).toEqual([cfg.extraEpochs[key], cfg.longExtraEpochs[key]]);
+      expect(a.epochsTried[0].score).toBe(best.score);
+      expect(a.extraEpochs).toBe(a.epochsTried.reduce((p, q) => (q.score < p.score ? q : p)).extraEpochs);
+      for (const e of a.epochsTried) expect(e.trainLossCurve.length).toBe(e.epochs);
       for (const x of a.runs) {
         for (const e of [x.trainError, x.validError, x.testError, x.testErrorRecalibrated]) expect(e >= 0 && e <= 1).toBe(true);
         expect(x.validCurve.length).toBe(x.epochs);
         expect(x.trainLossCurve.length).toBe(x.epochs);
         expect(x.testCorrect).toMatch(/^[01]{600}$/);
         expect(1 - [...x.testCorrect].filter((c) => c === "1").length / 600).toBeCloseTo(x.testError, 10);
-        expect(x.epochs).toBe(4 + cfg.extraEpochs[String(x.labels)]); // embedding, 2 LSTM layers, head
+        expect(x.epochs).toBe(4 + a.extraEpochs); // embedding, 2 LSTM layers, head
       }
     }
     expect(r.sweep.map((a) => `${a.rung}@${a.labels}`)).toEqual(["scratch@0", "ulmfit@0"]);
@@ -326,6 +332,8 @@ describe("pretrained studies", () => {
     );
     expect(r.data).toEqual({ train: 200, valid: 300, test: 600 });
     expect(r.shuffledLabels.map((x) => [x.seed, x.permuted])).toEqual(cfg.seeds.map((seed) => [seed, true]));
+    const full = r.ladder.find((a) => a.rung === "ulmfit")!;
+    expect(r.shuffledLabels.every((x) => x.epochs === 4 + full.extraEpochs && x.lr === full.lr)).toBe(true);
     expect(Number.isFinite(r.lm.freshRowDistance) && Number.isFinite(r.lm.knownRowDistance)).toBe(true);
     expect(r.lm.targetBaselines.bigram).toBeLessThan(r.lm.targetBaselines.unigram + 1e-9);
     expect(validationScore({ validCurve: [0.5, 0.3, 0.2, 0.4], validLoss: 0.7 })).toBeCloseTo(0.3 + 7e-7, 12);

@@ -16,8 +16,9 @@
  *   5. the labels sweep: scratch and the full recipe at every count of `sweepLabels`, the rate
  *      chosen again per count (dropout from the ladder's choice), then `sweepSeeds`
  *
- * Every classifier uses Adam with β = (0.7, 0.99) (the paper's), trains `groups + extraEpochs`
- * epochs (gradual unfreezing reaches every group, then all train), and records its training,
+ * Every classifier uses Adam with β = (0.7, 0.99) (the paper's), trains `groups + extra` epochs
+ * (gradual unfreezing reaches every group, then all train; `extra` chosen per arm on validation
+ * between a short and a long schedule), and records its training,
  * validation and test error, its validation curve per epoch, and its test error after the head's
  * batch norms are recalibrated on the training sentences (no labels). Test data is never used to
  * choose anything.
@@ -92,8 +93,13 @@ export interface UlmfitStudyConfig {
   /** Label counts of the sweep (0 = all training sentences) and their seeds. */
   sweepLabels: number[];
   sweepSeeds: number[];
-  /** Epochs after every group is unfrozen, and the batch size, by label count ("0" = all). */
+  /**
+   * Epochs after every group is unfrozen, by label count ("0" = all): the rate grid runs at
+   * `extraEpochs`; at the chosen (rate, dropout) the rate seed also trains `longExtraEpochs`, and
+   * the schedule with the lower `validationScore` is the arm's.
+   */
   extraEpochs: Record<string, number>;
+  longExtraEpochs: Record<string, number>;
   batchSize: Record<string, number>;
   adam: { beta1: number; beta2: number };
   /** Controls at the full recipe's configuration: its seeds with their labels permuted. */
@@ -129,6 +135,10 @@ export interface ArmChoice {
   lr: number;
   dropout: number;
   atEdge: boolean;
+  /** Epochs after every group is unfrozen, chosen on validation from the two schedules tried. */
+  extraEpochs: number;
+  /** The rate seed at the chosen (rate, dropout) with each schedule: its validation score and its training-loss curve. */
+  epochsTried: { extraEpochs: number; epochs: number; score: number; validError: number; trainLossCurve: number[] }[];
   /** Every (rate, dropout) the rate seed tried, with its validation loss and error and its `validationScore` (the lowest wins). */
   tried: { lr: number; dropout: number; validLoss: number; validError: number; score: number }[];
   runs: UlmfitClassifierRun[];
@@ -207,8 +217,8 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   const { params: transferred, known, fresh } = transferLm(lm.params, lmTok, tok);
   const entry = lm.manifest.files.find((f) => f.file === "model.safetensors");
   let done = 0;
-  const ladderRuns = RUNGS.length * (cfg.grid.length * cfg.dropouts.length + cfg.seeds.length);
-  const sweepRuns = cfg.sweepLabels.length * 2 * (cfg.grid.length + cfg.sweepSeeds.length);
+  const ladderRuns = RUNGS.length * (cfg.grid.length * cfg.dropouts.length + 1 + cfg.seeds.length);
+  const sweepRuns = cfg.sweepLabels.length * 2 * (cfg.grid.length + 1 + cfg.sweepSeeds.length);
   const total = cfg.lmFinetune.grid.length + ladderRuns + sweepRuns;
   const tick = (label: string) => options.progress?.(++done, Math.max(total, done), label);
 
@@ -310,7 +320,15 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   disposeParams(encoders.random);
 
   // --- classifiers
-  const classify = (rungName: Rung, labels: number, seed: number, lr: number, dropout: number, permuted = false): UlmfitClassifierRun => {
+  const classify = (
+    rungName: Rung,
+    labels: number,
+    seed: number,
+    lr: number,
+    dropout: number,
+    extra: number,
+    permuted = false,
+  ): UlmfitClassifierRun => {
     const rung = RUNGS.find((r) => r.rung === rungName)!;
     const encoder =
       rung.encoder === "scratch"
@@ -321,7 +339,7 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
     const subset = subsetOf(labels, seed);
     const permutedLabels = createRng(1000 + seed).shuffle(subset.map((x) => x.label));
     const trainSet = encode(permuted ? subset.map((x, i) => ({ ...x, label: permutedLabels[i] })) : subset);
-    const epochs = rnnGroupCount(clf) + cfg.extraEpochs[key(labels)];
+    const epochs = rnnGroupCount(clf) + extra;
     const r = trainRnnClassifier({
       params: clf,
       data: trainSet,
@@ -360,14 +378,19 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
     disposeParams(clf);
     return out;
   };
-  /** The rate seed at every (rate, dropout) of the grid (rates extended at an edge), then the seeds at the best. */
+  /**
+   * The rate seed at every (rate, dropout) of the grid (rates extended at an edge) on the short
+   * schedule, then the long schedule at the best (rate, dropout), then the seeds at the best of all.
+   */
   const arm = (rung: Rung, labels: number, dropouts: number[], seeds: number[]): ArmChoice => {
     const triedRuns: UlmfitClassifierRun[] = [];
+    const short = cfg.extraEpochs[key(labels)],
+      long = cfg.longExtraEpochs[key(labels)];
     const perDropout = dropouts.map((dropout) => {
       const choice = chooseLearningRate(
         cfg.grid,
         (lr) => {
-          const r = classify(rung, labels, cfg.rateSeed, lr, dropout);
+          const r = classify(rung, labels, cfg.rateSeed, lr, dropout, short);
           triedRuns.push(r);
           tick(`${rung} · ${labels || "all"} labels · rate ${lr}, dropout ${dropout}: valid error ${(100 * r.validError).toFixed(1)}%`);
           return validationScore(r);
@@ -378,8 +401,22 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
       return { dropout, choice, score };
     });
     const chosen = perDropout.reduce((a, b) => (b.score < a.score ? b : a));
+    const shortRun = triedRuns.find((r) => r.lr === chosen.choice.best && r.dropout === chosen.dropout)!;
+    const longRun = classify(rung, labels, cfg.rateSeed, chosen.choice.best, chosen.dropout, long);
+    tick(`${rung} · ${labels || "all"} labels · ${longRun.epochs} epochs: valid error ${(100 * longRun.validError).toFixed(1)}%`);
+    const epochsTried = [
+      { run: shortRun, extraEpochs: short },
+      { run: longRun, extraEpochs: long },
+    ].map(({ run: r, extraEpochs }) => ({
+      extraEpochs,
+      epochs: r.epochs,
+      score: validationScore(r),
+      validError: r.validError,
+      trainLossCurve: r.trainLossCurve,
+    }));
+    const extra = epochsTried.reduce((a, b) => (b.score < a.score ? b : a)).extraEpochs;
     const runs = seeds.map((seed) => {
-      const r = classify(rung, labels, seed, chosen.choice.best, chosen.dropout);
+      const r = classify(rung, labels, seed, chosen.choice.best, chosen.dropout, extra);
       tick(`${rung} · ${labels || "all"} labels · seed ${seed}: test error ${(100 * r.testError).toFixed(1)}%`);
       return r;
     });
@@ -389,6 +426,8 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
       lr: chosen.choice.best,
       dropout: chosen.dropout,
       atEdge: chosen.choice.atEdge,
+      extraEpochs: extra,
+      epochsTried,
       tried: triedRuns.map((r) => ({
         lr: r.lr,
         dropout: r.dropout,
@@ -407,7 +446,7 @@ function run(cfg: UlmfitStudyConfig, options: { progress?: (done: number, total:
   const full = ladder.find((a) => a.rung === "ulmfit")!;
   const shuffledLabels = cfg.controls
     ? cfg.seeds.map((seed) => {
-        const r = classify("ulmfit", cfg.ladderLabels, seed, full.lr, full.dropout, true);
+        const r = classify("ulmfit", cfg.ladderLabels, seed, full.lr, full.dropout, full.extraEpochs, true);
         tick(`ulmfit · permuted labels · seed ${seed}: test error ${(100 * r.testError).toFixed(1)}%`);
         return r;
       })
@@ -475,6 +514,7 @@ export const ULMFIT_STUDY: Study<UlmfitStudyConfig, UlmfitStudyResult> = {
     sweepLabels: [500, 0],
     sweepSeeds: [2, 3, 4],
     extraEpochs: { "100": 6, "500": 4, "0": 2 },
+    longExtraEpochs: { "100": 16, "500": 10, "0": 6 },
     batchSize: { "100": 16, "500": 32, "0": 64 },
   },
   smoke: {
@@ -491,6 +531,7 @@ export const ULMFIT_STUDY: Study<UlmfitStudyConfig, UlmfitStudyResult> = {
     sweepLabels: [0],
     sweepSeeds: [2, 3],
     extraEpochs: { "100": 1, "500": 1, "0": 1 },
+    longExtraEpochs: { "100": 2, "500": 2, "0": 2 },
     batchSize: { "100": 50, "500": 50, "0": 100 },
     extensions: 0,
   },
