@@ -68,6 +68,7 @@ export * from "./papers/04-joma";
 export * from "./papers/05-secretly-linear";
 export * from "./papers/06-attention-only";
 export * from "./papers/07-fast-weights";
+export * from "./papers/07-fast-weights/study";
 export * from "./papers/08-ulmfit";
 export * from "./papers/09-one-hot-tokens";
 export * from "./papers/10-sentence-curvature";
@@ -76,6 +77,7 @@ import type { Study } from "./pretrain/studies";
 import { GMLP_MLM_STUDY } from "./papers/03-gmlp/study";
 import { JOMA_LM_FAST_STUDY, JOMA_LM_STUDY } from "./papers/04-joma/study";
 import { LINEAR_COSINE_STUDY } from "./papers/05-secretly-linear/study";
+import { FWP_STUDY } from "./papers/07-fast-weights/study";
 import { ULMFIT_STUDY } from "./papers/08-ulmfit/study";
 /** Every pretrained study (`npm run pretrain -- <name>`), by name: see lib/pretrain/studies.ts. */
 // biome-ignore lint/suspicious/noExplicitAny: a registry of studies with different configs and results
@@ -84,5 +86,6 @@ export const STUDIES: Record<string, Study<any, any>> = {
   [JOMA_LM_STUDY.name]: JOMA_LM_STUDY,
   [JOMA_LM_FAST_STUDY.name]: JOMA_LM_FAST_STUDY,
   [LINEAR_COSINE_STUDY.name]: LINEAR_COSINE_STUDY,
+  [FWP_STUDY.name]: FWP_STUDY,
   [ULMFIT_STUDY.name]: ULMFIT_STUDY,
 };

@@ -18,6 +18,7 @@ import { loadStudy, saveStudy } from "../lib/pretrain/studies";
 import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
 import { JOMA_LM_FAST_STUDY, JOMA_LM_STUDY } from "../lib/papers/04-joma";
 import { LINEAR_COSINE_STUDY } from "../lib/papers/05-secretly-linear";
+import { FWP_STUDY, capacityOf } from "../lib/papers/07-fast-weights/study";
 import { RUNGS, ULMFIT_STUDY, validationScore } from "../lib/papers/08-ulmfit";
 
 beforeAll(async () => {
@@ -337,5 +338,48 @@ describe("pretrained studies", () => {
     expect(Number.isFinite(r.lm.freshRowDistance) && Number.isFinite(r.lm.knownRowDistance)).toBe(true);
     expect(r.lm.targetBaselines.bigram).toBeLessThan(r.lm.targetBaselines.unigram + 1e-9);
     expect(validationScore({ validCurve: [0.5, 0.3, 0.2, 0.4], validLoss: 0.7 })).toBeCloseTo(0.3 + 7e-7, 12);
+  }, 120_000);
+
+  it("the fast-weight capacity study (smoke variant): rates chosen at the probe, seeds swept until two failures, capacities, controls", () => {
+    // capacity: the largest S below the first failure; censored when the sweep never failed
+    expect(
+      capacityOf([
+        { pairs: 8, solved: true },
+        { pairs: 16, solved: false },
+        { pairs: 24, solved: true },
+      ]),
+    ).toEqual({ capacity: 8, censored: false });
+    expect(capacityOf([{ pairs: 8, solved: false }])).toEqual({ capacity: 0, censored: false });
+    expect(
+      capacityOf([
+        { pairs: 8, solved: true },
+        { pairs: 16, solved: true },
+      ]),
+    ).toEqual({ capacity: 16, censored: true });
+    const cfg = FWP_STUDY.smoke;
+    const before = tf.memory().numTensors;
+    const r = FWP_STUDY.run(cfg);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r.arms.map((a) => a.arm)).toEqual(cfg.arms.map((a) => a.name));
+    for (const a of r.arms) {
+      const best = a.tried.reduce((p, q) => (q.score < p.score ? q : p));
+      expect(a.lr).toBe(best.lr);
+      for (const g of cfg.lrGrid) expect(a.tried.some((t) => t.lr === g)).toBe(true);
+      expect(a.capacity.map((c) => c.seed)).toEqual(cfg.seeds);
+      for (const seed of cfg.seeds) {
+        const mine = a.runs.filter((x) => x.seed === seed);
+        expect(mine.every((x) => x.lr === a.lr)).toBe(true);
+        expect(a.capacity.find((c) => c.seed === seed)).toEqual({ seed, ...capacityOf(mine) });
+        for (const x of mine) {
+          expect(x.solved).toBe(x.loss <= cfg.solvedBelow);
+          expect(x.steps).toBeLessThanOrEqual(cfg.maxSteps);
+          expect(x.validCurve.map((e) => e.step)).toEqual(Array.from({ length: x.validCurve.length }, (_, i) => (i + 1) * cfg.evalEvery));
+        }
+      }
+      expect(a.control.lr).toBe(0);
+      expect(a.featureDim).toBe(a.arm === "softmax" ? 0 : a.arm === "DPFP ν = 2" ? 16 : a.arm === "linear (ELU + 1)" ? 4 : 8);
+    }
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+    expect(() => FWP_STUDY.run({ ...cfg, seeds: [cfg.rateSeed] })).toThrow(/rate seed 0 must not be a comparison seed/);
   }, 120_000);
 });

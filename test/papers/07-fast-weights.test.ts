@@ -8,6 +8,7 @@ import { ready } from "../../lib/engine";
 import { createRng, randomNormal } from "../../lib/engine/rng";
 import {
   applyFeatureMap,
+  deltaRuleMemory,
   fastWeightProgrammer,
   featureDim,
   initRetrievalModel,
@@ -146,5 +147,92 @@ describe("fast weights", () => {
     expect(() =>
       trainRetrieval({ ...opts, attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 99 }, rule: "sum" } }),
     ).toThrow(/ν must be an integer/);
+  });
+
+  it("deltaRuleMemory equals the engine-op delta rule in value and in the gradient of every input", () => {
+    const rng = createRng(21);
+    const [b, L, d, dv] = [2, 6, 3, 4];
+    const k0 = randomNormal(rng, [b, L, d]),
+      v0 = randomNormal(rng, [b, L, dv]),
+      beta0 = tf.sigmoid(randomNormal(rng, [b, L]));
+    const map = { kind: "dpfp", nu: 1 } as const;
+    const normalised = (k: tf.Tensor) => {
+      const f = applyFeatureMap(k, map);
+      return tf.div(f, tf.add(tf.sum(f, -1, true), 1e-6)) as tf.Tensor3D;
+    };
+    // a fixed random read-out so that the gradient of W reaches every entry
+    const probe = randomNormal(rng, [b, dv, 2 * d]);
+    const viaOps = (k: tf.Tensor, v: tf.Tensor, beta: tf.Tensor) =>
+      tf.sum(tf.mul(fastWeightProgrammer(k, k, v, { featureMap: map, rule: "delta", beta }).weights, probe)) as tf.Scalar;
+    const viaKernel = (k: tf.Tensor, v: tf.Tensor, beta: tf.Tensor) =>
+      tf.sum(tf.mul(deltaRuleMemory(normalised(k), v as tf.Tensor3D, beta as tf.Tensor2D), probe)) as tf.Scalar;
+    const reference = fastWeightProgrammer(k0, k0, v0, { featureMap: map, rule: "delta", beta: beta0 }).weights;
+    expect(maxAbsDifference(deltaRuleMemory(normalised(k0), v0 as tf.Tensor3D, beta0 as tf.Tensor2D), reference)).toBeLessThan(1e-5);
+    const before = tf.memory().numTensors;
+    const gOps = tf.grads(viaOps)([k0, v0, beta0]);
+    const gKernel = tf.grads(viaKernel)([k0, v0, beta0]);
+    expect(tf.memory().numTensors).toBe(before + 6); // the six gradients, nothing else
+    for (let i = 0; i < 3; i++) {
+      const largest = (t: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]);
+      expect(maxAbsDifference(gKernel[i], gOps[i]) / Math.max(1, largest(gOps[i]))).toBeLessThan(1e-4);
+      expect(largest(gKernel[i])).toBeGreaterThan(1e-3); // not trivially zero
+    }
+    tf.dispose([...gOps, ...gKernel]);
+    // hand-computed: one write of v with β into an empty memory is β v ⊗ k
+    const one = deltaRuleMemory(tf.tensor3d([[[0.5, 0.5]]]), tf.tensor3d([[[2, -4]]]), tf.tensor2d([[0.5]]));
+    expect(Array.from(one.dataSync())).toEqual([0.5, 0.5, -1, -1]);
+    expect(() =>
+      deltaRuleMemory(tf.zeros([1, 2, 3]) as tf.Tensor3D, tf.zeros([1, 3, 2]) as tf.Tensor3D, tf.zeros([1, 2]) as tf.Tensor2D),
+    ).toThrow(/must agree on \[B, L\]/);
+  });
+
+  it("setting 2 batches (the paper's replace): 2S keys drawn with replacement; the target is the queried key's latest value", () => {
+    const b = retrievalBatch(createRng(8), { batchSize: 200, pairs: 5, valueDim: 2, replace: true });
+    expect(b.length).toBe(10);
+    let repeated = 0;
+    for (let n = 0; n < 200; n++) {
+      const ks = Array.from(b.keys.subarray(n * 10, n * 10 + 10));
+      expect(ks.every((x) => x >= 0 && x < 5)).toBe(true);
+      if (new Set(ks).size < 10) repeated++;
+      const last = ks.lastIndexOf(b.query[n]);
+      expect(last).toBeGreaterThanOrEqual(0); // the query was written
+      expect(Array.from(b.target.subarray(n * 2, n * 2 + 2))).toEqual(
+        Array.from(b.values.subarray((n * 10 + last) * 2, (n * 10 + last + 1) * 2)),
+      );
+    }
+    expect(repeated).toBe(200); // 10 draws from 5 keys always repeat one
+    expect(() => retrievalBatch(createRng(1), { batchSize: 1, pairs: 3, valueDim: 2, replace: true, overwrites: 2 })).toThrow(
+      /do not also pass/,
+    );
+  });
+
+  it("the stopping rule: stops when solved, or after `patience` evaluations without a new best, and scores the best evaluation's weights", () => {
+    const base = {
+      attention: { kind: "softmax" } as const,
+      pairs: 4,
+      keyDim: 8,
+      valueDim: 8,
+      lr: 3e-2,
+      batchSize: 16,
+      seed: 2,
+      evalBatches: 2,
+    };
+    const solved = trainRetrieval({ ...base, steps: 2000, evalEvery: 20, solvedBelow: 0.01 });
+    expect(solved.stopReason).toBe("solved");
+    expect(solved.steps).toBeLessThan(2000);
+    expect(solved.steps % 20).toBe(0);
+    expect(solved.validCurve[solved.validCurve.length - 1].loss).toBeLessThanOrEqual(0.01);
+    expect(solved.bestStep).toBe(solved.steps);
+    // a rate of 0 never improves after the first evaluation: stops after exactly `patience` more
+    const stuck = trainRetrieval({ ...base, lr: 0, steps: 2000, evalEvery: 10, patience: 3, solvedBelow: 0.001 });
+    expect(stuck.stopReason).toBe("plateau");
+    expect(stuck.validCurve.map((e) => e.step)).toEqual([10, 20, 30, 40]);
+    expect(stuck.bestStep).toBe(10);
+    const capped = trainRetrieval({ ...base, steps: 30, evalEvery: 10, solvedBelow: 0 });
+    expect(capped.stopReason).toBe("max-steps");
+    expect(capped.steps).toBe(30);
+    const best = capped.validCurve.reduce((p, q) => (q.loss < p.loss ? q : p));
+    expect(capped.bestStep).toBe(best.step);
+    expect(() => trainRetrieval({ ...base, steps: 10, evalEvery: 0 })).toThrow(/evalEvery must be a positive integer/);
   });
 });

@@ -181,6 +181,111 @@ export function fastWeightProgrammer(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o
   });
 }
 
+/**
+ * The delta rule's final memory W_T [B, dv, D] from keys φ̂(k) [B, L, D] (already normalised),
+ * values [B, L, dv] and write strengths β [B, L], with W_0 = 0:
+ *   W_i = W_{i−1} + β_i (v_i − W_{i−1} φ̂(k_i)) ⊗ φ̂(k_i).
+ * The same numbers as `fastWeightProgrammer(…, { rule: "delta" }).weights`, in one pass over plain
+ * arrays each way instead of a dozen engine calls per token: the recurrence is sequential and its
+ * tensors are tiny, so dispatch, not arithmetic, is what costs. Reads and writes touch only a key's
+ * non-zero entries (most of a DPFP key). Differentiable in all three inputs; the backward pass walks
+ * the tokens in reverse from W_T (undoing each write, W_{i−1} = W_i − β_i e_i ⊗ φ̂(k_i), so no
+ * history is stored) with G_i = ∂ℓ/∂W_i:
+ *   g = G_i φ̂(k_i),  ∂v_i = β_i g,  ∂β_i = e_iᵀ g (e_i = v_i − W_{i−1} φ̂(k_i)),
+ *   ∂φ̂(k_i) = β_i (G_iᵀ e_i − W_{i−1}ᵀ g),  G_{i−1} = G_i − β_i g φ̂(k_i)ᵀ.
+ */
+export function deltaRuleMemory(keys: tf.Tensor3D, values: tf.Tensor3D, beta: tf.Tensor2D): tf.Tensor3D {
+  const [b, L, D] = keys.shape;
+  const dv = values.shape[2];
+  if (values.shape[0] !== b || values.shape[1] !== L || beta.shape[0] !== b || beta.shape[1] !== L) {
+    throw new Error(`deltaRuleMemory: keys [${keys.shape}], values [${values.shape}] and beta [${beta.shape}] must agree on [B, L]`);
+  }
+  const size = dv * D;
+  // The non-zero entries of each key (DPFP keys are mostly zeros): writes and reads touch only those columns.
+  const nonZero = (K: Float32Array, off: number, into: Int32Array) => {
+    let m = 0;
+    for (let c = 0; c < D; c++) if (K[off + c] !== 0) into[m++] = c;
+    return m;
+  };
+  const op = tf.customGrad(((k: tf.Tensor, v: tf.Tensor, bt: tf.Tensor, save: tf.GradSaveFunc) => {
+    const K = k.dataSync() as Float32Array,
+      V = v.dataSync() as Float32Array,
+      Bt = bt.dataSync() as Float32Array;
+    const out = new Float32Array(b * size);
+    const errors = new Float32Array(b * L * dv); // e_i = v_i − W_{i−1} φ̂(k_i), kept for the backward pass
+    const nz = new Int32Array(D);
+    for (let n = 0; n < b; n++) {
+      const W = out.subarray(n * size, (n + 1) * size);
+      for (let i = 0; i < L; i++) {
+        const kOff = (n * L + i) * D,
+          vOff = (n * L + i) * dv,
+          bi = Bt[n * L + i];
+        const m = nonZero(K, kOff, nz);
+        for (let r = 0; r < dv; r++) {
+          const row = r * D;
+          let a = 0;
+          for (let j = 0; j < m; j++) a += W[row + nz[j]] * K[kOff + nz[j]];
+          const e = V[vOff + r] - a;
+          errors[vOff + r] = e;
+          const be = bi * e;
+          for (let j = 0; j < m; j++) W[row + nz[j]] += be * K[kOff + nz[j]];
+        }
+      }
+    }
+    save([k, bt]);
+    return {
+      value: tf.tensor3d(out, [b, dv, D]),
+      gradFunc: (dy: tf.Tensor, [ks, bts]: tf.Tensor[]) => {
+        const Ks = ks.dataSync() as Float32Array,
+          Bs = bts.dataSync() as Float32Array;
+        const G = Float32Array.from(dy.dataSync() as Float32Array);
+        const W = Float32Array.from(out); // walked back from W_T: W_{i−1} = W_i − β_i e_i ⊗ φ̂(k_i)
+        const dK = new Float32Array(b * L * D),
+          dV = new Float32Array(b * L * dv),
+          dB = new Float32Array(b * L);
+        const g = new Float32Array(dv);
+        for (let n = 0; n < b; n++) {
+          const base = n * size;
+          for (let i = L - 1; i >= 0; i--) {
+            const kOff = (n * L + i) * D,
+              vOff = (n * L + i) * dv,
+              bi = Bs[n * L + i];
+            const m = nonZero(Ks, kOff, nz);
+            let db = 0;
+            for (let r = 0; r < dv; r++) {
+              const row = base + r * D;
+              let a = 0;
+              for (let j = 0; j < m; j++) a += G[row + nz[j]] * Ks[kOff + nz[j]];
+              g[r] = a;
+              dV[vOff + r] = bi * a;
+              db += errors[vOff + r] * a;
+              const be = bi * errors[vOff + r];
+              for (let j = 0; j < m; j++) W[row + nz[j]] -= be * Ks[kOff + nz[j]]; // now W_{i−1}
+            }
+            dB[n * L + i] = db;
+            // ∂φ̂(k_i) = β_i (G_iᵀ e_i − W_{i−1}ᵀ g), over every column (the zero entries get gradients too)
+            for (let c = 0; c < D; c++) dK[kOff + c] = 0;
+            for (let r = 0; r < dv; r++) {
+              const row = base + r * D,
+                e = errors[vOff + r],
+                gr = g[r];
+              for (let c = 0; c < D; c++) dK[kOff + c] += G[row + c] * e - W[row + c] * gr;
+            }
+            for (let c = 0; c < D; c++) dK[kOff + c] *= bi;
+            for (let r = 0; r < dv; r++) {
+              const row = base + r * D,
+                bg = bi * g[r];
+              for (let j = 0; j < m; j++) G[row + nz[j]] -= bg * Ks[kOff + nz[j]];
+            }
+          }
+        }
+        return [tf.tensor3d(dK, [b, L, D]), tf.tensor3d(dV, [b, L, dv]), tf.tensor2d(dB, [b, L])];
+      },
+    };
+  }) as never) as unknown as (k: tf.Tensor, v: tf.Tensor, bt: tf.Tensor) => tf.Tensor3D;
+  return op(keys, values, beta);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Associative retrieval (Schlag et al. 2021, §6.1)
 
@@ -191,6 +296,12 @@ export interface RetrievalOptions {
   valueDim: number;
   /** Extra key–value pairs after the first S that re-use keys with new values (0 = none). */
   overwrites?: number;
+  /**
+   * The paper's setting 2 (its `replace` flag): 2S keys drawn uniformly with replacement from the
+   * S keys, so some keys are written several times and some not at all; the query is the key at a
+   * uniformly random position, its target the latest value written to it. Excludes `overwrites`.
+   */
+  replace?: boolean;
 }
 
 export interface RetrievalBatch {
@@ -211,19 +322,20 @@ export function retrievalBatch(rng: Rng, o: RetrievalOptions): RetrievalBatch {
   const extra = o.overwrites ?? 0;
   if (!(Number.isInteger(s) && s >= 1)) throw new Error(`retrievalBatch: pairs must be a positive integer, got ${s}`);
   if (!(Number.isInteger(extra) && extra >= 0)) throw new Error(`retrievalBatch: overwrites must be a non-negative integer, got ${extra}`);
-  const L = s + extra;
+  if (o.replace && extra > 0) throw new Error("retrievalBatch: `replace` draws its own 2S keys; do not also pass `overwrites`");
+  const L = o.replace ? 2 * s : s + extra;
   const keys = new Int32Array(b * L),
     values = new Float32Array(b * L * dv),
     query = new Int32Array(b),
     target = new Float32Array(b * dv);
   const scale = 1 / Math.sqrt(dv);
   for (let n = 0; n < b; n++) {
-    const order = rng.shuffle(Array.from({ length: s }, (_, i) => i));
+    const order = o.replace ? [] : rng.shuffle(Array.from({ length: s }, (_, i) => i));
     for (let i = 0; i < L; i++) {
-      keys[n * L + i] = i < s ? order[i] : rng.int(s);
+      keys[n * L + i] = i < order.length ? order[i] : rng.int(s);
       for (let c = 0; c < dv; c++) values[(n * L + i) * dv + c] = rng.uniform() < 0.5 ? -scale : scale;
     }
-    const qk = rng.int(s);
+    const qk = o.replace ? keys[n * L + rng.int(L)] : rng.int(s);
     query[n] = qk;
     let last = -1;
     for (let i = 0; i < L; i++) if (keys[n * L + i] === qk) last = i;
@@ -273,7 +385,9 @@ export function retrievalReadout(model: RetrievalModel, batch: RetrievalBatch): 
     const beta = tf.sigmoid(
       tf.add(tf.reshape(tf.matMul(tf.reshape(keys, [b * L, -1]), tf.reshape(model.betaWeight, [-1, 1])), [b, L]), model.betaBias),
     );
-    const { weights } = fastWeightProgrammer(keys, keys, values, { featureMap: a.featureMap, rule: "delta", beta });
+    let fk = applyFeatureMap(keys, a.featureMap);
+    fk = tf.div(fk, tf.add(tf.sum(fk, -1, true), DENOMINATOR_EPS));
+    const weights = deltaRuleMemory(fk as tf.Tensor3D, values, beta as tf.Tensor2D);
     let fq = applyFeatureMap(query, a.featureMap);
     fq = tf.div(fq, tf.add(tf.sum(fq, -1, true), DENOMINATOR_EPS));
     return tf.reshape(tf.matMul(weights, fq, false, true), [b, dv]) as tf.Tensor2D;
@@ -307,6 +421,7 @@ export function initRetrievalModel(
 export interface RetrievalRunOptions extends Omit<RetrievalOptions, "batchSize"> {
   attention: RetrievalAttention;
   keyDim: number;
+  /** Training steps (with the stopping rule: the most it may take). */
   steps: number;
   lr: number;
   batchSize: number;
@@ -315,6 +430,15 @@ export interface RetrievalRunOptions extends Omit<RetrievalOptions, "batchSize">
   initStd?: number;
   /** Fresh batches for the final evaluation (default 8). */
   evalBatches?: number;
+  /**
+   * The paper's stopping rule (its main.py): every `evalEvery` steps score the validation batches
+   * (`evalBatches` of them, drawn once, apart from the final evaluation's); stop when that loss is ≤
+   * `solvedBelow`, or after `patience` evaluations without a new best; the final evaluation then
+   * scores the parameters of the best evaluation. Off when `evalEvery` is not given.
+   */
+  evalEvery?: number;
+  patience?: number;
+  solvedBelow?: number;
   progress?: ProgressSink;
 }
 
@@ -323,34 +447,87 @@ export interface RetrievalRun {
   /** Mean loss on fresh batches after training (0 = perfect recall, 1 = predicting zeros). */
   finalLoss: number;
   msPerStep: number;
+  steps: number;
+  /** With the stopping rule: why it stopped, the validation curve and the best evaluation's step. */
+  stopReason: "solved" | "plateau" | "max-steps";
+  validCurve: { step: number; loss: number }[];
+  bestStep: number;
 }
 
 /** Trains the key and query embeddings (and β for the delta rule) on fresh retrieval batches. */
 export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
+  if (o.evalEvery !== undefined && !(Number.isInteger(o.evalEvery) && o.evalEvery > 0))
+    throw new Error(`trainRetrieval: evalEvery must be a positive integer, got ${o.evalEvery}`);
+  const patience = o.patience ?? 10,
+    solvedBelow = o.solvedBelow ?? 0;
+  if (!(Number.isInteger(patience) && patience >= 1))
+    throw new Error(`trainRetrieval: patience must be a positive integer, got ${o.patience}`);
   const model = initRetrievalModel(o.attention, { pairs: o.pairs, keyDim: o.keyDim, seed: o.seed, initStd: o.initStd });
   const data = createRng(o.seed + 1_000_003);
-  const batchOf = () => retrievalBatch(data, { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites });
+  const shape = { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites, replace: o.replace };
+  const batchOf = (rng: Rng) => retrievalBatch(rng, shape);
   const { attention: _kind, ...params } = model;
   const trainable =
     o.attention.kind === "fast-weights" && o.attention.rule === "delta"
       ? params
       : { keyEmbedding: params.keyEmbedding, queryEmbedding: params.queryEmbedding };
+  const score = (batches: RetrievalBatch[]) =>
+    batches.reduce((acc, b) => acc + tf.tidy(() => retrievalLoss(retrievalReadout(model, b), b).dataSync()[0]), 0) / batches.length;
+  const nEval = o.evalBatches ?? 8;
+  const validRng = createRng(o.seed + 4_000_037);
+  const valid = o.evalEvery ? Array.from({ length: nEval }, () => batchOf(validRng)) : [];
+  const validCurve: { step: number; loss: number }[] = [];
+  let best: { step: number; loss: number; values: tf.Tensor[] } | null = null;
+  let stopReason: RetrievalRun["stopReason"] = "max-steps";
+  const variables = Object.values(trainable) as tf.Variable[];
   const result = train({
     params: trainable,
     steps: o.steps,
     lr: o.lr,
     progress: o.progress,
     loss: () => {
-      const b = batchOf();
+      const b = batchOf(data);
       return retrievalLoss(retrievalReadout(model, b), b);
     },
+    callbacks: o.evalEvery
+      ? [
+          {
+            onStep: ({ step }) => {
+              if ((step + 1) % o.evalEvery! !== 0) return;
+              const loss = score(valid);
+              validCurve.push({ step: step + 1, loss });
+              if (best === null || loss < best.loss) {
+                if (best) tf.dispose(best.values);
+                best = { step: step + 1, loss, values: variables.map((v) => tf.clone(v)) };
+              }
+              if (loss <= solvedBelow) {
+                stopReason = "solved";
+                return "stop";
+              }
+              if (validCurve.length - validCurve.findIndex((e) => e.step === best!.step) - 1 >= patience) {
+                stopReason = "plateau";
+                return "stop";
+              }
+            },
+          },
+        ]
+      : [],
   });
-  const evalRng = createRng(o.seed + 2_000_003);
-  const scores: number[] = [];
-  for (let i = 0; i < (o.evalBatches ?? 8); i++) {
-    const b = retrievalBatch(evalRng, { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites });
-    scores.push(tf.tidy(() => retrievalLoss(retrievalReadout(model, b), b).dataSync()[0]));
+  const chosen = best as { step: number; loss: number; values: tf.Tensor[] } | null;
+  if (chosen) {
+    variables.forEach((v, i) => v.assign(chosen.values[i]));
+    tf.dispose(chosen.values);
   }
+  const evalRng = createRng(o.seed + 2_000_003);
+  const finalLoss = score(Array.from({ length: nEval }, () => batchOf(evalRng)));
   disposeParams(params);
-  return { losses: result.losses, finalLoss: scores.reduce((a, b) => a + b, 0) / scores.length, msPerStep: result.msPerStep };
+  return {
+    losses: result.losses,
+    finalLoss,
+    msPerStep: result.msPerStep,
+    steps: result.steps,
+    stopReason,
+    validCurve,
+    bestStep: chosen ? chosen.step : result.steps,
+  };
 }
