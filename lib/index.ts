@@ -77,7 +77,7 @@ import type { Study } from "./pretrain/studies";
 import { GMLP_MLM_STUDY } from "./papers/03-gmlp/study";
 import { JOMA_LM_FAST_STUDY, JOMA_LM_STUDY } from "./papers/04-joma/study";
 import { LINEAR_COSINE_STUDY } from "./papers/05-secretly-linear/study";
-import { FWP_STUDY } from "./papers/07-fast-weights/study";
+import { FWP_CAPACITY_STUDY, FWP_OVERWRITE_STUDY } from "./papers/07-fast-weights/study";
 import { ULMFIT_STUDY } from "./papers/08-ulmfit/study";
 /** Every pretrained study (`npm run pretrain -- <name>`), by name: see lib/pretrain/studies.ts. */
 // biome-ignore lint/suspicious/noExplicitAny: a registry of studies with different configs and results
@@ -86,6 +86,7 @@ export const STUDIES: Record<string, Study<any, any>> = {
   [JOMA_LM_STUDY.name]: JOMA_LM_STUDY,
   [JOMA_LM_FAST_STUDY.name]: JOMA_LM_FAST_STUDY,
   [LINEAR_COSINE_STUDY.name]: LINEAR_COSINE_STUDY,
-  [FWP_STUDY.name]: FWP_STUDY,
+  [FWP_CAPACITY_STUDY.name]: FWP_CAPACITY_STUDY,
+  [FWP_OVERWRITE_STUDY.name]: FWP_OVERWRITE_STUDY,
   [ULMFIT_STUDY.name]: ULMFIT_STUDY,
 };

@@ -18,7 +18,7 @@ import { loadStudy, saveStudy } from "../lib/pretrain/studies";
 import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
 import { JOMA_LM_FAST_STUDY, JOMA_LM_STUDY } from "../lib/papers/04-joma";
 import { LINEAR_COSINE_STUDY } from "../lib/papers/05-secretly-linear";
-import { FWP_STUDY, capacityOf } from "../lib/papers/07-fast-weights/study";
+import { FWP_CAPACITY_STUDY, FWP_OVERWRITE_STUDY, capacityOf } from "../lib/papers/07-fast-weights/study";
 import { RUNGS, ULMFIT_STUDY, validationScore } from "../lib/papers/08-ulmfit";
 
 beforeAll(async () => {
@@ -356,9 +356,11 @@ describe("pretrained studies", () => {
         { pairs: 16, solved: true },
       ]),
     ).toEqual({ capacity: 16, censored: true });
-    const cfg = FWP_STUDY.smoke;
+    const cfg = { ...FWP_CAPACITY_STUDY.smoke, arms: [...FWP_CAPACITY_STUDY.smoke.arms, ...FWP_OVERWRITE_STUDY.smoke.arms] };
+    expect(FWP_OVERWRITE_STUDY.smoke.arms.map((a) => a.setting)).toEqual(["overwrites", "overwrites"]);
+    expect(FWP_CAPACITY_STUDY.full.arms.every((a) => a.setting === "capacity")).toBe(true);
     const before = tf.memory().numTensors;
-    const r = FWP_STUDY.run(cfg);
+    const r = FWP_CAPACITY_STUDY.run(cfg);
     expect(tf.memory().numTensors).toBe(before);
     expect(r.arms.map((a) => a.arm)).toEqual(cfg.arms.map((a) => a.name));
     for (const a of r.arms) {
@@ -380,6 +382,16 @@ describe("pretrained studies", () => {
       expect(a.featureDim).toBe(a.arm === "softmax" ? 0 : a.arm === "DPFP ν = 2" ? 16 : a.arm === "linear (ELU + 1)" ? 4 : 8);
     }
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
-    expect(() => FWP_STUDY.run({ ...cfg, seeds: [cfg.rateSeed] })).toThrow(/rate seed 0 must not be a comparison seed/);
+    expect(() => FWP_CAPACITY_STUDY.run({ ...cfg, seeds: [cfg.rateSeed] })).toThrow(/rate seed 0 must not be a comparison seed/);
+    // a sweep ends at the setting's number of consecutive failures
+    for (const a of r.arms)
+      for (const seed of cfg.seeds) {
+        const mine = a.runs.filter((x) => x.seed === seed);
+        const n = cfg.stopAfterFailures[a.setting];
+        const tail = mine.slice(-n);
+        if (mine.length < (a.setting === "capacity" ? cfg.capacityPairs : cfg.overwritePairs).length)
+          expect(tail.every((x) => !x.solved) && tail.length === n).toBe(true);
+        for (let i = 0; i + n < mine.length; i++) expect(mine.slice(i, i + n).every((x) => !x.solved)).toBe(false);
+      }
   }, 120_000);
 });

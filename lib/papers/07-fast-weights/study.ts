@@ -1,7 +1,8 @@
 /**
- * Schlag, Irie & Schmidhuber's two retrieval experiments (§6.1, Fig. 2 and 3) as a pretrained study
- * (`npm run pretrain -- fwp-capacity`, ≤ 40 minutes on 2 cores; notebook 07 loads it): every point
- * trained to the paper's stopping rule with three seeds is too much for a notebook's 15 minutes.
+ * Schlag, Irie & Schmidhuber's two retrieval experiments (§6.1, Fig. 2 and 3) as two pretrained
+ * studies (`npm run pretrain -- fwp-capacity fwp-overwrites`, ≤ 40 minutes each on 2 cores; notebook
+ * 07 loads them): every point trained to the paper's stopping rule with three seeds is too much for
+ * a notebook's 15 minutes.
  *
  *   setting 1 (capacity): S distinct keys, one query; softmax, linear attention (ELU + 1) and DPFP
  *     ν = 1, 2 with the sum rule, at key dimension `keyDim` (D = dim φ = d, 2d, 4d)
@@ -45,8 +46,8 @@ export interface FwpStudyConfig {
   /** The S swept in each setting, ascending. */
   capacityPairs: number[];
   overwritePairs: number[];
-  /** Consecutive failures that end a seed's sweep. */
-  stopAfterFailures: number;
+  /** Consecutive failures that end a seed's sweep, by setting. */
+  stopAfterFailures: Record<FwpArm["setting"], number>;
   /** The arms; their names key the results. */
   arms: FwpArm[];
 }
@@ -105,6 +106,7 @@ function run(cfg: FwpStudyConfig, options: { progress?: (done: number, total: nu
   if (cfg.seeds.includes(cfg.rateSeed)) throw new Error(`fwp study: the rate seed ${cfg.rateSeed} must not be a comparison seed`);
   let done = 0;
   const estimate = cfg.arms.length * (cfg.lrGrid.length + 1 + cfg.seeds.length * 6);
+  if (cfg.arms.length === 0) throw new Error("fwp study: no arms");
   const tick = (label: string) => options.progress?.(++done, Math.max(estimate, done + 1), label);
   const one = (arm: FwpArm, pairs: number, seed: number, lr: number): FwpRun => {
     const t0 = performance.now();
@@ -168,7 +170,7 @@ function run(cfg: FwpStudyConfig, options: { progress?: (done: number, total: nu
         const r = one(arm, pairs, seed, choice.best);
         mine.push(r);
         failures = r.solved ? 0 : failures + 1;
-        if (failures >= cfg.stopAfterFailures) break;
+        if (failures >= cfg.stopAfterFailures[arm.setting]) break;
       }
       runs.push(...mine);
       return { seed, ...capacityOf(mine) };
@@ -190,11 +192,13 @@ function run(cfg: FwpStudyConfig, options: { progress?: (done: number, total: nu
   return { arms };
 }
 
-const ARMS: FwpArm[] = [
+const CAPACITY_ARMS: FwpArm[] = [
   { name: "softmax", setting: "capacity", attention: { kind: "softmax" } },
   { name: "linear (ELU + 1)", setting: "capacity", attention: { kind: "fast-weights", featureMap: { kind: "elu1" }, rule: "sum" } },
   { name: "DPFP ν = 1", setting: "capacity", attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "sum" } },
   { name: "DPFP ν = 2", setting: "capacity", attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 2 }, rule: "sum" } },
+];
+const OVERWRITE_ARMS: FwpArm[] = [
   { name: "sum rule", setting: "overwrites", attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "sum" } },
   { name: "delta rule", setting: "overwrites", attention: { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "delta" } },
 ];
@@ -209,36 +213,47 @@ const common = {
   factor: 3,
   extensions: 1,
   rateSeed: 0,
-  stopAfterFailures: 2,
-  arms: ARMS,
+  // one failure ends a capacity sweep (its capacity is decided); two in the overwrite setting, to see whether a failure is followed by a success
+  stopAfterFailures: { capacity: 1, overwrites: 2 },
+};
+const fullCommon = {
+  ...common,
+  keyDim: 32,
+  evalBatches: 4,
+  maxSteps: 5000,
+  seeds: [1, 2, 3],
+  capacityPairs: [8, 16, 24, 32, 48, 64, 96, 128, 192, 256],
+  overwritePairs: [4, 8, 16, 24, 32, 48, 64, 96, 128],
+};
+const smokeCommon = {
+  ...common,
+  keyDim: 4,
+  evalBatches: 1,
+  evalEvery: 5,
+  patience: 2,
+  maxSteps: 10,
+  batchSize: 4,
+  lrGrid: [1e-2, 3e-2],
+  extensions: 0,
+  seeds: [1, 2],
+  capacityPairs: [2, 4],
+  overwritePairs: [2, 4],
 };
 
-export const FWP_STUDY: Study<FwpStudyConfig, FwpStudyResult> = {
+export const FWP_CAPACITY_STUDY: Study<FwpStudyConfig, FwpStudyResult> = {
   name: "fwp-capacity",
   description:
-    "Associative retrieval at key dimension 32 (Schlag et al. 2021, §6.1): capacity of softmax, linear and DPFP attention, and the sum against the delta rule with overwrites; each point trained to the paper's stopping rule, 3 seeds (≈ 35 min)",
-  full: {
-    ...common,
-    keyDim: 32,
-    evalBatches: 4,
-    maxSteps: 3000,
-    seeds: [1, 2, 3],
-    capacityPairs: [8, 16, 24, 32, 48, 64, 96, 128, 192, 256],
-    overwritePairs: [4, 8, 16, 24, 32, 48, 64, 96, 128],
-  },
-  smoke: {
-    ...common,
-    keyDim: 4,
-    evalBatches: 1,
-    evalEvery: 5,
-    patience: 2,
-    maxSteps: 10,
-    batchSize: 4,
-    lrGrid: [1e-2, 3e-2],
-    extensions: 0,
-    seeds: [1, 2],
-    capacityPairs: [2, 4],
-    overwritePairs: [2, 4],
-  },
+    "Associative retrieval at key dimension 32 (Schlag et al. 2021, §6.1 setting 1): the capacity of softmax, linear (ELU + 1) and DPFP ν = 1, 2 attention; each point trained to the paper's stopping rule, 3 seeds (≈ 35 min)",
+  full: { ...fullCommon, arms: CAPACITY_ARMS },
+  smoke: { ...smokeCommon, arms: CAPACITY_ARMS },
+  run,
+};
+
+export const FWP_OVERWRITE_STUDY: Study<FwpStudyConfig, FwpStudyResult> = {
+  name: "fwp-overwrites",
+  description:
+    "Associative retrieval with overwrites at key dimension 32 (Schlag et al. 2021, §6.1 setting 2): the sum rule against the delta rule, DPFP ν = 1; each point trained to the paper's stopping rule, 3 seeds (≈ 35 min)",
+  full: { ...fullCommon, arms: OVERWRITE_ARMS },
+  smoke: { ...smokeCommon, arms: OVERWRITE_ARMS },
   run,
 };
