@@ -3,8 +3,9 @@
 // Executes notebooks headlessly with the tslab kernel. Full mode (default) writes the outputs
 // back into the notebooks; --smoke runs the tiny sizes and writes nothing. Ends with a timing table.
 // Arguments are checked before anything runs: an unknown option or an id that is not exactly one
-// notebook stops with the list of valid ones.
-import { spawnSync } from "node:child_process";
+// notebook stops with the list of valid ones. Ctrl-C, a closed terminal (SIGHUP) or a kill
+// (SIGTERM) ends the run and its kernel; the notebook being run is left as it was.
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -125,16 +126,19 @@ export function helpText(files) {
 /** @typedef {{ notebook: string, mode: "full" | "smoke", seconds: number, ok: boolean }} Timing one row of run_notebooks.py --json */
 
 /**
- * Runs notebooks (paths) with scripts/run_notebooks.py and prints the timing table.
+ * Runs notebooks (paths) with scripts/run_notebooks.py and prints the timing table. SIGINT, SIGHUP
+ * and SIGTERM are passed on to the runner, which stops its kernel and writes nothing for the
+ * notebook it was in; if this process is killed outright, the runner gets SIGTERM from the kernel
+ * (Linux parent-death signal, set in run_notebooks.py) and does the same.
  * @param {string[]} paths
  * @param {{ smoke: boolean }} options
- * @returns {number} the exit status
+ * @returns {Promise<number>} the exit status (128 + signal number when interrupted)
  */
-export function runNotebooks(paths, { smoke }) {
+export async function runNotebooks(paths, { smoke }) {
   const python = fs.readFileSync(path.join(ROOT, ".jupyter", "python"), "utf8").trim();
   const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-reproduce-"));
   const report = path.join(reportDir, "timings.json");
-  const r = spawnSync(
+  const child = spawn(
     python,
     [path.join(ROOT, "scripts", "run_notebooks.py"), ...(smoke ? ["--smoke"] : ["--write"]), "--json", report, ...paths],
     {
@@ -142,24 +146,47 @@ export function runNotebooks(paths, { smoke }) {
       env: { ...process.env, JUPYTER_PATH: path.join(ROOT, ".jupyter"), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
     },
   );
+  /** @type {NodeJS.Signals | null} */
+  let received = null;
+  /** @param {NodeJS.Signals} sig */
+  const forward = (sig) => {
+    received ??= sig;
+    child.kill(sig);
+  };
+  const signals = /** @type {const} */ (["SIGINT", "SIGHUP", "SIGTERM"]);
+  for (const sig of signals) process.on(sig, forward);
+  /** @type {[number | null, NodeJS.Signals | null]} */
+  const [code, killedBy] = await new Promise((resolve) => {
+    child.once("error", (err) => {
+      console.error(`reproduce: cannot start ${python}: ${err.message}`);
+      resolve([1, null]);
+    });
+    child.once("exit", (c, s) => resolve([c, s]));
+  });
+  for (const sig of signals) process.off(sig, forward);
+
   if (fs.existsSync(report)) {
     /** @type {Timing[]} */
     const rows = JSON.parse(fs.readFileSync(report, "utf8"));
-    const width = Math.max(...rows.map((x) => path.basename(x.notebook).length), 8);
-    console.log(`\n${"notebook".padEnd(width)}  mode   seconds  status`);
-    for (const x of rows)
+    if (rows.length) {
+      const width = Math.max(...rows.map((x) => path.basename(x.notebook).length), 8);
+      console.log(`\n${"notebook".padEnd(width)}  mode   seconds  status`);
+      for (const x of rows)
+        console.log(
+          `${path.basename(x.notebook).padEnd(width)}  ${x.mode.padEnd(5)}  ${String(x.seconds).padStart(7)}  ${x.ok ? "ok" : "FAILED"}`,
+        );
       console.log(
-        `${path.basename(x.notebook).padEnd(width)}  ${x.mode.padEnd(5)}  ${String(x.seconds).padStart(7)}  ${x.ok ? "ok" : "FAILED"}`,
+        `${"total".padEnd(width)}         ${rows
+          .reduce((s, x) => s + x.seconds, 0)
+          .toFixed(1)
+          .padStart(7)}`,
       );
-    console.log(
-      `${"total".padEnd(width)}         ${rows
-        .reduce((s, x) => s + x.seconds, 0)
-        .toFixed(1)
-        .padStart(7)}`,
-    );
+    }
   }
   fs.rmSync(reportDir, { recursive: true, force: true });
-  return r.status ?? 1;
+  const signal = received ?? killedBy;
+  if (signal) return 128 + os.constants.signals[signal];
+  return code ?? 1;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -182,7 +209,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(0);
   }
   process.exit(
-    runNotebooks(
+    await runNotebooks(
       parsed.notebooks.map((f) => path.join(NOTEBOOKS, f)),
       { smoke: parsed.smoke },
     ),
