@@ -10,7 +10,9 @@ Stopping: SIGINT (Ctrl-C), SIGHUP (the terminal closed) and SIGTERM stop the ker
 process group), leave the notebook being run as it was, and print one line ("interrupted in 02,
 cell 14; nothing written"); the exit status is 128 + the signal's number. On Linux the kernel also
 gets SIGTERM if this runner dies without cleaning up (SIGKILL), and this runner gets SIGTERM if its
-own parent (`npm run reproduce`) does: no kernel outlives its run.
+own parent (`npm run reproduce`) does: no kernel outlives its run. Notebooks are written through a
+temporary file in the same folder and a rename, so a kill at any moment leaves the old notebook or
+the new one, never a truncated file.
 
 usage: run_notebooks.py [--smoke] [--write] [--timeout S] [--json FILE] NOTEBOOK...
 """
@@ -37,6 +39,7 @@ import ctypes  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import stat  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -121,6 +124,39 @@ def stop_kernel(km, grace=5.0):
         km.cleanup_connection_file()
 
 
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(nb, path):
+    """Write a notebook through a temporary file in its folder and a rename (atomic on POSIX): a kill
+    at any moment leaves the old file or the new one. Stop signals are held back until it is done;
+    the file keeps its permissions."""
+    path = os.path.abspath(path)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~current_umask()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                nbformat.write(nb, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def notebook_id(path):
     """"02" for notebooks/02-rmsnorm-gopher.ipynb; the name without .ipynb for other notebooks."""
     name = os.path.basename(path)
@@ -202,13 +238,15 @@ def run(path, smoke, write, timeout, state):
     state["phase"] = "finished"
     if failure is None and write:
         clean_for_commit(nb)
-        nbformat.write(nb, path)
+        write_atomically(nb, path)
         state["written"].append(notebook_id(path))
     elif failure is not None and write:
-        # Keep what the failed run computed (the notebook itself is left untouched).
-        kept = os.path.join(tempfile.gettempdir(), "transformer-anatomy-failed", os.path.basename(path))
+        # Keep what the failed run computed (the notebook itself is left untouched); one folder per
+        # user, as /tmp is shared.
+        uid = os.getuid() if hasattr(os, "getuid") else "user"
+        kept = os.path.join(tempfile.gettempdir(), f"transformer-anatomy-failed-{uid}", os.path.basename(path))
         os.makedirs(os.path.dirname(kept), exist_ok=True)
-        nbformat.write(nb, kept)
+        write_atomically(nb, kept)
         print(f"[run] the failed run's outputs are kept in {kept}", flush=True)
     return nb, seconds, failure
 

@@ -4,10 +4,10 @@
  * the node script or the python runner), the notebook being run must be left byte for byte as it was,
  * and the interruption must be one line. A one-cell notebook records the kernel's pid and its
  * parent's (the python runner) in a file and then waits; each test stops the run and checks that no
- * process of the run is left.
+ * process of the run is left. Also: notebook writes go through a temporary file and a rename.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -168,4 +168,53 @@ describe.skipIf(skip)("a run stopped from outside ends its kernel", () => {
     expect(fs.readFileSync(notebook).equals(before)).toBe(true);
     fs.rmSync(dir, { recursive: true });
   }, 60_000);
+});
+
+describe("notebook writes", () => {
+  const script = (body: string) =>
+    spawnSync(PYTHON, ["-c", `import sys\nsys.path.insert(0, ${JSON.stringify(path.join(ROOT, "scripts"))})\n${body}`], {
+      encoding: "utf8",
+    });
+
+  it("go through a temporary file and a rename, keeping the file's permissions", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-write-"));
+    const file = waitingNotebook(dir);
+    fs.chmodSync(file, 0o640);
+    const inode = fs.statSync(file).ino;
+    const r = script(
+      `import nbformat, run_notebooks\nnb = nbformat.read(${JSON.stringify(file)}, as_version=4)\nnb.cells[0].source = "const three = 3;"\nrun_notebooks.write_atomically(nb, ${JSON.stringify(file)})`,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const after = fs.statSync(file);
+    expect(after.ino).not.toBe(inode); // a new file renamed over the old one, not the old one rewritten
+    expect(after.mode & 0o777).toBe(0o640);
+    const source: string | string[] = JSON.parse(fs.readFileSync(file, "utf8")).cells[0].source;
+    expect([source].flat().join("")).toBe("const three = 3;");
+    expect(fs.readdirSync(dir)).toEqual(["99-wait.ipynb"]);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("that fail half-way (disk full) leave the notebook as it was and no temporary file", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-write-"));
+    const file = waitingNotebook(dir);
+    const before = fs.readFileSync(file);
+    const r = script(
+      [
+        "import errno, nbformat, run_notebooks",
+        `nb = nbformat.read(${JSON.stringify(file)}, as_version=4)`,
+        "def half_then_full(nb, f):",
+        '    f.write("{\\n \\"cells\\": [")',
+        '    raise OSError(errno.ENOSPC, "No space left on device")',
+        "nbformat.write = half_then_full",
+        "try:",
+        `    run_notebooks.write_atomically(nb, ${JSON.stringify(file)})`,
+        "except OSError as err:",
+        '    print("raised", err.errno)',
+      ].join("\n"),
+    );
+    expect(r.stdout.trim(), r.stderr).toBe(`raised ${os.constants.errno.ENOSPC}`);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual(["99-wait.ipynb"]);
+    fs.rmSync(dir, { recursive: true });
+  });
 });
