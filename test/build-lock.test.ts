@@ -5,13 +5,24 @@
  * Tested here: process liveness (EPERM is a live process of another user), the lock's mutual
  * exclusion and stale-lock recovery, and two real builds started together in a copy of the project.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..");
+
+const temporary: string[] = [];
+/** A temporary folder, removed after the tests (also when one fails). */
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of temporary.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
 const LOCK = path.join(ROOT, "scripts", "lock.mjs");
 
 interface Lock {
@@ -60,7 +71,7 @@ describe("processAlive", () => {
 
 describe("acquireLock", () => {
   it("lets one process in at a time; the others wait and say for whom", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-lock-"));
+    const dir = tempDir("ta-lock-");
     const file = path.join(dir, "sub", "x.lock");
     const log = path.join(dir, "log");
     const code = (id: number) => `import * as fs from "node:fs"; import { acquireLock } from ${JSON.stringify(LOCK)};
@@ -87,11 +98,10 @@ describe("acquireLock", () => {
     expect(lines.filter((l) => l.endsWith("in true")).length).toBeGreaterThanOrEqual(1);
     expect(results.map((r) => r.stderr).join("")).toMatch(/child \d waiting for process \d+, which holds .*x\.lock/);
     expect(fs.existsSync(file)).toBe(false); // released
-    fs.rmSync(dir, { recursive: true });
   });
 
   it("takes over a lock whose owner is gone, or whose pid now belongs to another process", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-lock-"));
+    const dir = tempDir("ta-lock-");
     const file = path.join(dir, "x.lock");
     const messages: string[] = [];
     fs.writeFileSync(file, JSON.stringify({ pid: deadPid(), start: "1" }));
@@ -106,13 +116,12 @@ describe("acquireLock", () => {
     expect(held.waited).toBe(false);
     held.release();
     expect(messages).toEqual([]);
-    fs.rmSync(dir, { recursive: true });
   });
 });
 
 /** A copy of what scripts/build.mjs reads (lib, scripts, tsconfig.json, package.json), node_modules linked. */
 function projectCopy(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-build-"));
+  const dir = tempDir("ta-build-");
   for (const entry of ["lib", "scripts", "tsconfig.json", "package.json"])
     fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
   fs.symlinkSync(fs.realpathSync(path.join(ROOT, "node_modules")), path.join(dir, "node_modules"), "dir");
@@ -175,6 +184,5 @@ describe.skipIf(process.env.TA_TEST_SCOPE === "unit")("two builds started togeth
     const mode = fs.statSync(path.join(dir, "dist")).mode & 0o777;
     expect(mode, mode.toString(8)).toBe(0o777 & ~process.umask()); // as mkdir makes it (not mkdtemp's 0700)
     expect(fs.readdirSync(path.join(dir, ".cache"))).toEqual([]);
-    fs.rmSync(dir, { recursive: true, force: true });
   }, 300_000);
 });

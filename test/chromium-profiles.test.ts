@@ -6,7 +6,7 @@
  * looks only at this user's, EPERM means alive, and a folder it cannot remove is skipped.
  * The shared-machine case runs as the user "nobody" (setpriv) when the tests run as root.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,6 +14,17 @@ import * as path from "node:path";
 import { processAlive, sweepStaleProfiles } from "../lib/notebook/chromium";
 
 const ROOT = path.resolve(__dirname, "..");
+
+const temporary: string[] = [];
+/** A temporary folder, removed after the tests (also when one fails). */
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of temporary.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
 const STEM = "transformer-anatomy-chromium-";
 const uid = process.getuid!();
 
@@ -47,7 +58,7 @@ describe("processAlive", () => {
 
 describe("sweepStaleProfiles", () => {
   it("removes this user's folders of dead processes only (with the uid in the name, and the old names)", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-profiles-"));
+    const dir = tempDir("ta-profiles-");
     const dead = deadPid();
     folder(dir, `${STEM}u${uid}-${dead}-aaaaaa`);
     folder(dir, `${STEM}${dead}-bbbbbb`); // from before the uid was in the name
@@ -58,7 +69,6 @@ describe("sweepStaleProfiles", () => {
     expect(fs.readdirSync(dir).sort()).toEqual(
       [`${STEM}u${uid + 1}-${dead}-dddddd`, `${STEM}u${uid}-${process.pid}-cccccc`, "unrelated-123-x"].sort(),
     );
-    fs.rmSync(dir, { recursive: true });
   });
 
   // As another user: root's folders and processes are someone else's. Needs the built library (dist/).
@@ -70,7 +80,7 @@ describe("sweepStaleProfiles", () => {
       "dist/ is older than lib/notebook/chromium.ts: run npm run build",
     ).toBe(true);
     const nobody = 65534;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-shared-tmp-"));
+    const dir = tempDir("ta-shared-tmp-");
     fs.chmodSync(dir, 0o1777); // like /tmp
     const dead = deadPid();
     const rootLive = `${STEM}u0-${process.pid}-rootlv`; // root's kernel, running
@@ -93,6 +103,5 @@ describe("sweepStaleProfiles", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ error: "EPERM", alive: true, removed: [mineDead] });
     expect(fs.readdirSync(dir).sort()).toEqual([rootOld, rootDead, rootLive, mineRootPid].sort());
-    fs.rmSync(dir, { recursive: true });
   });
 });

@@ -6,13 +6,24 @@
  * parent's (the python runner) in a file and then waits; each test stops the run and checks that no
  * process of the run is left. Also: notebook writes go through a temporary file and a rename.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..");
+
+const temporary: string[] = [];
+/** A temporary folder, removed after the tests (also when one fails). */
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of temporary.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
 const PYTHON_FILE = path.join(ROOT, ".jupyter", "python"); // the python with Jupyter, written by the set-up
 const PYTHON = fs.existsSync(PYTHON_FILE) ? fs.readFileSync(PYTHON_FILE, "utf8").trim() : "python3";
 const RUNNER = path.join(ROOT, "scripts", "run_notebooks.py");
@@ -76,7 +87,10 @@ const started: number[] = [];
  */
 async function startRun(via: "reproduce" | "runner", dir: string, notebook: string): Promise<Run> {
   const pidFile = path.join(dir, "pids");
-  const env = { ...process.env, TA_TEST_PIDFILE: pidFile, JUPYTER_PATH: path.join(ROOT, ".jupyter") };
+  // The run's own temporary folder (the kernel's connection file, the timings report): checked empty after a stop.
+  const tmp = path.join(dir, "tmp");
+  fs.mkdirSync(tmp);
+  const env = { ...process.env, TA_TEST_PIDFILE: pidFile, JUPYTER_PATH: path.join(ROOT, ".jupyter"), TMPDIR: tmp };
   const child =
     via === "reproduce"
       ? spawn(
@@ -123,7 +137,7 @@ describe.skipIf(skip)("a run stopped from outside ends its kernel", () => {
     ["SIGTERM", "reproduce"], // kill <pid of npm run reproduce>: passed on to the runner
   ] as const) {
     it(`${signal} to ${to === "group" ? "the process group" : "the reproduce script"}: kernel gone, notebook untouched, one line`, async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-signals-"));
+      const dir = tempDir("ta-signals-");
       const notebook = waitingNotebook(dir);
       const before = fs.readFileSync(notebook);
       const run = await startRun("reproduce", dir, notebook);
@@ -139,13 +153,13 @@ describe.skipIf(skip)("a run stopped from outside ends its kernel", () => {
       ).toEqual(["interrupted in 99, cell 1; nothing written"]);
       expect(run.output()).not.toMatch(/Traceback|Error/);
       expect(fs.readFileSync(notebook).equals(before)).toBe(true);
-      expect(fs.readdirSync(dir).sort()).toEqual(["99-wait.ipynb", "pids"]); // no temporary file left
-      fs.rmSync(dir, { recursive: true });
+      expect(fs.readdirSync(dir).sort()).toEqual(["99-wait.ipynb", "pids", "tmp"]); // no temporary notebook left
+      expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([]); // nor the kernel's connection file, nor the report
     }, 60_000);
   }
 
   it("SIGKILL of the reproduce script: the runner gets SIGTERM from Linux, and ends its kernel", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-signals-"));
+    const dir = tempDir("ta-signals-");
     const notebook = waitingNotebook(dir);
     const before = fs.readFileSync(notebook);
     const run = await startRun("reproduce", dir, notebook);
@@ -154,11 +168,10 @@ describe.skipIf(skip)("a run stopped from outside ends its kernel", () => {
     await until("the python runner to end", () => !running(run.runner), 10);
     await until("the kernel to end", () => !running(run.kernel), 10);
     expect(fs.readFileSync(notebook).equals(before)).toBe(true);
-    fs.rmSync(dir, { recursive: true });
   }, 60_000);
 
   it("SIGKILL of the python runner: the kernel gets SIGTERM from Linux", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-signals-"));
+    const dir = tempDir("ta-signals-");
     const notebook = waitingNotebook(dir);
     const before = fs.readFileSync(notebook);
     const run = await startRun("runner", dir, notebook);
@@ -167,7 +180,6 @@ describe.skipIf(skip)("a run stopped from outside ends its kernel", () => {
     await run.exited;
     await until("the kernel to end", () => !running(run.kernel), 10);
     expect(fs.readFileSync(notebook).equals(before)).toBe(true);
-    fs.rmSync(dir, { recursive: true });
   }, 60_000);
 });
 
@@ -179,7 +191,7 @@ describe.skipIf(skip && !fs.existsSync(PYTHON_FILE))("notebook writes", () => {
     });
 
   it("go through a temporary file and a rename, keeping the file's permissions", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-write-"));
+    const dir = tempDir("ta-write-");
     const file = waitingNotebook(dir);
     fs.chmodSync(file, 0o640);
     const inode = fs.statSync(file).ino;
@@ -193,11 +205,10 @@ describe.skipIf(skip && !fs.existsSync(PYTHON_FILE))("notebook writes", () => {
     const source: string | string[] = JSON.parse(fs.readFileSync(file, "utf8")).cells[0].source;
     expect([source].flat().join("")).toBe("const three = 3;");
     expect(fs.readdirSync(dir)).toEqual(["99-wait.ipynb"]);
-    fs.rmSync(dir, { recursive: true });
   });
 
   it("that fail half-way (disk full) leave the notebook as it was and no temporary file", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-write-"));
+    const dir = tempDir("ta-write-");
     const file = waitingNotebook(dir);
     const before = fs.readFileSync(file);
     const r = script(
@@ -217,6 +228,5 @@ describe.skipIf(skip && !fs.existsSync(PYTHON_FILE))("notebook writes", () => {
     expect(r.stdout.trim(), r.stderr).toBe(`raised ${os.constants.errno.ENOSPC}`);
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect(fs.readdirSync(dir)).toEqual(["99-wait.ipynb"]);
-    fs.rmSync(dir, { recursive: true });
   });
 });
