@@ -109,7 +109,7 @@ def stop_kernel(km, grace=5.0):
                 os.killpg(pgid, sig)
             elif proc is not None:
                 proc.send_signal(sig)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):  # already gone (the group id no longer ours)
             pass
 
     if proc is not None and proc.poll() is None:
