@@ -469,6 +469,8 @@ const TYPES = {
 
 /**
  * Serves a folder on 127.0.0.1; resolves to the server once listening (port 0 = any free port).
+ * A request it cannot answer (a malformed %-escape: 400; outside the folder or missing: 404) gets
+ * its status, and the server goes on serving.
  * @returns {Promise<http.Server>}
  */
 export function serve(dir = BOOK_DIR, port = 8123) {
@@ -487,7 +489,10 @@ export function serve(dir = BOOK_DIR, port = 8123) {
       return;
     }
     res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" });
-    fs.createReadStream(file).pipe(res);
+    // A read error (the file removed or rebuilt meanwhile) ends this response, not the server.
+    fs.createReadStream(file)
+      .on("error", () => res.destroy())
+      .pipe(res);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -2,13 +2,21 @@
 // Builds the library: TypeScript lib/ → dist/ (tsc), and the SIMD kernels lib/**/*.as.ts →
 // dist/kernels/*.wasm (AssemblyScript). `npm run build` always builds; with --if-stale (set-up and
 // `npm run test:unit`) only when a lib/ source, tsconfig.json or package.json is newer than the build.
+// Safe to run twice at once (`npm start` and `npm test` after a pull): one build at a time holds
+// .cache/build.lock (a second with --if-stale waits, then finds the build fresh); each builds into a
+// folder of its own (.dist-build-<pid>-…) renamed to dist/ when complete, so dist/ is never a
+// half-written or half-deleted folder.
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { acquireLock, processAlive } from "./lock.mjs";
 import { openblasIncludeDir } from "./openblas.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const DIST = path.join(ROOT, "dist");
+const TEMP_PREFIX = ".dist-build-";
 
 /**
  * Modification time (ms) of a file; 0 if it is missing.
@@ -28,16 +36,34 @@ function newestSource(dir) {
   }
   return newest;
 }
-if (process.argv.includes("--if-stale")) {
-  const sources = Math.max(
-    newestSource(path.join(ROOT, "lib")),
-    mtime(path.join(ROOT, "tsconfig.json")),
-    mtime(path.join(ROOT, "package.json")),
-  );
-  // dist/index.js is written last: it is what lib/buildcheck.ts compares against.
-  if (mtime(path.join(ROOT, "dist", "index.js")) >= sources) process.exit(0);
+/** Whether dist/ is at least as new as every source. dist/index.js is written last: it is what lib/buildcheck.ts compares against. */
+const fresh = () =>
+  mtime(path.join(DIST, "index.js")) >=
+  Math.max(newestSource(path.join(ROOT, "lib")), mtime(path.join(ROOT, "tsconfig.json")), mtime(path.join(ROOT, "package.json")));
+
+const ifStale = process.argv.includes("--if-stale");
+if (ifStale && fresh()) process.exit(0);
+const { waited } = await acquireLock(path.join(ROOT, ".cache", "build.lock"), { what: "[build]" });
+if (ifStale) {
+  if (fresh()) {
+    if (waited) console.error("[build] built meanwhile by the other process: up to date");
+    process.exit(0);
+  }
   console.error("[build] lib/ changed since the last build: building (lib/ → dist/)");
 }
+
+// Folders of builds that were killed (their pid is gone).
+for (const name of fs.readdirSync(ROOT)) {
+  const pid = name.startsWith(TEMP_PREFIX) ? Number(/^(\d+)-/.exec(name.slice(TEMP_PREFIX.length))?.[1]) : 0;
+  if (pid && !processAlive(pid)) fs.rmSync(path.join(ROOT, name), { recursive: true, force: true });
+}
+// Beside dist/ (same depth), so the source maps' relative paths are the same.
+// (mkdirSync, not mkdtempSync: dist/ keeps the usual permissions, not mkdtemp's owner-only 0700.)
+const OUT = path.join(ROOT, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
+fs.mkdirSync(OUT);
+const removeOut = () => fs.rmSync(OUT, { recursive: true, force: true });
+process.on("exit", removeOut);
+
 /**
  * Runs a node script (with arguments) from the project root; exits on failure.
  * @param {string} what its name in the error message
@@ -46,21 +72,21 @@ if (process.argv.includes("--if-stale")) {
 const run = (what, args) => {
   const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: "inherit" });
   if (r.status !== 0) {
-    console.error(`[build] ${what} failed (see above)`);
+    console.error(`[build] ${what} failed (see above); dist/ is left as it was`);
     process.exit(1);
   }
 };
 
-fs.rmSync(path.join(ROOT, "dist"), { recursive: true, force: true });
 // Kernels first: dist/index.js must be the newest output (lib/buildcheck.ts compares against it).
 // Two builds of the same kernels: plain SIMD, and with relaxed SIMD (fused multiply-add in the
 // products), which the engine loads where the runtime validates it (lib/engine/kernels.ts).
 const kernels = [
-  ["lib/engine/simd/index.as.ts", "dist/kernels/simd.wasm", "simd,threads"],
-  ["lib/engine/simd/index.as.ts", "dist/kernels/simd-relaxed.wasm", "simd,threads,relaxed-simd"],
+  ["lib/engine/simd/index.as.ts", "kernels/simd.wasm", "simd,threads"],
+  ["lib/engine/simd/index.as.ts", "kernels/simd-relaxed.wasm", "simd,threads,relaxed-simd"],
 ];
-for (const [source, out, features] of kernels) {
-  fs.mkdirSync(path.join(ROOT, path.dirname(out)), { recursive: true });
+for (const [source, file, features] of kernels) {
+  const out = path.join(OUT, file);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   run(`asc ${source} (${features})`, [
     path.join(ROOT, "node_modules", "assemblyscript", "bin", "asc.js"),
     source,
@@ -83,7 +109,31 @@ for (const [source, out, features] of kernels) {
   ]);
 }
 buildNativeBlas();
-run("tsc", [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]);
+run("tsc", [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json", "--outDir", OUT]);
+replaceDist();
+
+/**
+ * Puts the finished build in place of dist/: two renames (dist/ aside, the build in), then the old
+ * one removed. Retried if another process (a build not holding the lock) put a dist/ back meanwhile.
+ */
+function replaceDist() {
+  for (let attempt = 0; ; attempt++) {
+    const old = `${OUT}-old-${attempt}`;
+    try {
+      fs.renameSync(DIST, old);
+    } catch (err) {
+      if (/** @type {NodeJS.ErrnoException} */ (err).code !== "ENOENT") throw err;
+    }
+    try {
+      fs.renameSync(OUT, DIST);
+      fs.rmSync(old, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      const code = /** @type {NodeJS.ErrnoException} */ (err).code;
+      if (attempt >= 10 || (code !== "ENOTEMPTY" && code !== "EEXIST")) throw err;
+    }
+  }
+}
 
 /**
  * The OpenBLAS addon (lib/engine/native/blas.cc → dist/native/blas.node), when a C++ compiler,
@@ -106,7 +156,7 @@ function buildNativeBlas() {
     return;
   }
   const libDir = /** @type {string} */ (cblas).replace("/include/", "/lib/");
-  const out = path.join(ROOT, "dist", "native", "blas.node");
+  const out = path.join(OUT, "native", "blas.node");
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const args = [
     "-O2",

@@ -9,11 +9,13 @@
 //      source is newer than the build, or OpenBLAS arrived after it;
 //   4. the tslab kernel, registered in a project-local Jupyter path (.jupyter/) with the
 //      absolute path of node_modules/.bin/tslab, and notebook assets (plotly bundle).
-// Uses only Node built-ins: it runs before `npm ci`.
+// Uses only Node built-ins: it runs before `npm ci`. One set-up at a time (.cache/setup.lock): a
+// second one (`npm start` and `npm test` started together) waits, then finds everything done.
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { acquireLock } from "./lock.mjs";
 import { openblasIncludeDir } from "./openblas.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -30,6 +32,20 @@ const fail = (msg) => {
 
 const [major] = process.versions.node.split(".").map(Number);
 if (major < 20) fail(`Node ${process.versions.node} is too old; Node 20 or newer is required.`);
+
+await acquireLock(path.join(ROOT, ".cache", "setup.lock"), { what: "[setup]", log: (m) => quiet || console.log(m) });
+
+/**
+ * Writes a file through a temporary file and a rename: a reader (Jupyter, a second set-up) sees the
+ * old content or the new, never a part.
+ * @param {string} file
+ * @param {string | Buffer} content
+ */
+function writeFileAtomic(file, content) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, file);
+}
 
 // ---------------------------------------------------------------------------------------------
 // 1. System packages
@@ -134,7 +150,13 @@ if (!fs.existsSync(installedStamp) || mtime(installedStamp) < mtime(lockfile) ||
 
 // Notebooks import the built library by the package's own name.
 const selfLink = path.join(ROOT, "node_modules", "transformer-anatomy");
-if (!fs.existsSync(selfLink)) fs.symlinkSync("..", selfLink, "dir");
+if (!fs.existsSync(selfLink)) {
+  try {
+    fs.symlinkSync("..", selfLink, "dir");
+  } catch (err) {
+    if (/** @type {NodeJS.ErrnoException} */ (err).code !== "EEXIST") throw err;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // 3. Library build
@@ -159,17 +181,17 @@ const specText = `${JSON.stringify(kernelSpec, null, 2)}\n`;
 if (!fs.existsSync(specPath) || fs.readFileSync(specPath, "utf8") !== specText) {
   say(`registering the tslab kernel in ${path.relative(ROOT, kernelDir)}`);
   fs.mkdirSync(kernelDir, { recursive: true });
-  fs.writeFileSync(specPath, specText);
+  writeFileAtomic(specPath, specText);
 }
 const jupyterEnvFile = path.join(ROOT, ".jupyter", "python");
 if (!fs.existsSync(jupyterEnvFile) || fs.readFileSync(jupyterEnvFile, "utf8").trim() !== python)
-  fs.writeFileSync(jupyterEnvFile, `${python}\n`);
+  writeFileAtomic(jupyterEnvFile, `${python}\n`);
 
 const plotlySrc = path.join(ROOT, "node_modules", "plotly.js-dist-min", "plotly.min.js");
 const plotlyDst = path.join(ROOT, "notebooks", "assets", "plotly.min.js");
 if (mtime(plotlyDst) < mtime(plotlySrc)) {
   fs.mkdirSync(path.dirname(plotlyDst), { recursive: true });
-  fs.copyFileSync(plotlySrc, plotlyDst);
+  writeFileAtomic(plotlyDst, fs.readFileSync(plotlySrc));
 }
 
 // Sanity: the kernel is visible to this python's Jupyter.

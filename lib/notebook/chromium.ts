@@ -3,6 +3,8 @@
  * playwright-core). Started on the first figure; closed by `closeRenderer()` or when the process
  * exits (Chromium talks to us over a pipe and quits when it closes; its profile folder, which
  * we own, is removed at exit and stale ones from killed kernels are swept at start-up).
+ * Profile folders are per user (the uid is in their name, as the temporary folder may be shared):
+ * the sweep looks only at this user's, and a process it cannot signal (EPERM) counts as alive.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,7 +13,9 @@ import * as path from "node:path";
 type BrowserContext = import("playwright-core").BrowserContext;
 type Page = import("playwright-core").Page;
 
-const PROFILE_PREFIX = "transformer-anatomy-chromium-";
+const PROFILE_STEM = "transformer-anatomy-chromium-";
+/** This user's profile folders: transformer-anatomy-chromium-u<uid>-<pid>-<random>. */
+const PROFILE_PREFIX = `${PROFILE_STEM}u${process.getuid?.() ?? os.userInfo().username}-`;
 
 /**
  * Flags headless Debian Chromium needs on machines with no GPU and no network, often run as root
@@ -54,24 +58,58 @@ interface Renderer {
 
 let renderer: Promise<Renderer> | null = null;
 
-function sweepStaleProfiles(): void {
-  for (const name of fs.readdirSync(os.tmpdir())) {
-    const match = name.startsWith(PROFILE_PREFIX) ? /^(\d+)-/.exec(name.slice(PROFILE_PREFIX.length)) : null;
-    if (!match) continue;
-    const pid = Number(match[1]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+/**
+ * Whether a process exists. `kill(pid, 0)` fails with ESRCH when there is no such process and with
+ * EPERM when there is one we may not signal (another user's): that one is alive.
+ */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`processAlive: pid must be a positive integer, got ${pid}`);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ESRCH") return false;
+    if (code === "EPERM") return true;
+    throw err;
   }
+}
+
+/**
+ * Removes this user's profile folders in `dir` whose kernel is gone (killed before its exit
+ * handler ran). Folders of other users, and of live processes, are left alone; a folder that cannot
+ * be removed is skipped (a stale folder must never stop a figure). Also this user's folders from
+ * before the uid was in the name (transformer-anatomy-chromium-<pid>-…, owned by this user).
+ * Returns the folders removed.
+ */
+export function sweepStaleProfiles(dir: string = os.tmpdir()): string[] {
+  const uid = process.getuid?.();
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith(PROFILE_STEM)) continue;
+    const rest = name.startsWith(PROFILE_PREFIX) ? name.slice(PROFILE_PREFIX.length) : name.slice(PROFILE_STEM.length);
+    const match = /^(\d+)-/.exec(rest);
+    if (!match) continue; // another user's (u<uid>-…) or not ours at all
+    const folder = path.join(dir, name);
+    try {
+      if (uid !== undefined && fs.lstatSync(folder).uid !== uid) continue;
+      if (processAlive(Number(match[1]))) continue;
+      fs.rmSync(folder, { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
 }
 
 async function start(): Promise<Renderer> {
   const { chromium } = await import("playwright-core");
-  sweepStaleProfiles();
+  try {
+    sweepStaleProfiles();
+  } catch {
+    // an unreadable temporary folder: nothing to sweep
+  }
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `${PROFILE_PREFIX}${process.pid}-`));
   process.once("exit", () => fs.rmSync(profile, { recursive: true, force: true }));
   const context = await chromium.launchPersistentContext(profile, {
