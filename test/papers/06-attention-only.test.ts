@@ -340,6 +340,20 @@ describe("Theorem 6: a whole Pre-LN transformer made attention-only", () => {
     disposeParams(params);
   });
 
+  it("leaks no tensors: a forward pass leaves the tensor count as it was", () => {
+    const params = randomModel("layer", "silu");
+    const model = toAttentionOnly(params, { omega: 10, maskOmega: 128 });
+    const run = () => {
+      tf.dispose(attentionOnlyForward(model, tokens, { causal: true }));
+      tf.dispose(attentionOnlyForward(model, tokens, { causal: false }));
+    };
+    run(); // the causal-mask cache fills once
+    const before = tf.memory().numTensors;
+    run();
+    expect(tf.memory().numTensors).toBe(before);
+    disposeParams(params);
+  });
+
   it("approximates a GELU model through SiLU(1.702 s)/1.702, and rejects what it cannot convert", () => {
     const params = randomModel("layer", "gelu");
     const ref = transformerForward(params, tokens).logits;

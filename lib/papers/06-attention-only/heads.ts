@@ -220,7 +220,10 @@ export function runHeads64(stacks: readonly HeadStack[], rows: readonly ArrayLik
         for (let j = 0; j <= last; j++) for (let d = 0; d < s.qk; d++) logits[j] += q[i][d] * k[j][d];
         const max = Math.max(...logits);
         let sum = 0;
-        for (let j = 0; j <= last; j++) sum += logits[j] = Math.exp(logits[j] - max);
+        for (let j = 0; j <= last; j++) {
+          logits[j] = Math.exp(logits[j] - max);
+          sum += logits[j];
+        }
         const mixed = new Float64Array(s.value);
         for (let j = 0; j <= last; j++) for (let d = 0; d < s.value; d++) mixed[d] += (logits[j] / sum) * v[j][d];
         for (let d = 0; d < s.value; d++) for (let c = 0; c < s.width; c++) out[i][c] += mixed[d] * s.wo[oAt(s, h, d, c)];

@@ -73,8 +73,12 @@ function readMlp(mlp: MlpWeights, who: string): Mlp64 {
   };
 }
 
-function checkOmegaBeta(who: string, omega: number, beta: number): void {
+function checkOmega(who: string, omega: number): void {
   if (!(omega >= 0 && Number.isFinite(omega))) throw new Error(`${who}: omega must be a number ≥ 0, got ${omega}`);
+}
+
+function checkOmegaBeta(who: string, omega: number, beta: number): void {
+  checkOmega(who, omega);
   if (!(beta > 0 && Number.isFinite(beta))) throw new Error(`${who}: beta must be a positive number, got ${beta}`);
 }
 
@@ -170,7 +174,7 @@ export function linearMapHead(w: number[][], b: ArrayLike<number>, layout: Augme
   const m = layout.model;
   if (w.length !== m || w.some((row) => row.length !== m) || b.length !== m)
     throw new Error(`linearMapHead: W must be [${m}, ${m}] and b [${m}] for a stream with ${m} model columns`);
-  checkOmegaBeta("linearMapHead", omega, 1);
+  checkOmega("linearMapHead", omega);
   const s = headStack(1, layout.width, layout.nCtx + 1, m + 1);
   for (let p = 0; p <= layout.nCtx; p++) {
     s.wq[qkAt(s, 0, layout.position + p, p)] = 2 * omega;
