@@ -162,3 +162,84 @@ describe("train", () => {
     expect(() => train({ params, loss, steps: 1, lr: 0.1, trainable: () => false })).toThrow(/no trainable variables/);
   });
 });
+
+describe("the learning rate is checked before the update (issue 24, item 8)", () => {
+  // loss = w₁² + w₂² from w = (1, 2): gradients 2w. Adam, lr 0.1, β (0.9, 0.999), ε 1e-8, by hand:
+  //   step 0: m̂ = g, v̂ = g² → w ← w − 0.1·sign(g) = (0.9, 1.9)
+  //   step 1: g = (1.8, 3.8); m = 0.9·(0.2, 0.4) + 0.1·g = (0.36, 0.74);
+  //           v = 0.999·(0.004, 0.016) + 0.001·g² = (0.007236, 0.030424);
+  //           m̂ = m/0.19, v̂ = v/0.001999 → m̂/√v̂ = (0.9958770, 0.9983352) → w = (0.8004123, 1.8001665)
+  const quadratic = () => {
+    const params = { w: variableFrom(() => tf.tensor1d([1, 2])) };
+    return { params, loss: () => tf.sum(tf.square(params.w)) as tf.Scalar };
+  };
+
+  it("a schedule giving NaN at step 2 stops before that update: the weights are those after step 1, the error names step and rate", () => {
+    const { params, loss } = quadratic();
+    const tensors = tf.memory().numTensors;
+    const seen: string[] = [];
+    const sink = { update: () => undefined, done: (note?: string) => seen.push(note ?? "") };
+    expect(() => train({ params, loss, steps: 5, lr: (s) => (s < 2 ? 0.1 : Number.NaN), progress: sink })).toThrow(
+      "train: the learning rate at step 2 is NaN (from the lr schedule); it must be a finite number ≥ 0. No update was applied at step 2: the weights are those after step 1",
+    );
+    const w = Array.from(params.w.dataSync());
+    expect(w[0]).toBeCloseTo(0.8004123, 6);
+    expect(w[1]).toBeCloseTo(1.8001665, 6);
+    expect(seen).toEqual(["stopped at step 2: bad learning rate"]);
+    expect(tf.memory().numTensors).toBe(tensors); // the run's own Adam moments were freed
+    params.w.dispose();
+  });
+
+  it("a negative or infinite rate at step 0, from a schedule or a number, leaves the initial weights", () => {
+    for (const [rate, shown] of [
+      [-0.1, "-0.1"],
+      [Number.POSITIVE_INFINITY, "Infinity"],
+    ] as const) {
+      const { params, loss } = quadratic();
+      expect(() => train({ params, loss, steps: 3, lr: () => rate })).toThrow(
+        `the learning rate at step 0 is ${shown} (from the lr schedule); it must be a finite number ≥ 0. No update was applied at step 0: the weights are the initial ones`,
+      );
+      expect(Array.from(params.w.dataSync())).toEqual([1, 2]);
+      params.w.dispose();
+    }
+    const { params, loss } = quadratic();
+    for (const [lr, shown] of [
+      [Number.NaN, "NaN"],
+      [-1, "-1"],
+      [Number.POSITIVE_INFINITY, "Infinity"],
+    ] as const) {
+      expect(() => train({ params, loss, steps: 3, lr })).toThrow(
+        `train: the learning rate at step 0 is ${shown}; it must be a finite number ≥ 0`,
+      );
+    }
+    expect(Array.from(params.w.dataSync())).toEqual([1, 2]);
+    params.w.dispose();
+  });
+
+  it("Adam.apply refuses a bad rate or scale before touching any weight or its step count", () => {
+    const a = variableFrom(() => tf.tensor1d([1, -2]));
+    const b = variableFrom(() => tf.tensor1d([3]));
+    const adam = new Adam(
+      new Map([
+        ["a", a],
+        ["b", b],
+      ]),
+    );
+    const grads = new Map([
+      ["a", tf.tensor1d([0.5, -3])],
+      ["b", tf.tensor1d([1])],
+    ]);
+    expect(() => adam.apply(grads, Number.NaN)).toThrow(
+      "Adam.apply: the learning rate must be a finite number ≥ 0, got NaN; no weight was updated",
+    );
+    expect(() => adam.apply(grads, 0.1, (name) => (name === "b" ? Number.NaN : 1))).toThrow(
+      'Adam.apply: the learning-rate scale of "b" must be a finite number ≥ 0, got NaN; no weight was updated',
+    );
+    expect([Array.from(a.dataSync()), Array.from(b.dataSync()), adam.steps]).toEqual([[1, -2], [3], 0]);
+    adam.apply(grads, 0.1); // and a good step still takes the hand-computed first step, lr·sign(g)
+    expect(Array.from(a.dataSync())).toEqual([expect.closeTo(0.9, 6), expect.closeTo(-1.9, 6)]);
+    expect(b.dataSync()[0]).toBeCloseTo(2.9, 6);
+    adam.dispose();
+    tf.dispose([a, b, ...grads.values()]);
+  });
+});

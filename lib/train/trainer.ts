@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { namedVariables, snapshotParams } from "../models/params";
 import { Adam, type AdamConfig, globalNorm } from "./optimizer";
-import { type Schedule, constantLR } from "./schedules";
+import type { Schedule } from "./schedules";
 
 export interface StepInfo {
   step: number;
@@ -69,6 +69,16 @@ export interface TrainOptions extends RunOptions {
   evalEvery?: number;
 }
 
+/** A learning rate must be a finite number ≥ 0 (0 freezes the step); anything else is an error before the update. */
+function checkRate(lr: unknown, step: number, fromSchedule: boolean): number {
+  if (typeof lr === "number" && Number.isFinite(lr) && lr >= 0) return lr;
+  const shown = typeof lr === "string" ? `"${lr}"` : String(lr);
+  throw new Error(
+    `train: the learning rate at step ${step} is ${shown}${fromSchedule ? " (from the lr schedule)" : ""}; ` +
+      `it must be a finite number ≥ 0. No update was applied at step ${step}: the weights are ${step > 0 ? `those after step ${step - 1}` : "the initial ones"}`,
+  );
+}
+
 export interface TrainResult {
   losses: number[];
   lrs: number[];
@@ -92,7 +102,8 @@ export function train(options: TrainOptions): TrainResult {
   const trainable = new Map([...all].filter(([name]) => options.trainable?.(name) ?? true));
   if (trainable.size === 0) throw new Error("train: no trainable variables");
   const byId = new Map([...trainable].map(([name, v]) => [v.name, name]));
-  const schedule = typeof options.lr === "number" ? constantLR(options.lr) : options.lr;
+  const lrOption = options.lr;
+  const rateAt = (step: number) => checkRate(typeof lrOption === "number" ? lrOption : lrOption(step), step, typeof lrOption !== "number");
   const adam = options.adam ?? new Adam(all, options.optimizer);
   const callbacks = options.callbacks ?? [];
   const bar = options.progress;
@@ -113,7 +124,14 @@ export function train(options: TrainOptions): TrainResult {
   };
 
   for (let step = 0; step < steps; step++) {
-    const lr = schedule(step);
+    let lr: number;
+    try {
+      lr = rateAt(step);
+    } catch (err) {
+      if (!options.adam) adam.dispose();
+      bar?.done(`stopped at step ${step}: bad learning rate`);
+      throw err;
+    }
     const { value, grads } = tf.variableGrads(() => options.loss(step), [...trainable.values()]);
     const loss = value.dataSync()[0];
     value.dispose();
