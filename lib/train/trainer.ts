@@ -5,6 +5,7 @@
  * progress goes to a sink the caller supplies (in a notebook, `progressBar(label)`).
  */
 import * as tf from "@tensorflow/tfjs";
+import { type OptionsSchema, checkOptions } from "../config";
 import { namedVariables, snapshotParams } from "../models/params";
 import { Adam, type AdamConfig, globalNorm } from "./optimizer";
 import type { Schedule } from "./schedules";
@@ -53,6 +54,23 @@ export interface RunOptions {
   progress?: ProgressSink;
 }
 
+/** The checks on every run's options (each trainer adds its own fields): see `checkOptions` in config.ts. */
+export const RUN_OPTIONS_SCHEMA: OptionsSchema<RunOptions> = {
+  steps: { kind: "int", min: 0 },
+  lr: {
+    kind: "either",
+    of: [
+      { kind: "number", min: 0 },
+      { kind: "function", signature: "(step) => learning rate" },
+    ],
+  },
+  clipNorm: { kind: "number", min: 0, minExclusive: true, optional: true },
+  optimizer: { kind: "object", what: "Adam settings ({ beta1, beta2, eps, weightDecay })", optional: true },
+  budgetSeconds: { kind: "number", min: 0, minExclusive: true, optional: true },
+  callbacks: { kind: "array", what: "an array of callbacks ({ onStep, onEval, onEnd })", optional: true },
+  progress: { kind: "object", what: "a progress sink (in a notebook, ta.progressBar(label))", optional: true },
+};
+
 export interface TrainOptions extends RunOptions {
   /** The params object whose variables are trained. */
   params: object;
@@ -68,6 +86,18 @@ export interface TrainOptions extends RunOptions {
   evaluate?: () => Record<string, number>;
   evalEvery?: number;
 }
+
+const TRAIN_SCHEMA: OptionsSchema<TrainOptions> = {
+  ...RUN_OPTIONS_SCHEMA,
+  params: { kind: "object", what: "a params object (nested objects and arrays of tf.Variables)" },
+  loss: { kind: "function", signature: "(step) => scalar loss" },
+  adam: { kind: "object", what: "an Adam optimizer", optional: true },
+  recordGradNorm: { kind: "bool", optional: true },
+  trainable: { kind: "function", signature: "(name) => boolean", optional: true },
+  lrScale: { kind: "function", signature: "(name) => number", optional: true },
+  evaluate: { kind: "function", signature: "() => metrics", optional: true },
+  evalEvery: { kind: "int", min: 1, optional: true },
+};
 
 /** A learning rate must be a finite number ≥ 0 (0 freezes the step); anything else is an error before the update. */
 function checkRate(lr: unknown, step: number, fromSchedule: boolean): number {
@@ -92,19 +122,14 @@ export interface TrainResult {
 }
 
 export function train(options: TrainOptions): TrainResult {
+  checkOptions("train", options, TRAIN_SCHEMA);
   const { steps, clipNorm } = options;
-  if (!Number.isInteger(steps) || steps < 0) throw new Error(`train: steps must be a non-negative integer, got ${steps}`);
-  if (clipNorm !== undefined && !(clipNorm > 0)) throw new Error(`train: clipNorm must be > 0, got ${clipNorm}`);
-  if (options.evalEvery !== undefined && !(Number.isInteger(options.evalEvery) && options.evalEvery > 0)) {
-    throw new Error(`train: evalEvery must be a positive integer, got ${options.evalEvery}`);
-  }
   const all = namedVariables(options.params);
   const trainable = new Map([...all].filter(([name]) => options.trainable?.(name) ?? true));
   if (trainable.size === 0) throw new Error("train: no trainable variables");
   const byId = new Map([...trainable].map(([name, v]) => [v.name, name]));
   const lrOption = options.lr;
   const rateAt = (step: number) => checkRate(typeof lrOption === "number" ? lrOption : lrOption(step), step, typeof lrOption !== "number");
-  const adam = options.adam ?? new Adam(all, options.optimizer);
   const callbacks = options.callbacks ?? [];
   const bar = options.progress;
   if (bar !== undefined && (typeof bar?.update !== "function" || typeof bar.done !== "function")) {
@@ -112,6 +137,7 @@ export function train(options: TrainOptions): TrainResult {
       `train: progress must be a sink with update() and done() (in a notebook, ta.progressBar(label)), got ${JSON.stringify(bar)}`,
     );
   }
+  const adam = options.adam ?? new Adam(all, options.optimizer);
   const result: TrainResult = { losses: [], lrs: [], gradNorms: [], evals: [], steps: 0, seconds: 0, msPerStep: 0, stoppedEarly: false };
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;

@@ -7,7 +7,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { MatrixInput } from "../../metrics/matrix";
 import { type AffineMap, fitAffineMap } from "./linearity";
 import type { LmModel } from "../../train/lm";
-import { type RunOptions, type TrainResult, train } from "../../train/trainer";
+import { RUN_OPTIONS_SCHEMA, type RunOptions, type TrainResult, train } from "../../train/trainer";
+import { checkOptions } from "../../config";
 import { crossEntropy, distillationKl } from "../../models/loss";
 import { linear } from "../../models/ops";
 import { variableFrom } from "../../models/params";
@@ -73,6 +74,13 @@ export interface DistillOptions extends RunOptions {
  * model's next-token distributions: loss = KL(original ‖ with the stand-in), averaged over positions.
  */
 export function distillLinearBlock(o: DistillOptions): TrainResult {
+  checkOptions("distillLinearBlock", o, {
+    ...RUN_OPTIONS_SCHEMA,
+    params: { kind: "object", what: "transformer params" },
+    layer: { kind: "int", min: 0 },
+    block: { kind: "object", what: "a linear block ({ weight, bias })" },
+    nextInputs: { kind: "function", signature: "() => token ids [B, T]" },
+  });
   const { layer, block, ...rest } = o;
   return distillLinearBlocks({ ...rest, blocks: new Map([[layer, block]]) });
 }
@@ -88,6 +96,12 @@ export interface DistillManyOptions extends RunOptions {
 
 /** `distillLinearBlock` for several blocks replaced at once (their stand-ins trained jointly). */
 export function distillLinearBlocks(o: DistillManyOptions): TrainResult {
+  checkOptions("distillLinearBlocks", o, {
+    ...RUN_OPTIONS_SCHEMA,
+    params: { kind: "object", what: "transformer params" },
+    blocks: { kind: "object", what: "a Map from block index to its linear block" },
+    nextInputs: { kind: "function", signature: "() => token ids [B, T]" },
+  });
   const n = o.params.config.nLayers;
   if (o.blocks.size === 0) throw new Error("distillLinearBlocks: no blocks to distil");
   for (const layer of o.blocks.keys())
