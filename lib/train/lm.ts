@@ -19,7 +19,7 @@ import {
 } from "../data/batches";
 import { crossEntropy } from "../models/loss";
 import { evaluateLm } from "./evaluate";
-import { type Callback, RUN_OPTIONS_SCHEMA, type RunOptions, type TrainResult, train } from "./trainer";
+import { type Callback, RUN_OPTIONS_SCHEMA, type RunOptions, type TrainResult, checkTrainingMemory, train } from "./trainer";
 
 /** A language model as a training run sees it. */
 /** Seeds of the masked-LM evaluation masks (validation, test): fixed, so every run is scored on the same masks. */
@@ -38,6 +38,11 @@ export interface LmModel {
    * regulariser). Validation always uses plain cross-entropy.
    */
   trainingLoss?(batch: { inputs: tf.Tensor; targets: tf.Tensor; weights?: tf.Tensor }): tf.Scalar;
+  /**
+   * Estimated peak bytes of one training step (forward and backward) on a batch of `batchSize`
+   * windows of `seqLen`, for the memory check before the run; omitted, only the gradients count.
+   */
+  stepBytes?(batchSize: number): number;
 }
 
 export interface LmRunOptions extends RunOptions {
@@ -109,6 +114,12 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
   checkTokenIds("trainLanguageModel", "trainIds", o.trainIds, dataVocab);
   checkTokenIds("trainLanguageModel", "validIds", o.validIds, dataVocab);
   if (o.testIds) checkTokenIds("trainLanguageModel", "testIds", o.testIds, dataVocab);
+  // Before the first forward pass (validation at step 0): a run that cannot fit is refused at once.
+  checkTrainingMemory("trainLanguageModel", {
+    params: model.params,
+    stepBytes: model.stepBytes?.(o.batchSize),
+    memoryLimitMB: o.memoryLimitMB,
+  });
   const mlm = { batchSize: o.batchSize, seqLen, maskId: vocabSize - 1, vocabSize: vocabSize - 1 };
   const batcher: { next(): LmBatch | MlmBatch } = masked
     ? mlmBatcher(o.trainIds, { ...mlm, seed: o.dataSeed })
@@ -139,6 +150,8 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
     budgetSeconds: o.budgetSeconds,
     callbacks,
     progress: o.progress,
+    memoryLimitMB: o.memoryLimitMB,
+    stepBytes: model.stepBytes?.(o.batchSize),
     loss: () => {
       const b = batcher.next();
       const weights = "weights" in b ? b.weights : undefined;

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type OptionsSchema, checkOptions } from "../config";
+import { checkMemory, tensorBytesInUse } from "../engine/memory";
 import { namedVariables, snapshotParams } from "../models/params";
 import { Adam, type AdamConfig, globalNorm } from "./optimizer";
 import type { Schedule } from "./schedules";
@@ -52,6 +53,11 @@ export interface RunOptions {
   budgetSeconds?: number;
   callbacks?: Callback[];
   progress?: ProgressSink;
+  /**
+   * Refuse the run when its estimated memory is above this many megabytes (default: the
+   * TA_MEMORY_LIMIT_MB environment variable, else half the machine's memory; see engine/memory.ts).
+   */
+  memoryLimitMB?: number;
 }
 
 /** The checks on every run's options (each trainer adds its own fields): see `checkOptions` in config.ts. */
@@ -69,6 +75,7 @@ export const RUN_OPTIONS_SCHEMA: OptionsSchema<RunOptions> = {
   budgetSeconds: { kind: "number", min: 0, minExclusive: true, optional: true },
   callbacks: { kind: "array", what: "an array of callbacks ({ onStep, onEval, onEnd })", optional: true },
   progress: { kind: "object", what: "a progress sink (in a notebook, ta.progressBar(label))", optional: true },
+  memoryLimitMB: { kind: "number", min: 0, minExclusive: true, optional: true },
 };
 
 export interface TrainOptions extends RunOptions {
@@ -85,6 +92,11 @@ export interface TrainOptions extends RunOptions {
   lrScale?: (name: string) => number;
   evaluate?: () => Record<string, number>;
   evalEvery?: number;
+  /**
+   * Estimated peak bytes of one step's forward and backward pass (activations and gradients), for
+   * the memory check; by default only the gradients (4 bytes per trainable parameter) are counted.
+   */
+  stepBytes?: number;
 }
 
 const TRAIN_SCHEMA: OptionsSchema<TrainOptions> = {
@@ -97,7 +109,30 @@ const TRAIN_SCHEMA: OptionsSchema<TrainOptions> = {
   lrScale: { kind: "function", signature: "(name) => number", optional: true },
   evaluate: { kind: "function", signature: "() => metrics", optional: true },
   evalEvery: { kind: "int", min: 1, optional: true },
+  stepBytes: { kind: "number", min: 0, optional: true },
 };
+
+/**
+ * The memory a training run needs on top of what tensors hold now (its weights included): Adam's
+ * two moments per trainable parameter and one step's peak (`stepBytes`, at least the gradients).
+ * Throws above the limit (engine/memory.ts) with the figures; returns the estimate in bytes.
+ */
+export function checkTrainingMemory(
+  who: string,
+  o: { params: object; trainable?: (name: string) => boolean; stepBytes?: number; memoryLimitMB?: number; adam?: Adam },
+): number {
+  let trainableBytes = 0;
+  for (const [name, v] of namedVariables(o.params)) if (o.trainable?.(name) ?? true) trainableBytes += 4 * v.size;
+  return checkMemory(
+    who,
+    {
+      "tensors held now (weights included)": tensorBytesInUse(),
+      "Adam moments": o.adam && o.adam.steps > 0 ? 0 : 2 * trainableBytes,
+      "one step's activations and gradients (estimate)": Math.max(o.stepBytes ?? 0, trainableBytes),
+    },
+    o.memoryLimitMB,
+  );
+}
 
 /** A learning rate must be a finite number ≥ 0 (0 freezes the step); anything else is an error before the update. */
 function checkRate(lr: unknown, step: number, fromSchedule: boolean): number {
@@ -137,6 +172,7 @@ export function train(options: TrainOptions): TrainResult {
       `train: progress must be a sink with update() and done() (in a notebook, ta.progressBar(label)), got ${JSON.stringify(bar)}`,
     );
   }
+  checkTrainingMemory("train", options);
   const adam = options.adam ?? new Adam(all, options.optimizer);
   const result: TrainResult = { losses: [], lrs: [], gradNorms: [], evals: [], steps: 0, seconds: 0, msPerStep: 0, stoppedEarly: false };
   const start = performance.now();

@@ -71,6 +71,7 @@ export function trainImageClassifier(o: ClassifierRunOptions): ClassifierRun {
     budgetSeconds: o.budgetSeconds,
     callbacks: o.callbacks,
     progress: o.progress,
+    memoryLimitMB: o.memoryLimitMB,
     loss: () => {
       const b = batcher.next();
       return crossEntropy(logits(b.images), b.labels);

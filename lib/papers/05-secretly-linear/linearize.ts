@@ -12,7 +12,14 @@ import { checkOptions } from "../../config";
 import { crossEntropy, distillationKl } from "../../models/loss";
 import { linear } from "../../models/ops";
 import { variableFrom } from "../../models/params";
-import { type Block, type BlockReplacement, type TransformerParams, replaceBlocks, transformerForward } from "../../models/transformer";
+import {
+  type Block,
+  type BlockReplacement,
+  type TransformerParams,
+  replaceBlocks,
+  transformerForward,
+  transformerStepBytes,
+} from "../../models/transformer";
 
 /**
  * The residual streams over the given token batches ([B, T] each): nLayers + 1 tensors [N, D]
@@ -153,6 +160,8 @@ export function withHiddenPenalty(params: TransformerParams, weight: number, ter
     seqLen: params.config.seqLen,
     vocabSize: params.config.vocabSize,
     logits: (tokens) => transformerForward(params, tokens).logits,
+    // The captured streams add L + 1 tensors [B, T, D] to the plain step: a small share of it.
+    stepBytes: (batchSize) => transformerStepBytes(params.config, batchSize),
     trainingLoss: ({ inputs, targets, weights }) => {
       const { logits, hidden } = transformerForward(params, inputs, { captureHidden: true });
       const streams = hidden ?? [];

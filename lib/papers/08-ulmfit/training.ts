@@ -252,6 +252,7 @@ export function trainRnnLm(o: RnnLmTrainOptions): { result: TrainResult; valStep
     lrScale: o.lrScale,
     progress: o.progress,
     callbacks: o.callbacks,
+    memoryLimitMB: o.memoryLimitMB,
     evaluate: () => ({ valLoss: validLoss() }),
     evalEvery: o.evalEvery,
     loss: () => {
