@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../lib/config";
+import { ConfigError, type OptionsSchema, checkOptions } from "../lib/config";
 import { ready } from "../lib/engine";
 import { TRANSFORMER_PRESETS, initTransformer, transformerConfig, transformerParameterCount } from "../lib/models/transformer";
 import { countParameters, disposeParams } from "../lib/models/params";
@@ -44,5 +44,60 @@ describe("transformerConfig", () => {
       disposeParams(params);
     }
     expect(Object.keys(expected)).toEqual(Object.keys(TRANSFORMER_PRESETS));
+  });
+});
+
+describe("checkOptions (run options: the same checks as configs, without defaults)", () => {
+  interface Opts {
+    steps: number;
+    lr: number | ((step: number) => number);
+    batchSize?: number;
+    ids?: ArrayLike<number>;
+    onStep?: () => void;
+  }
+  const schema: OptionsSchema<Opts> = {
+    steps: { kind: "int", min: 0 },
+    lr: {
+      kind: "either",
+      of: [
+        { kind: "number", min: 0 },
+        { kind: "function", signature: "(step) => lr" },
+      ],
+    },
+    batchSize: { kind: "int", min: 1, optional: true },
+    ids: { kind: "numbers", optional: true },
+    onStep: { kind: "function", optional: true },
+  };
+
+  it("returns the options unchanged when they are valid; undefined counts as not given", () => {
+    const o = { steps: 3, lr: (s: number) => s / 10, batchSize: undefined, ids: Int32Array.of(1, 2) };
+    expect(checkOptions("run", o, schema)).toBe(o);
+    expect(checkOptions("run", { steps: 0, lr: 0, ids: [4] }, schema).steps).toBe(0);
+  });
+
+  it("names an unknown field with the near miss (a typo, or camelCase initials either way) and lists the allowed ones", () => {
+    const run = (o: object) => () => checkOptions("run", o as Opts, schema);
+    expect(run({ steps: 1, lr: 1, batchsize: 2 })).toThrow(ConfigError);
+    expect(run({ steps: 1, lr: 1, batchsize: 2 })).toThrow(
+      'run: unknown field "batchsize" (did you mean "batchSize"?); allowed fields: steps, lr, batchSize, ids, onStep',
+    );
+    expect(run({ steps: 1, learningRate: 1 })).toThrow('run: unknown field "learningRate" (did you mean "lr"?)');
+    expect(run({ steps: 1, lr: 1, bs: 2 })).toThrow('run: unknown field "bs" (did you mean "batchSize"?)');
+    expect(run({ steps: 1, lr: 1, temperature: 2 })).toThrow(/^run: unknown field "temperature"; allowed fields/); // no near miss
+  });
+
+  it("names a missing field, a wrong type and a value out of range, with what is allowed", () => {
+    const run = (o: object) => () => checkOptions("run", o as Opts, schema);
+    expect(run({ lr: 1 })).toThrow("run.steps: required (an integer ≥ 0)");
+    expect(run({ steps: -1, lr: 1 })).toThrow("run.steps: expected an integer ≥ 0, got -1");
+    expect(run({ steps: 1, lr: "0.1" })).toThrow('run.lr: expected a number ≥ 0 or a function (step) => lr, got "0.1"');
+    expect(run({ steps: 1, lr: Number.NaN })).toThrow("run.lr: expected a number ≥ 0 or a function (step) => lr, got NaN");
+    expect(run({ steps: 1, lr: 1, batchSize: 0 })).toThrow("run.batchSize: expected an integer ≥ 1, got 0");
+    expect(run({ steps: 1, lr: 1, ids: "1 2 3" })).toThrow('run.ids: expected an array or typed array of numbers, got "1 2 3"');
+    expect(run({ steps: 1, lr: 1, onStep: 5 })).toThrow("run.onStep: expected a function, got 5");
+    expect(run({ steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], lr: 1 })).toThrow(
+      "run.steps: expected an integer ≥ 0, got [1, 2, 3, 4, 5, 6, 7, 8, … (10 items)]",
+    );
+    expect(() => checkOptions("run", 5 as never, schema)).toThrow("run: options must be an object, got 5");
   });
 });

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ready } from "../lib/engine";
-import { cached } from "../lib/data/cache";
+import { cached, cachedJson, sha256 } from "../lib/data/cache";
 import { cleanSpeech, loadSotu } from "../lib/data/sotu";
 import { charTokenizer, gpt2Tokenizer, splitWords, wordTokenizer } from "../lib/data/tokenizers";
 import { lmBatcher, lmEvalBatches, mlmBatcher, padTokenRows } from "../lib/data/batches";
@@ -92,6 +92,49 @@ describe("cache", () => {
     expect(cached("x", 2, "test", build, opts).status).toBe("built (outdated)");
     expect(builds).toBe(3);
     expect(logs).toEqual(['data cache "x": checksum mismatch; rebuilding', 'data cache "x": outdated; rebuilding']);
+  });
+
+  it("a payload that matches its manifest but is not valid JSON is rebuilt, and the log names the file (issue 24, item 18)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-cache-"));
+    const logs: string[] = [];
+    const opts = { dir, log: (m: string) => logs.push(m) };
+    let builds = 0;
+    const build = () => {
+      builds++;
+      return { speeches: ["one", "two"], n: 2 };
+    };
+    expect(cachedJson("j", 1, "test", build, opts)).toEqual({ value: { speeches: ["one", "two"], n: 2 }, status: "built (missing)" });
+    expect(cachedJson("j", 1, "test", build, opts)).toEqual({ value: { speeches: ["one", "two"], n: 2 }, status: "hit" });
+    // a truncated payload with a manifest rewritten to match it: the checksum passes, the JSON does not
+    const payload = path.join(dir, "j.bin");
+    const broken = '{"speeches":["one","tw';
+    fs.writeFileSync(payload, broken);
+    const manifestPath = path.join(dir, "j.manifest.json");
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8"));
+    fs.writeFileSync(manifestPath, JSON.stringify({ ...manifest, sha256: sha256(broken), bytes: broken.length }));
+    const again = cachedJson("j", 1, "test", build, opts);
+    expect(again).toEqual({ value: { speeches: ["one", "two"], n: 2 }, status: "built (invalid payload)" });
+    expect(builds).toBe(2);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(
+      new RegExp(
+        `^data cache "j": invalid payload \\(${payload.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} matches its manifest but cannot be read: .*JSON.*\\); rebuilding$`,
+      ),
+    );
+    expect(fs.readFileSync(payload, "utf8")).toBe('{"speeches":["one","two"],"n":2}'); // rewritten
+    // a manifest that is not JSON is named too
+    fs.writeFileSync(manifestPath, "{");
+    expect(cachedJson("j", 1, "test", build, opts).status).toBe("built (unreadable manifest)");
+    expect(logs[1]).toContain(`data cache "j": unreadable manifest (${manifestPath}: `);
+    // a builder whose output does not pass the reader's check is an error naming the entry; nothing is written
+    const emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), "ta-cache-"));
+    expect(() =>
+      cached("bad", 1, "test", () => Buffer.from("not json"), {
+        dir: emptyDir,
+        validate: (b) => JSON.parse(b.toString()),
+      }),
+    ).toThrow(/^data cache "bad": the freshly built payload cannot be read \(.*JSON.*\); nothing was written$/);
+    expect(fs.readdirSync(emptyDir)).toEqual([]);
   });
 });
 

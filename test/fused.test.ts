@@ -264,4 +264,38 @@ describe("fused cross-entropy equals the composed log-softmax and one-hot mask o
       tf.dispose([x, t]);
     }
   });
+
+  it("issue 24's case (target 25 of 20 classes, which a one-hot mask scores −0), negatives, fractions and NaN are errors; in-range ids score ln 20", async () => {
+    for (const backend of ["cpu", "wasm"] as const) {
+      await ready({ backend, quiet: true });
+      const x = tf.zeros([2, 20]);
+      const ints = tf.tensor1d([3, 19], "int32"),
+        floats = tf.tensor1d([3, 19]),
+        wrongWeights = tf.ones([3]);
+      const bad: [tf.Tensor, string][] = [
+        [tf.tensor1d([3, 25], "int32"), "crossEntropy: target 25 at position 1 is outside the vocabulary [0, 20)"],
+        [tf.tensor1d([-1, 0], "int32"), "crossEntropy: target -1 at position 0 is outside the vocabulary [0, 20)"],
+        [tf.tensor1d([25, 0]), "crossEntropy: target 25 at position 0 is outside the vocabulary [0, 20)"],
+        [tf.tensor1d([2.5, 0]), "crossEntropy: target 2.5 at position 0 is not a class id (an integer in [0, 20))"],
+        [tf.tensor1d([0, Number.NaN]), "crossEntropy: target NaN at position 1 is not a class id (an integer in [0, 20))"],
+      ];
+      const tensors = tf.memory().numTensors;
+      for (const [t, message] of bad) expect(() => crossEntropy(x, t), `${backend}: ${message}`).toThrow(message);
+      expect(() => crossEntropy(x, [3, 19] as never)).toThrow(/targets must be an int32 tensor of class ids/);
+      expect(() => crossEntropy(x, ints, wrongWeights)).toThrow(
+        "crossEntropy: weights must be a tensor shaped like the targets [2], got [3]",
+      );
+      expect(tf.memory().numTensors, `${backend}: nothing left behind`).toBe(tensors);
+      // uniform logits over 20 classes: −log(1/20) = ln 20 = 2.9957323, for int and whole-float targets alike
+      for (const t of [ints, floats]) {
+        const loss = crossEntropy(x, t);
+        expect(loss.dataSync()[0], backend).toBeCloseTo(Math.log(20), 6);
+        loss.dispose();
+      }
+      // also where training calls it: inside the gradient tape (tfjs itself leaves the tape's tensors when f throws)
+      const v = tf.variable(tf.zeros([2, 20]));
+      for (const [t, message] of bad) expect(() => tf.variableGrads(() => crossEntropy(tf.add(v, x), t), [v]), backend).toThrow(message);
+      tf.dispose([x, v, ints, floats, wrongWeights, ...bad.map(([t]) => t)]);
+    }
+  });
 });

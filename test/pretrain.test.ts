@@ -9,6 +9,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decodeSafetensors, encodeSafetensors, fromFloat16Bits, toFloat16Bits } from "../lib/data/safetensors";
+import { sha256 } from "../lib/data/cache";
 import { ready } from "../lib/engine";
 import { disposeParams, namedVariables } from "../lib/models/params";
 import type { RnnLmParams } from "../lib/models/lstm";
@@ -200,6 +201,24 @@ describe("pretrained studies", () => {
     const dir2 = tmpDir();
     saveStudy(study, result, 1, dir2, "0123456789abcdef0123456789abcdef01234567");
     expect(loadStudy(study, dir2).manifest.commit).toBe("0123456789abcdef0123456789abcdef01234567");
+  });
+
+  it("a study file that matches its manifest's checksum but is not valid JSON is named (issue 24, item 18)", () => {
+    const dir = tmpDir();
+    saveStudy(study, { losses: [1] }, 1, dir);
+    const file = path.join(dir, "study.json");
+    const manifestFile = path.join(dir, "manifest.json");
+    const truncated = '{"losses":[1';
+    fs.writeFileSync(file, truncated);
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+    manifest.files[0].sha256 = sha256(truncated);
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+    expect(() => loadStudy(study, dir)).toThrow(`loadStudy: ${file} is not valid JSON (`);
+    expect(() => loadStudy(study, dir)).toThrow(/\); rerun `npm run pretrain -- toy-study`$/);
+    fs.writeFileSync(manifestFile, "{");
+    expect(() => loadStudy(study, dir)).toThrow(`loadStudy: ${manifestFile} is not valid JSON (`);
+    fs.writeFileSync(manifestFile, "[]");
+    expect(() => loadStudy(study, dir)).toThrow(`loadStudy: ${manifestFile} is not a study manifest (no list of files)`);
   });
 
   it("the gMLP masked-LM study (smoke variant): each arm's rate seed at every rate tried, the best by validation, fresh seeds at it", () => {

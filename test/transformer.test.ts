@@ -280,8 +280,35 @@ describe("generation", () => {
     expect(() => generateBatch(params, prompts, { steps: 1, exclude: Array.from({ length: 17 }, (_, i) => i) })).toThrow(/leaves no token/);
     expect(() => generateBatch(params, [[1, 2], [3]], { steps: 1 })).toThrow(/prompt 1 has 1 tokens, prompt 0 has 2/);
     expect(() => generate(params, [1], { steps: 1, temperature: 1 })).toThrow(/needs options.rng/);
-    expect(() => generate(params, [1], { steps: 1, topK: -1 })).toThrow(/topK must be a non-negative integer/);
-    expect(() => generate(params, [1], { steps: -1 })).toThrow(/steps must be a non-negative integer/);
+    expect(() => generate(params, [1], { steps: 1, topK: -1 })).toThrow(/generate.topK: expected an integer ≥ 0, got -1/);
+    expect(() => generate(params, [1], { steps: -1 })).toThrow(/generate.steps: expected an integer ≥ 0, got -1/);
+    disposeParams(params);
+  });
+
+  it("options are checked like configs: unknown fields with the near miss, types, ranges; prompt ids in the vocabulary (issue 24, item 9)", () => {
+    const params = initTransformer(transformerConfig({ vocabSize: 17, seqLen: 8, dModel: 8, nHeads: 2, nLayers: 1, dFF: 16 }));
+    expect(() => generate(params, [1], { steps: 2, temperature: -1 })).toThrow("generate.temperature: expected a number ≥ 0, got -1");
+    expect(() => generate(params, [1], { steps: 2, temprature: 1 } as never)).toThrow(
+      'generate: unknown field "temprature" (did you mean "temperature"?); allowed fields: steps, temperature, topK, exclude, rng',
+    );
+    expect(() => generate(params, [1], { steps: "3" } as never)).toThrow('generate.steps: expected an integer ≥ 0, got "3"');
+    expect(() => generate(params, [1], {} as never)).toThrow("generate.steps: required (an integer ≥ 0)");
+    expect(() => generateBatch(params, [[1]], { steps: -1 })).toThrow("generateBatch.steps: expected an integer ≥ 0, got -1");
+    expect(() => generateBatch(params, [[1]], { steps: 1, topK: 1.5 })).toThrow("generateBatch.topK: expected an integer ≥ 0, got 1.5");
+    expect(() => generateBatch(params, [[1]], { steps: 1, temperature: 1, rng: 7 } as never)).toThrow(
+      "generateBatch.rng: expected a generator (ta.createRng(seed)), got 7",
+    );
+    expect(() =>
+      generateBatch(
+        params,
+        [
+          [1, 2],
+          [3, 17],
+        ],
+        { steps: 1 },
+      ),
+    ).toThrow("generateBatch: prompt 1 holds 17 at position 1, not a token id in 0…16");
+    expect(generate(params, [1, 16], { steps: 3 }).length).toBe(3);
     disposeParams(params);
   });
 

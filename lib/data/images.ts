@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
+import { checkValue } from "../config";
 import { type Rng, createRng } from "../engine/rng";
 
 export interface IdxArray {
@@ -221,6 +222,8 @@ export function imageBatcher(
 
 /** The first `maxExamples` images in fixed batches (the last one may be smaller). */
 export function imageEvalBatches(set: ImageSet, options: { batchSize: number; maxExamples?: number }): ImageBatch[] {
+  checkValue("imageEvalBatches", "batchSize", options.batchSize, { kind: "int", min: 1 });
+  if (options.maxExamples !== undefined) checkValue("imageEvalBatches", "maxExamples", options.maxExamples, { kind: "int", min: 0 });
   const n = Math.min(set.count, options.maxExamples ?? set.count);
   const out: ImageBatch[] = [];
   for (let s = 0; s < n; s += options.batchSize) {

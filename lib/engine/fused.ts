@@ -193,6 +193,11 @@ export function registerFusedKernels(ctx: FusedContext): void {
   });
 }
 
+/** Whether the fused kernels run now (on, loaded, and the wasm backend active). */
+export function fusedKernelsActive(): boolean {
+  return live();
+}
+
 /** Whether the fused kernels can run on these tensors now. */
 function live(...xs: tf.Tensor[]): boolean {
   return enabled && context?.kernels() != null && tf.getBackend() === "wasm" && xs.every((x) => x.dtype === "float32");

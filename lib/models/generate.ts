@@ -6,6 +6,7 @@
  * pass per new token for the whole batch), drawing each row's token from the generator in row order.
  */
 import * as tf from "@tensorflow/tfjs";
+import { type OptionsSchema, checkOptions as checkFields } from "../config";
 import type { Rng } from "../engine/rng";
 import { type TransformerParams, transformerForward } from "./transformer";
 
@@ -21,12 +22,18 @@ export interface GenerateOptions {
   rng?: Rng;
 }
 
+const GENERATE_SCHEMA: OptionsSchema<GenerateOptions> = {
+  steps: { kind: "int", min: 0 },
+  temperature: { kind: "number", min: 0, optional: true },
+  topK: { kind: "int", min: 0, optional: true },
+  exclude: { kind: "numbers", optional: true },
+  rng: { kind: "object", what: "a generator (ta.createRng(seed))", optional: true },
+};
+
 function checkOptions(where: string, o: GenerateOptions): void {
-  const { steps, temperature = 0, topK = 0 } = o;
-  if (!(Number.isInteger(steps) && steps >= 0)) throw new Error(`${where}: steps must be a non-negative integer, got ${steps}`);
-  if (!(Number.isFinite(temperature) && temperature >= 0)) throw new Error(`${where}: temperature must be ≥ 0, got ${temperature}`);
-  if (!(Number.isInteger(topK) && topK >= 0)) throw new Error(`${where}: topK must be a non-negative integer, got ${topK}`);
-  if (temperature > 0 && !o.rng) throw new Error(`${where}: sampling with a temperature needs options.rng`);
+  checkFields(where, o, GENERATE_SCHEMA);
+  if ((o.temperature ?? 0) > 0 && typeof o.rng?.uniform !== "function")
+    throw new Error(`${where}: sampling with a temperature needs options.rng (ta.createRng(seed))`);
 }
 
 function checkExclude(where: string, exclude: readonly number[], vocabSize: number): void {
@@ -59,6 +66,10 @@ export function generateBatch(params: TransformerParams, prompts: ArrayLike<numb
   const { temperature = 0, topK = 0, exclude = [] } = options;
   const rows = prompts.map((p) => Array.from(p));
   const v = params.config.vocabSize;
+  rows.forEach((r, i) => {
+    const bad = r.findIndex((id) => !(Number.isInteger(id) && id >= 0 && id < v));
+    if (bad >= 0) throw new Error(`generateBatch: prompt ${i} holds ${r[bad]} at position ${bad}, not a token id in 0…${v - 1}`);
+  });
   checkExclude("generateBatch", exclude, v);
   for (let i = 0; i < options.steps; i++) {
     const context = rows.map((r) => r.slice(-params.config.seqLen));

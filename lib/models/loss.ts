@@ -14,11 +14,21 @@ import { fusedCrossEntropyRows } from "../engine/fused";
  * losses and their gradient are one fused kernel each (engine/fused.ts).
  */
 export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor, weights?: tf.Tensor): tf.Scalar {
+  if (!(logits instanceof tf.Tensor)) throw new Error(`crossEntropy: logits must be a tensor [..., V], got ${typeof logits}`);
+  if (!(targets instanceof tf.Tensor))
+    throw new Error(`crossEntropy: targets must be an int32 tensor of class ids (e.g. tf.tensor1d(ids, "int32")), got ${typeof targets}`);
   const v = logits.shape[logits.rank - 1];
   const n = targets.size;
   if (logits.size !== n * v) {
     throw new Error(`crossEntropy: logits [${logits.shape}] do not match targets [${targets.shape}]`);
   }
+  if (weights !== undefined && (!(weights instanceof tf.Tensor) || weights.size !== n)) {
+    throw new Error(
+      `crossEntropy: weights must be a tensor shaped like the targets [${targets.shape}], got ${weights instanceof tf.Tensor ? `[${weights.shape}]` : typeof weights}`,
+    );
+  }
+  // Float targets would be truncated by the cast (2.7 → 2, NaN → 0): each must already be a whole number.
+  if (targets.dtype !== "int32") checkWholeTargets(targets.dataSync(), v);
   return tf.tidy(() => {
     const ids = tf.reshape(tf.cast(targets, "int32"), [n]) as tf.Tensor1D;
     checkTargets(ids.dataSync() as Int32Array, v);
@@ -30,6 +40,13 @@ export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor, weights?: tf
     const w = tf.reshape(tf.cast(weights, "float32"), [n]);
     return tf.div(tf.sum(tf.mul(losses, w)), tf.maximum(tf.sum(w), 1e-9)) as tf.Scalar;
   });
+}
+
+function checkWholeTargets(values: ArrayLike<number>, v: number): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isInteger(values[i]))
+      throw new Error(`crossEntropy: target ${values[i]} at position ${i} is not a class id (an integer in [0, ${v}))`);
+  }
 }
 
 function checkTargets(ids: Int32Array, v: number): void {

@@ -3,6 +3,7 @@
  * Every model here is `init(config, rng) → params` plus pure functions over params.
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkMemory, tensorBytesInUse } from "../engine/memory";
 import { type Rng, normalArray } from "../engine/rng";
 
 /** Every variable in a params object, keyed by its dotted path ("layers.0.attn.wq"). */
@@ -68,13 +69,25 @@ export function variableFrom(make: () => tf.Tensor, trainable = true): tf.Variab
   return tf.tidy(() => tf.variable(make(), trainable));
 }
 
+/**
+ * Refuses a new variable that would take the tensors held past the memory limit (engine/memory.ts):
+ * every model's weights are made here, so a model too large for the machine stops at its first
+ * weight over the limit instead of filling the memory.
+ */
+function checkNewVariable(who: string, shape: number[]): number {
+  const size = shape.reduce((p, s) => p * s, 1);
+  checkMemory(`${who} [${shape}]`, { "tensors held now": tensorBytesInUse(), "this weight": 4 * size });
+  return size;
+}
+
 /** Weight matrix [fanIn, fanOut] with N(0, std²) entries from our generator. */
 export function normalVariable(rng: Rng, shape: number[], std: number): tf.Variable {
-  const size = shape.reduce((p, s) => p * s, 1);
+  const size = checkNewVariable("normalVariable", shape);
   return variableFrom(() => tf.tensor(normalArray(rng, size, std), shape, "float32"));
 }
 
 export function zerosVariable(shape: number[]): tf.Variable {
+  checkNewVariable("zerosVariable", shape);
   return variableFrom(() => tf.zeros(shape));
 }
 

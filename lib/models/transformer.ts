@@ -16,6 +16,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, type Schema, resolveConfig } from "../config";
+import { fusedKernelsActive } from "../engine/fused";
+import { checkMemory, tensorBytesInUse } from "../engine/memory";
 import { type Rng, createRng } from "../engine/rng";
 import { NORM_KINDS, type NormKind, type NormParams, type NormSpec, applyNorm, initNorm } from "./norms";
 import { ACTIVATIONS, type Activation, activate, linear, mergeHeads, scaledDotProductAttention, splitHeads } from "./ops";
@@ -232,9 +234,18 @@ export interface TransformerParams<B extends Block = BlockParams> {
   unembedding?: tf.Variable; // [D, V], when not tied
 }
 
-/** Fresh parameters; every initial value comes from `rng` (or from `config.seed` if omitted). */
+/**
+ * Fresh parameters; every initial value comes from `rng` (or from `config.seed` if omitted).
+ * A model whose weights (4 bytes a parameter) would not fit the memory limit (engine/memory.ts:
+ * TA_MEMORY_LIMIT_MB, default half the machine's memory) is refused before anything is allocated.
+ */
 export function initTransformer(config: TransformerConfig, rng?: Rng): TransformerParams {
   const cfg = transformerConfig(config);
+  const count = transformerParameterCount(cfg);
+  checkMemory(`initTransformer (${count.toLocaleString("en-US")} parameters)`, {
+    "tensors held now": tensorBytesInUse(),
+    weights: 4 * count,
+  });
   const r = rng ?? createRng(cfg.seed);
   const d = cfg.dModel;
   const embedStd = cfg.embeddingStd > 0 ? cfg.embeddingStd : cfg.init === "xavier" ? 1 / Math.sqrt(d) : cfg.initStd;
@@ -388,6 +399,32 @@ export function transformerParameterCount(cfg: TransformerConfig): number {
   );
 }
 
+/**
+ * Floats kept at the peak of one training step (forward, backward and the parameter gradients),
+ * as tf.profile measures them: a·P + N·(L·(b·D + c·F + d·H·T) + e·D + f·V) with N = B·T tokens and
+ * P parameters. The coefficients are least-squares fits over 16 configurations (1–4 layers, D 32–128,
+ * F 128–512, H·T 64–256, V 100–3000, every norm, placement and tying): "fused" on the wasm backend
+ * with the fused kernels (every configuration within 1%), "composed" for tf ops alone (cpu, or wasm
+ * with the fused kernels off; within 6%, except ReLU, which needs 30% less).
+ */
+const STEP_FLOATS = {
+  fused: { params: 2.2, layerD: 50, layerF: 6, layerHT: 4, d: 12, v: 7 },
+  composed: { params: 3, layerD: 77, layerF: 20, layerHT: 10, d: 16, v: 17 },
+} as const;
+
+/**
+ * Estimated peak bytes of one training step of the transformer on `batchSize` sequences of
+ * `seqLen` tokens (default the config's): activations kept for the backward pass, the backward's
+ * temporaries and the parameter gradients; not the weights themselves nor Adam's moments.
+ */
+export function transformerStepBytes(cfg: TransformerConfig, batchSize: number, seqLen = cfg.seqLen): number {
+  const k = fusedKernelsActive() ? STEP_FLOATS.fused : STEP_FLOATS.composed;
+  const n = batchSize * seqLen;
+  const perToken =
+    cfg.nLayers * (k.layerD * cfg.dModel + k.layerF * cfg.dFF + k.layerHT * cfg.nHeads * seqLen) + k.d * cfg.dModel + k.v * cfg.vocabSize;
+  return 4 * (k.params * transformerParameterCount(cfg) + n * perToken);
+}
+
 export interface ForwardOptions {
   /** Keep the residual stream after the embeddings and after every block ([B, T, D] each). */
   captureHidden?: boolean;
@@ -476,6 +513,7 @@ export function transformerLm(source: TransformerConfig | TransformerParams): {
   seqLen: number;
   vocabSize: number;
   logits(tokens: tf.Tensor): tf.Tensor;
+  stepBytes(batchSize: number): number;
 } {
   const params = "tokenEmbedding" in source ? source : initTransformer(source);
   return {
@@ -483,5 +521,6 @@ export function transformerLm(source: TransformerConfig | TransformerParams): {
     seqLen: params.config.seqLen,
     vocabSize: params.config.vocabSize,
     logits: (tokens) => transformerForward(params, tokens).logits,
+    stepBytes: (batchSize) => transformerStepBytes(params.config, batchSize),
   };
 }

@@ -78,7 +78,9 @@ export function loadStudy<Result>(
   const manifestFile = path.join(dir, "manifest.json");
   if (!fs.existsSync(manifestFile))
     throw new Error(`loadStudy: ${manifestFile} is missing; run \`npm run pretrain -- ${study.name}\` (about 40 minutes) to create it`);
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as StudyManifest;
+  const manifest = parseJsonFile<StudyManifest>(manifestFile, fs.readFileSync(manifestFile, "utf8"), study.name);
+  if (manifest === null || typeof manifest !== "object" || !Array.isArray(manifest.files))
+    throw new Error(`loadStudy: ${manifestFile} is not a study manifest (no list of files); rerun \`npm run pretrain -- ${study.name}\``);
   const entry = manifest.files.find((f) => f.file === "study.json");
   const file = path.join(dir, "study.json");
   if (!entry || !fs.existsSync(file))
@@ -92,5 +94,14 @@ export function loadStudy<Result>(
     throw new Error(
       `loadStudy: ${study.name} was run with another configuration than the library's (${JSON.stringify(manifest.config)} vs ${JSON.stringify(study.full)}); rerun \`npm run pretrain -- ${study.name}\``,
     );
-  return { result: JSON.parse(text) as Result, manifest };
+  return { result: parseJsonFile<Result>(file, text, study.name), manifest };
+}
+
+/** JSON.parse with the file named in the error (a checksum can match a file that was never valid JSON). */
+function parseJsonFile<T>(file: string, text: string, study: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new Error(`loadStudy: ${file} is not valid JSON (${(err as Error).message}); rerun \`npm run pretrain -- ${study}\``);
+  }
 }

@@ -3,6 +3,7 @@
  * LMs score only their selected positions) and classifiers (loss and accuracy).
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkValue } from "../config";
 import { type EncodedSentences, type LmBatch, type MlmBatch, sentenceBatch } from "../data/batches";
 import type { ImageBatch } from "../data/images";
 import { crossEntropy } from "../models/loss";
@@ -77,6 +78,7 @@ export function evaluateSentences(
   data: EncodedSentences,
   batchSize = 64,
 ): SentenceEval {
+  checkValue("evaluateSentences", "batchSize", batchSize, { kind: "int", min: 1 });
   let right = 0,
     loss = 0;
   const correct = new Uint8Array(data.ids.length);

@@ -6,6 +6,7 @@
  * `gmlpLm(config)` in papers/03-gmlp — so this loop knows no architecture.
  */
 import type * as tf from "@tensorflow/tfjs";
+import { type OptionsSchema, checkOptions } from "../config";
 import {
   type LmBatch,
   type MlmBatch,
@@ -18,7 +19,7 @@ import {
 } from "../data/batches";
 import { crossEntropy } from "../models/loss";
 import { evaluateLm } from "./evaluate";
-import { type Callback, type RunOptions, type TrainResult, train } from "./trainer";
+import { type Callback, RUN_OPTIONS_SCHEMA, type RunOptions, type TrainResult, checkTrainingMemory, train } from "./trainer";
 
 /** A language model as a training run sees it. */
 /** Seeds of the masked-LM evaluation masks (validation, test): fixed, so every run is scored on the same masks. */
@@ -37,6 +38,11 @@ export interface LmModel {
    * regulariser). Validation always uses plain cross-entropy.
    */
   trainingLoss?(batch: { inputs: tf.Tensor; targets: tf.Tensor; weights?: tf.Tensor }): tf.Scalar;
+  /**
+   * Estimated peak bytes of one training step (forward and backward) on a batch of `batchSize`
+   * windows of `seqLen`, for the memory check before the run; omitted, only the gradients count.
+   */
+  stepBytes?(batchSize: number): number;
 }
 
 export interface LmRunOptions extends RunOptions {
@@ -72,10 +78,48 @@ export interface LmRun {
   probes: { step: number; values: Record<string, number> }[];
 }
 
+const LM_RUN_SCHEMA: OptionsSchema<LmRunOptions> = {
+  ...RUN_OPTIONS_SCHEMA,
+  model: { kind: "object", what: "a language model ({ params, seqLen, vocabSize, logits }, e.g. ta.transformerLm(config))" },
+  objective: { kind: "enum", values: ["causal", "masked"], optional: true },
+  trainIds: { kind: "numbers" },
+  validIds: { kind: "numbers" },
+  batchSize: { kind: "int", min: 1 },
+  dataSeed: { kind: "int" },
+  evalEvery: { kind: "int", min: 1 },
+  evalBatches: { kind: "int", min: 1 },
+  testIds: { kind: "numbers", optional: true },
+  probe: { kind: "object", what: "{ every, measure }", optional: true },
+};
+
+/**
+ * Token ids must be vocabulary entries of the model: an id outside [0, vocabSize) would make the
+ * embedding lookup fail deep inside a step, or (as a target) be scored as something else.
+ */
+function checkTokenIds(who: string, field: string, ids: ArrayLike<number>, vocabSize: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize))
+      throw new Error(`${who}: ${field}[${i}] is ${id}, not a token id of the model's vocabulary [0, ${vocabSize})`);
+  }
+}
+
 export function trainLanguageModel(o: LmRunOptions): LmRun {
+  checkOptions("trainLanguageModel", o, LM_RUN_SCHEMA);
   const { model } = o;
   const { seqLen, vocabSize } = model;
   const masked = o.objective === "masked";
+  // The masked objective's last id is [MASK]: the data must not contain it.
+  const dataVocab = masked ? vocabSize - 1 : vocabSize;
+  checkTokenIds("trainLanguageModel", "trainIds", o.trainIds, dataVocab);
+  checkTokenIds("trainLanguageModel", "validIds", o.validIds, dataVocab);
+  if (o.testIds) checkTokenIds("trainLanguageModel", "testIds", o.testIds, dataVocab);
+  // Before the first forward pass (validation at step 0): a run that cannot fit is refused at once.
+  checkTrainingMemory("trainLanguageModel", {
+    params: model.params,
+    stepBytes: model.stepBytes?.(o.batchSize),
+    memoryLimitMB: o.memoryLimitMB,
+  });
   const mlm = { batchSize: o.batchSize, seqLen, maskId: vocabSize - 1, vocabSize: vocabSize - 1 };
   const batcher: { next(): LmBatch | MlmBatch } = masked
     ? mlmBatcher(o.trainIds, { ...mlm, seed: o.dataSeed })
@@ -106,6 +150,8 @@ export function trainLanguageModel(o: LmRunOptions): LmRun {
     budgetSeconds: o.budgetSeconds,
     callbacks,
     progress: o.progress,
+    memoryLimitMB: o.memoryLimitMB,
+    stepBytes: model.stepBytes?.(o.batchSize),
     loss: () => {
       const b = batcher.next();
       const weights = "weights" in b ? b.weights : undefined;

@@ -49,14 +49,24 @@ export class Adam {
    * scale is 0, are left untouched (frozen).
    */
   apply(grads: Map<string, tf.Tensor>, lr: number, scale: (name: string) => number = () => 1): void {
+    // Every check before the first write: a bad rate or scale must leave all the weights as they were.
+    if (!(typeof lr === "number" && Number.isFinite(lr) && lr >= 0))
+      throw new Error(`Adam.apply: the learning rate must be a finite number ≥ 0, got ${lr}; no weight was updated`);
+    const scales = new Map<string, number>();
+    for (const name of grads.keys()) {
+      if (!this.variables.has(name)) throw new Error(`Adam.apply: gradient for unknown variable "${name}"`);
+      const s = scale(name);
+      if (!(typeof s === "number" && Number.isFinite(s) && s >= 0))
+        throw new Error(`Adam.apply: the learning-rate scale of "${name}" must be a finite number ≥ 0, got ${s}; no weight was updated`);
+      scales.set(name, s);
+    }
     this.t += 1;
     const { beta1, beta2, eps, weightDecay } = this.config;
     const c1 = 1 / (1 - beta1 ** this.t);
     const c2 = 1 / (1 - beta2 ** this.t);
     for (const [name, g] of grads) {
-      const w = this.variables.get(name);
-      if (!w) throw new Error(`Adam.apply: gradient for unknown variable "${name}"`);
-      const s = scale(name);
+      const w = this.variables.get(name)!;
+      const s = scales.get(name)!;
       if (s === 0) continue;
       let state = this.moments.get(name);
       if (!state) {

@@ -5,9 +5,11 @@
  * progress goes to a sink the caller supplies (in a notebook, `progressBar(label)`).
  */
 import * as tf from "@tensorflow/tfjs";
+import { type OptionsSchema, checkOptions } from "../config";
+import { checkMemory, tensorBytesInUse } from "../engine/memory";
 import { namedVariables, snapshotParams } from "../models/params";
 import { Adam, type AdamConfig, globalNorm } from "./optimizer";
-import { type Schedule, constantLR } from "./schedules";
+import type { Schedule } from "./schedules";
 
 export interface StepInfo {
   step: number;
@@ -51,7 +53,30 @@ export interface RunOptions {
   budgetSeconds?: number;
   callbacks?: Callback[];
   progress?: ProgressSink;
+  /**
+   * Refuse the run when its estimated memory is above this many megabytes (default: the
+   * TA_MEMORY_LIMIT_MB environment variable, else half the machine's memory; see engine/memory.ts).
+   */
+  memoryLimitMB?: number;
 }
+
+/** The checks on every run's options (each trainer adds its own fields): see `checkOptions` in config.ts. */
+export const RUN_OPTIONS_SCHEMA: OptionsSchema<RunOptions> = {
+  steps: { kind: "int", min: 0 },
+  lr: {
+    kind: "either",
+    of: [
+      { kind: "number", min: 0 },
+      { kind: "function", signature: "(step) => learning rate" },
+    ],
+  },
+  clipNorm: { kind: "number", min: 0, minExclusive: true, optional: true },
+  optimizer: { kind: "object", what: "Adam settings ({ beta1, beta2, eps, weightDecay })", optional: true },
+  budgetSeconds: { kind: "number", min: 0, minExclusive: true, optional: true },
+  callbacks: { kind: "array", what: "an array of callbacks ({ onStep, onEval, onEnd })", optional: true },
+  progress: { kind: "object", what: "a progress sink (in a notebook, ta.progressBar(label))", optional: true },
+  memoryLimitMB: { kind: "number", min: 0, minExclusive: true, optional: true },
+};
 
 export interface TrainOptions extends RunOptions {
   /** The params object whose variables are trained. */
@@ -67,6 +92,56 @@ export interface TrainOptions extends RunOptions {
   lrScale?: (name: string) => number;
   evaluate?: () => Record<string, number>;
   evalEvery?: number;
+  /**
+   * Estimated peak bytes of one step's forward and backward pass (activations and gradients), for
+   * the memory check; by default only the gradients (4 bytes per trainable parameter) are counted.
+   */
+  stepBytes?: number;
+}
+
+const TRAIN_SCHEMA: OptionsSchema<TrainOptions> = {
+  ...RUN_OPTIONS_SCHEMA,
+  params: { kind: "object", what: "a params object (nested objects and arrays of tf.Variables)" },
+  loss: { kind: "function", signature: "(step) => scalar loss" },
+  adam: { kind: "object", what: "an Adam optimizer", optional: true },
+  recordGradNorm: { kind: "bool", optional: true },
+  trainable: { kind: "function", signature: "(name) => boolean", optional: true },
+  lrScale: { kind: "function", signature: "(name) => number", optional: true },
+  evaluate: { kind: "function", signature: "() => metrics", optional: true },
+  evalEvery: { kind: "int", min: 1, optional: true },
+  stepBytes: { kind: "number", min: 0, optional: true },
+};
+
+/**
+ * The memory a training run needs on top of what tensors hold now (its weights included): Adam's
+ * two moments per trainable parameter and one step's peak (`stepBytes`, at least the gradients).
+ * Throws above the limit (engine/memory.ts) with the figures; returns the estimate in bytes.
+ */
+export function checkTrainingMemory(
+  who: string,
+  o: { params: object; trainable?: (name: string) => boolean; stepBytes?: number; memoryLimitMB?: number; adam?: Adam },
+): number {
+  let trainableBytes = 0;
+  for (const [name, v] of namedVariables(o.params)) if (o.trainable?.(name) ?? true) trainableBytes += 4 * v.size;
+  return checkMemory(
+    who,
+    {
+      "tensors held now (weights included)": tensorBytesInUse(),
+      "Adam moments": o.adam && o.adam.steps > 0 ? 0 : 2 * trainableBytes,
+      "one step's activations and gradients (estimate)": Math.max(o.stepBytes ?? 0, trainableBytes),
+    },
+    o.memoryLimitMB,
+  );
+}
+
+/** A learning rate must be a finite number ≥ 0 (0 freezes the step); anything else is an error before the update. */
+function checkRate(lr: unknown, step: number, fromSchedule: boolean): number {
+  if (typeof lr === "number" && Number.isFinite(lr) && lr >= 0) return lr;
+  const shown = typeof lr === "string" ? `"${lr}"` : String(lr);
+  throw new Error(
+    `train: the learning rate at step ${step} is ${shown}${fromSchedule ? " (from the lr schedule)" : ""}; ` +
+      `it must be a finite number ≥ 0. No update was applied at step ${step}: the weights are ${step > 0 ? `those after step ${step - 1}` : "the initial ones"}`,
+  );
 }
 
 export interface TrainResult {
@@ -82,18 +157,14 @@ export interface TrainResult {
 }
 
 export function train(options: TrainOptions): TrainResult {
+  checkOptions("train", options, TRAIN_SCHEMA);
   const { steps, clipNorm } = options;
-  if (!Number.isInteger(steps) || steps < 0) throw new Error(`train: steps must be a non-negative integer, got ${steps}`);
-  if (clipNorm !== undefined && !(clipNorm > 0)) throw new Error(`train: clipNorm must be > 0, got ${clipNorm}`);
-  if (options.evalEvery !== undefined && !(Number.isInteger(options.evalEvery) && options.evalEvery > 0)) {
-    throw new Error(`train: evalEvery must be a positive integer, got ${options.evalEvery}`);
-  }
   const all = namedVariables(options.params);
   const trainable = new Map([...all].filter(([name]) => options.trainable?.(name) ?? true));
   if (trainable.size === 0) throw new Error("train: no trainable variables");
   const byId = new Map([...trainable].map(([name, v]) => [v.name, name]));
-  const schedule = typeof options.lr === "number" ? constantLR(options.lr) : options.lr;
-  const adam = options.adam ?? new Adam(all, options.optimizer);
+  const lrOption = options.lr;
+  const rateAt = (step: number) => checkRate(typeof lrOption === "number" ? lrOption : lrOption(step), step, typeof lrOption !== "number");
   const callbacks = options.callbacks ?? [];
   const bar = options.progress;
   if (bar !== undefined && (typeof bar?.update !== "function" || typeof bar.done !== "function")) {
@@ -101,6 +172,8 @@ export function train(options: TrainOptions): TrainResult {
       `train: progress must be a sink with update() and done() (in a notebook, ta.progressBar(label)), got ${JSON.stringify(bar)}`,
     );
   }
+  checkTrainingMemory("train", options);
+  const adam = options.adam ?? new Adam(all, options.optimizer);
   const result: TrainResult = { losses: [], lrs: [], gradNorms: [], evals: [], steps: 0, seconds: 0, msPerStep: 0, stoppedEarly: false };
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
@@ -113,7 +186,14 @@ export function train(options: TrainOptions): TrainResult {
   };
 
   for (let step = 0; step < steps; step++) {
-    const lr = schedule(step);
+    let lr: number;
+    try {
+      lr = rateAt(step);
+    } catch (err) {
+      if (!options.adam) adam.dispose();
+      bar?.done(`stopped at step ${step}: bad learning rate`);
+      throw err;
+    }
     const { value, grads } = tf.variableGrads(() => options.loss(step), [...trainable.values()]);
     const loss = value.dataSync()[0];
     value.dispose();

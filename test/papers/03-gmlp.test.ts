@@ -446,6 +446,30 @@ describe("images", () => {
     expect(() => imageBatcher(one, { batchSize: 2, maxShift: 3 })).toThrow(/maxShift must be an integer in 0…2, got 3/);
   });
 
+  it("trainImageClassifier checks its options like configs before loading anything (issue 24, item 9)", () => {
+    const set = {} as ImageSet; // never read: the options fail first
+    const good = {
+      config: { backbone: "linear" as const, seed: 1 },
+      data: { train: set, valid: set },
+      steps: 1,
+      lr: 1e-2,
+      batchSize: 32,
+      dataSeed: 1,
+      evalEvery: 1,
+      evalExamples: 10,
+    };
+    expect(() => trainImageClassifier({ ...good, batchSize: 0 })).toThrow("trainImageClassifier.batchSize: expected an integer ≥ 1, got 0");
+    expect(() => trainImageClassifier({ ...good, budgetSeconds: -5 })).toThrow(
+      "trainImageClassifier.budgetSeconds: expected a number > 0, got -5",
+    );
+    expect(() => trainImageClassifier({ ...good, maxShift: 1.5 })).toThrow(
+      "trainImageClassifier.maxShift: expected an integer ≥ 0, got 1.5",
+    );
+    expect(() => trainImageClassifier({ ...good, evalExample: 10 } as never)).toThrow(
+      /trainImageClassifier: unknown field "evalExample" \(did you mean "evalExamples"\?\)/,
+    );
+  });
+
   it("trainImageClassifier scores validation while training and the test set at the end; the linear baseline learns", () => {
     const data = loadImageDataset("mnist");
     const { rest, heldOut } = holdOut(data.train, 500);

@@ -140,6 +140,7 @@ describe("hierarchical generator (JoMA Table 1)", () => {
     for (const level of h.parts) expect(new Set(level.map((c) => c.join(","))).size).toBe(level.length);
     expect(h.parts[0].flat().every((id) => id >= 0 && id < 99)).toBe(true);
     const batch = sampleHierarchy(h, createRng(1), 400);
+    expect(() => sampleHierarchy(h, createRng(1), 0)).toThrow("sampleHierarchy.batchSize: expected an integer ≥ 1, got 0");
     for (let b = 0; b < 400; b++) {
       const row = Array.from(batch.tokens.subarray(b * 30, (b + 1) * 30));
       const { active, leaves } = expand(h, batch.labels[b]);

@@ -319,6 +319,12 @@ describe("blocks as linear maps", () => {
     expect(result.losses[result.losses.length - 1]).toBeLessThan(0.7 * result.losses[0]);
     for (const [k, v] of namedVariables(params)) expect(Array.from(v.dataSync())).toEqual(before.get(k));
     expect(() => distillLinearBlock({ params, layer: 3, block, nextInputs: batch, steps: 1, lr: 1e-2 })).toThrow(/layer must be in 0…2/);
+    expect(() => distillLinearBlock({ params, layer: 0, block, nextInputs: batch, steps: 1, lr: 1e-2, temperature: 2 } as never)).toThrow(
+      /^distillLinearBlock: unknown field "temperature"; allowed fields: steps, lr,/,
+    );
+    expect(() => distillLinearBlock({ params, layer: 0, block, nextInputs: batch, steps: 1, lr: -1e-2 })).toThrow(
+      "distillLinearBlock.lr: expected a number ≥ 0 or a function (step) => learning rate, got -0.01",
+    );
     tf.dispose(streams);
     disposeParams([params, block]);
   });
@@ -412,12 +418,23 @@ describe("fine-tuning a sentence classifier", () => {
     expect(() => fineTuneSentences({ params, head, data, steps: 1, lr: 1e-3, batchSize: 100, seed: 1 })).toThrow(
       /batchSize must be an integer in 1…48/,
     );
+    // options are checked like configs (issue 24, item 9)
+    expect(() => fineTuneSentences({ params, head, data, steps: 1, lr: 1e-3, batchSize: 0, seed: 1 })).toThrow(
+      "fineTuneSentences.batchSize: expected an integer ≥ 1, got 0",
+    );
+    expect(() => fineTuneSentences({ params, head, data, steps: -1, lr: 1e-3, batchSize: 8, seed: 1 })).toThrow(
+      "fineTuneSentences.steps: expected an integer ≥ 0, got -1",
+    );
+    expect(() => fineTuneSentences({ params, head, data, steps: 1, learningRate: 1e-3, batchSize: 8, seed: 1 } as never)).toThrow(
+      /fineTuneSentences: unknown field "learningRate" \(did you mean "lr"\?\)/,
+    );
     disposeParams([params, head]);
   });
 
   it("sentence streams keep real tokens only, in order, and equal the states of the unpadded sentence", () => {
     const params = initTransformer(cfg);
     const streams = sentenceStreams(params, data, 5);
+    expect(() => sentenceStreams(params, data, 0)).toThrow("sentenceStreams.batchSize: expected an integer ≥ 1, got 0"); // not an endless loop
     const total = sentences.reduce((s, x) => s + x.length, 0);
     expect(streams.length).toBe(3);
     for (const s of streams) expect(s.shape).toEqual([total, 8]);

@@ -13,6 +13,7 @@ import {
   featureDim,
   initRetrievalModel,
   linearAttention,
+  retrievalAttentionName,
   retrievalBatch,
   retrievalLoss,
   retrievalReadout,
@@ -43,7 +44,8 @@ describe("fast weights", () => {
     expect(tf.min(applyFeatureMap(q, { kind: "elu1" })).dataSync()[0]).toBeGreaterThan(0);
     // DPFP ν = 1 by hand on x = (1, −2): r = (1, 0, 0, 2); roll by 1 → (2, 1, 0, 0); product (2, 0, 0, 0).
     expect(Array.from(applyFeatureMap(tf.tensor1d([1, -2]), { kind: "dpfp", nu: 1 }).dataSync())).toEqual([2, 0, 0, 0]);
-    expect(() => featureDim(4, { kind: "dpfp", nu: 0 })).toThrow(/ν must be an integer/);
+    expect(() => featureDim(4, { kind: "dpfp", nu: 0 })).toThrow("featureDim: featureMap.nu: expected an integer ≥ 1, got 0");
+    expect(() => featureDim(4, { kind: "dpfp", nu: 8 })).toThrow("featureDim: DPFP ν must be an integer in 1…7, got 8");
   });
 
   it("parallel causal linear attention equals the sum-rule recurrence (to ~1e-5)", () => {
@@ -112,6 +114,9 @@ describe("fast weights", () => {
     const again = retrievalBatch(createRng(4), { batchSize: 3, pairs: 5, valueDim: 4, overwrites: 6 });
     expect(Array.from(again.keys)).toEqual(Array.from(b.keys));
     expect(() => retrievalBatch(createRng(1), { batchSize: 1, pairs: 0, valueDim: 2 })).toThrow(/pairs must be a positive integer/);
+    expect(() => retrievalBatch(createRng(1), { batchSize: 0, pairs: 2, valueDim: 2 })).toThrow(
+      "retrievalBatch.batchSize: expected an integer ≥ 1, got 0",
+    );
   });
 
   it("retrieval: predicting zeros scores 1, a model learns S = 4 keys, the same seed gives the same run", () => {
@@ -233,6 +238,57 @@ describe("fast weights", () => {
     expect(capped.steps).toBe(30);
     const best = capped.validCurve.reduce((p, q) => (q.loss < p.loss ? q : p));
     expect(capped.bestStep).toBe(best.step);
-    expect(() => trainRetrieval({ ...base, steps: 10, evalEvery: 0 })).toThrow(/evalEvery must be a positive integer/);
+    expect(() => trainRetrieval({ ...base, steps: 10, evalEvery: 0 })).toThrow(/trainRetrieval.evalEvery: expected an integer ≥ 1, got 0/);
+  });
+
+  it("a feature map that is not one of the allowed objects is named with the allowed ones (issue 24, item 11)", () => {
+    const x = tf.ones([2, 3]);
+    const tensors = tf.memory().numTensors;
+    const allowed = '{ kind: "elu1" }, { kind: "identity" } or { kind: "dpfp", nu } (ν an integer ≥ 1)';
+    expect(() => applyFeatureMap(x, "elu1" as never)).toThrow(
+      `applyFeatureMap: featureMap must be ${allowed}, got "elu1" (write { kind: "elu1" })`,
+    );
+    expect(() => linearAttention(x, x, x, { featureMap: "dpfp" as never })).toThrow(
+      `linearAttention: featureMap must be ${allowed}, got "dpfp" (write { kind: "dpfp", nu: 1 })`,
+    );
+    expect(() => linearAttention(x, x, x, { featureMap: { kind: "relu" } as never })).toThrow(
+      `linearAttention: featureMap.kind must be one of "elu1", "dpfp", "identity", got "relu"; allowed feature maps: ${allowed}`,
+    );
+    expect(() => linearAttention(x, x, x, { featureMap: { kind: "dpfp" } as never })).toThrow(
+      "linearAttention: featureMap.nu: required (an integer ≥ 1)",
+    );
+    expect(() => linearAttention(x, x, x, { featureMap: { kind: "elu1" }, causal: "yes" } as never)).toThrow(
+      'linearAttention.causal: expected true or false, got "yes"',
+    );
+    expect(() => fastWeightProgrammer(x, x, x, { featureMap: { kind: "elu1", nu: 2 } as never, rule: "sum" })).toThrow(
+      'fastWeightProgrammer: featureMap: unknown field "nu"; allowed fields: kind',
+    );
+    expect(() => fastWeightProgrammer(x, x, x, { featureMap: { kind: "elu1" }, rule: "delta", normalization: "max" as never })).toThrow(
+      'fastWeightProgrammer.normalization: expected one of "sum", "l2", got "max"',
+    );
+    expect(() => featureDim(3, null as never)).toThrow(`featureDim: featureMap must be ${allowed}, got null`);
+    expect(() => retrievalAttentionName({ kind: "linear" } as never)).toThrow(
+      /retrievalAttentionName: attention must be \{ kind: "softmax" \} or \{ kind: "fast-weights", featureMap, rule: "sum" \| "delta" \}, got \{"kind":"linear"\}/,
+    );
+    expect(() =>
+      trainRetrieval({
+        attention: { kind: "fast-weights", featureMap: "dpfp", rule: "sum" } as never,
+        keyDim: 4,
+        steps: 1,
+        lr: 0.1,
+        batchSize: 2,
+        seed: 0,
+        pairs: 3,
+        valueDim: 2,
+      }),
+    ).toThrow(`trainRetrieval: attention: featureMap must be ${allowed}, got "dpfp" (write { kind: "dpfp", nu: 1 })`);
+    expect(() =>
+      trainRetrieval({ attention: { kind: "softmax" }, keyDim: 4, steps: 1, lr: 0.1, batchSize: 0, seed: 0, pairs: 3, valueDim: 2 }),
+    ).toThrow("trainRetrieval.batchSize: expected an integer ≥ 1, got 0");
+    expect(tf.memory().numTensors).toBe(tensors);
+    // the valid forms still work: identity is the input itself
+    const phi = applyFeatureMap(x, { kind: "identity" });
+    expect(Array.from(phi.dataSync())).toEqual([1, 1, 1, 1, 1, 1]);
+    tf.dispose([x, phi]);
   });
 });

@@ -272,9 +272,37 @@ describe("ULMFiT training options", () => {
       lrScale: (name) => (name === "embedding" ? 0 : 1),
     });
     expect(Array.from(lm.embedding.dataSync())).toEqual(embeddingBefore);
-    expect(() =>
-      trainRnnClassifier({ params: initRnnClassifier(lm, { classes: 2 }), data, epochs: 0, batchSize: 8, lr: 1e-2, seed: 1 }),
-    ).toThrow(/epochs must be a positive integer/);
+    const clf = initRnnClassifier(lm, { classes: 2 });
+    const good = { params: clf, data, epochs: 1, batchSize: 8, lr: 1e-2, seed: 1 };
+    // options are checked like configs (issue 24, item 9)
+    expect(() => trainRnnClassifier({ ...good, epochs: 0 })).toThrow("trainRnnClassifier.epochs: expected an integer ≥ 1, got 0");
+    expect(() => trainRnnClassifier({ ...good, batchSize: 0 })).toThrow("trainRnnClassifier.batchSize: expected an integer ≥ 1, got 0");
+    expect(() => trainRnnClassifier({ ...good, stlr: "yes" } as never)).toThrow(
+      'trainRnnClassifier.stlr: expected true or false, got "yes"',
+    );
+    expect(() => trainRnnClassifier({ ...good, discriminative: -2 })).toThrow(
+      "trainRnnClassifier.discriminative: expected true or false or a number > 0, got -2",
+    );
+    expect(() => trainRnnClassifier({ ...good, gradual_unfreezing: true } as never)).toThrow(
+      /trainRnnClassifier: unknown field "gradual_unfreezing" \(did you mean "gradualUnfreezing"\?\)/,
+    );
+    const lmGood = {
+      params: lm,
+      trainIds: ids,
+      validIds: ids,
+      steps: 1,
+      lr: 1e-3,
+      batchSize: 2,
+      seqLen: 5,
+      seed: 1,
+      evalEvery: 1,
+      evalBatches: 1,
+    };
+    expect(() => trainRnnLm({ ...lmGood, batchSize: 0 })).toThrow("trainRnnLm.batchSize: expected an integer ≥ 1, got 0");
+    expect(() => trainRnnLm({ ...lmGood, lr: "1e-3" } as never)).toThrow(
+      'trainRnnLm.lr: expected a number ≥ 0 or a function (step) => learning rate, got "1e-3"',
+    );
+    expect(() => trainRnnLm({ ...lmGood, budgetSeconds: -5 })).toThrow("trainRnnLm.budgetSeconds: expected a number > 0, got -5");
   });
 });
 
@@ -364,6 +392,8 @@ describe("the pretrained LM in the target vocabulary, batch-norm recalibration a
     recalibrateBatchNorm(c, data, 4); // batches of 4, 4, 1: the statistics are over all 9 sentences
     expect(tf.memory().numTensors).toBe(before);
     const pooled = pooledFeatures(c.encoder, data, 2);
+    expect(() => pooledFeatures(c.encoder, data, 0)).toThrow("pooledFeatures.batchSize: expected an integer ≥ 1, got 0"); // not an endless loop
+    expect(() => recalibrateBatchNorm(c, data, -4)).toThrow("pooledFeatures.batchSize: expected an integer ≥ 1, got -4");
     expect(pooled.length).toBe(9);
     const k = 5;
     const m = pooled.reduce((a, r) => a + r[k], 0) / 9;

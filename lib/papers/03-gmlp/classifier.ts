@@ -4,11 +4,12 @@
  * numbers a learning rate is chosen by), and at the end the accuracy on the whole validation set
  * and, when given, on the test set (reported, never chosen by).
  */
+import { type OptionsSchema, checkOptions } from "../../config";
 import { type ImageSet, disposeImageBatches, imageBatcher, imageEvalBatches } from "../../data/images";
 import { crossEntropy } from "../../models/loss";
 import { disposeParams } from "../../models/params";
 import { type ClassifierEval, evaluateClassifier } from "../../train/evaluate";
-import { type RunOptions, type TrainResult, train } from "../../train/trainer";
+import { RUN_OPTIONS_SCHEMA, type RunOptions, type TrainResult, train } from "../../train/trainer";
 import { type VisionOverrides, type VisionParams, initVisionModel, visionForward } from "./vision";
 
 export interface ClassifierRunOptions extends RunOptions {
@@ -39,7 +40,20 @@ export interface ClassifierRun {
   params?: VisionParams;
 }
 
+const CLASSIFIER_RUN_SCHEMA: OptionsSchema<ClassifierRunOptions> = {
+  ...RUN_OPTIONS_SCHEMA,
+  config: { kind: "object", what: "a vision config (visionConfig overrides)" },
+  data: { kind: "object", what: "{ train, valid, test? } image sets" },
+  batchSize: { kind: "int", min: 1 },
+  dataSeed: { kind: "int" },
+  maxShift: { kind: "int", min: 0, optional: true },
+  evalEvery: { kind: "int", min: 1 },
+  evalExamples: { kind: "int", min: 1 },
+  keepParams: { kind: "bool", optional: true },
+};
+
 export function trainImageClassifier(o: ClassifierRunOptions): ClassifierRun {
+  checkOptions("trainImageClassifier", o, CLASSIFIER_RUN_SCHEMA);
   const { train: trainSet, valid: validSet, test: testSet } = o.data;
   if (!trainSet || !validSet) throw new Error("trainImageClassifier: data needs train and valid image sets");
   const params = initVisionModel(o.config);
@@ -57,6 +71,7 @@ export function trainImageClassifier(o: ClassifierRunOptions): ClassifierRun {
     budgetSeconds: o.budgetSeconds,
     callbacks: o.callbacks,
     progress: o.progress,
+    memoryLimitMB: o.memoryLimitMB,
     loss: () => {
       const b = batcher.next();
       return crossEntropy(logits(b.images), b.labels);

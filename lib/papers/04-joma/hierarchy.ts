@@ -16,7 +16,7 @@
  * (distractors that belong to no active latent). The indicators are the latents that were active.
  */
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError } from "../../config";
+import { ConfigError, checkValue } from "../../config";
 import { type Rng, createRng } from "../../engine/rng";
 
 export interface HierarchyOptions {
@@ -134,6 +134,7 @@ export interface HierarchyBatch {
  * are drawn, so the samples are those of the deterministic generator.
  */
 export function sampleHierarchy(h: Hierarchy, rng: Rng, batchSize: number): HierarchyBatch {
+  checkValue("sampleHierarchy", "batchSize", batchSize, { kind: "int", min: 1 });
   const tokens = new Int32Array(batchSize * h.seqLen).fill(h.padId);
   const labels = new Int32Array(batchSize);
   const indicators = h.levels.map((k) => new Uint8Array(batchSize * k));

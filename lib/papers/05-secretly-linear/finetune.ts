@@ -15,7 +15,8 @@ import { normalVariable, zerosVariable } from "../../models/params";
 import { type Block, type TransformerParams, embedTokens, transformerBlocks, transformerForward } from "../../models/transformer";
 import { evaluateSentences } from "../../train/evaluate";
 import type { Schedule } from "../../train/schedules";
-import { type ProgressSink, type TrainResult, train } from "../../train/trainer";
+import { type ProgressSink, RUN_OPTIONS_SCHEMA, type TrainResult, train } from "../../train/trainer";
+import { type OptionsSchema, checkOptions, checkValue } from "../../config";
 
 export interface SentenceHead {
   weight: tf.Variable; // [D, C]
@@ -88,8 +89,21 @@ export interface SentenceFineTuneOptions {
   progress?: ProgressSink;
 }
 
+const SENTENCE_FINE_TUNE_SCHEMA: OptionsSchema<SentenceFineTuneOptions> = {
+  params: { kind: "object", what: "transformer params" },
+  head: { kind: "object", what: "a sentence head (initSentenceHead)" },
+  data: { kind: "object", what: "encoded sentences (encodeSentences)" },
+  steps: RUN_OPTIONS_SCHEMA.steps,
+  lr: RUN_OPTIONS_SCHEMA.lr,
+  batchSize: { kind: "int", min: 1 },
+  seed: { kind: "int" },
+  clipNorm: RUN_OPTIONS_SCHEMA.clipNorm,
+  progress: RUN_OPTIONS_SCHEMA.progress,
+};
+
 /** Fine-tunes every weight of the transformer and the head on cross-entropy (Adam). */
 export function fineTuneSentences(o: SentenceFineTuneOptions): TrainResult {
+  checkOptions("fineTuneSentences", o, SENTENCE_FINE_TUNE_SCHEMA);
   const n = o.data.ids.length;
   if (n === 0) throw new Error("fineTuneSentences: no training sentences");
   if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1 && o.batchSize <= n))
@@ -120,6 +134,7 @@ export function fineTuneSentences(o: SentenceFineTuneOptions): TrainResult {
  * in order. The caller disposes them.
  */
 export function sentenceStreams(params: TransformerParams<Block>, data: EncodedSentences, batchSize = 64): tf.Tensor2D[] {
+  checkValue("sentenceStreams", "batchSize", batchSize, { kind: "int", min: 1 });
   if (data.ids.length === 0) throw new Error("sentenceStreams: no sentences");
   const d = params.config.dModel;
   const perLayer: tf.Tensor2D[][] = Array.from({ length: params.config.nLayers + 1 }, () => []);

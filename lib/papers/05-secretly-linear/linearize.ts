@@ -7,11 +7,19 @@ import * as tf from "@tensorflow/tfjs";
 import type { MatrixInput } from "../../metrics/matrix";
 import { type AffineMap, fitAffineMap } from "./linearity";
 import type { LmModel } from "../../train/lm";
-import { type RunOptions, type TrainResult, train } from "../../train/trainer";
+import { RUN_OPTIONS_SCHEMA, type RunOptions, type TrainResult, train } from "../../train/trainer";
+import { checkOptions } from "../../config";
 import { crossEntropy, distillationKl } from "../../models/loss";
 import { linear } from "../../models/ops";
 import { variableFrom } from "../../models/params";
-import { type Block, type BlockReplacement, type TransformerParams, replaceBlocks, transformerForward } from "../../models/transformer";
+import {
+  type Block,
+  type BlockReplacement,
+  type TransformerParams,
+  replaceBlocks,
+  transformerForward,
+  transformerStepBytes,
+} from "../../models/transformer";
 
 /**
  * The residual streams over the given token batches ([B, T] each): nLayers + 1 tensors [N, D]
@@ -73,6 +81,13 @@ export interface DistillOptions extends RunOptions {
  * model's next-token distributions: loss = KL(original ‖ with the stand-in), averaged over positions.
  */
 export function distillLinearBlock(o: DistillOptions): TrainResult {
+  checkOptions("distillLinearBlock", o, {
+    ...RUN_OPTIONS_SCHEMA,
+    params: { kind: "object", what: "transformer params" },
+    layer: { kind: "int", min: 0 },
+    block: { kind: "object", what: "a linear block ({ weight, bias })" },
+    nextInputs: { kind: "function", signature: "() => token ids [B, T]" },
+  });
   const { layer, block, ...rest } = o;
   return distillLinearBlocks({ ...rest, blocks: new Map([[layer, block]]) });
 }
@@ -88,6 +103,12 @@ export interface DistillManyOptions extends RunOptions {
 
 /** `distillLinearBlock` for several blocks replaced at once (their stand-ins trained jointly). */
 export function distillLinearBlocks(o: DistillManyOptions): TrainResult {
+  checkOptions("distillLinearBlocks", o, {
+    ...RUN_OPTIONS_SCHEMA,
+    params: { kind: "object", what: "transformer params" },
+    blocks: { kind: "object", what: "a Map from block index to its linear block" },
+    nextInputs: { kind: "function", signature: "() => token ids [B, T]" },
+  });
   const n = o.params.config.nLayers;
   if (o.blocks.size === 0) throw new Error("distillLinearBlocks: no blocks to distil");
   for (const layer of o.blocks.keys())
@@ -139,6 +160,8 @@ export function withHiddenPenalty(params: TransformerParams, weight: number, ter
     seqLen: params.config.seqLen,
     vocabSize: params.config.vocabSize,
     logits: (tokens) => transformerForward(params, tokens).logits,
+    // The captured streams add L + 1 tensors [B, T, D] to the plain step: a small share of it.
+    stepBytes: (batchSize) => transformerStepBytes(params.config, batchSize),
     trainingLoss: ({ inputs, targets, weights }) => {
       const { logits, hidden } = transformerForward(params, inputs, { captureHidden: true });
       const streams = hidden ?? [];

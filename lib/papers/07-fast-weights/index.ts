@@ -12,6 +12,7 @@
  * Notebook: notebooks/07-fast-weights.ipynb. Tests: test/papers/07-fast-weights.test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
+import { ConfigError, type OptionsSchema, checkOptions, checkValue } from "../../config";
 import { type Rng, createRng } from "../../engine/rng";
 import { type ProgressSink, train } from "../../train/trainer";
 import { disposeParams, normalVariable, zerosVariable } from "../../models/params";
@@ -22,8 +23,36 @@ export const DENOMINATOR_EPS = 1e-6;
 
 export type FeatureMap = { kind: "elu1" } | { kind: "dpfp"; nu: number } | { kind: "identity" };
 
+export const FEATURE_MAP_KINDS = ["elu1", "dpfp", "identity"] as const;
+const FEATURE_MAPS_TEXT = '{ kind: "elu1" }, { kind: "identity" } or { kind: "dpfp", nu } (ν an integer ≥ 1)';
+
+/**
+ * Checks a feature-map option (`who` names the function in the error): an object of one of the
+ * allowed kinds with exactly its fields. A bare name ("elu1") is refused with the object to write.
+ */
+export function checkFeatureMap(who: string, map: unknown): asserts map is FeatureMap {
+  if (map === null || typeof map !== "object" || Array.isArray(map)) {
+    const hint =
+      typeof map === "string" && (FEATURE_MAP_KINDS as readonly string[]).includes(map)
+        ? ` (write { kind: "${map}"${map === "dpfp" ? ", nu: 1" : ""} })`
+        : "";
+    throw new ConfigError(`${who}: featureMap must be ${FEATURE_MAPS_TEXT}, got ${JSON.stringify(map) ?? String(map)}${hint}`);
+  }
+  const kind = (map as { kind?: unknown }).kind;
+  if (typeof kind !== "string" || !(FEATURE_MAP_KINDS as readonly string[]).includes(kind)) {
+    throw new ConfigError(
+      `${who}: featureMap.kind must be one of ${FEATURE_MAP_KINDS.map((k) => `"${k}"`).join(", ")}, got ${JSON.stringify(kind) ?? "nothing"}; allowed feature maps: ${FEATURE_MAPS_TEXT}`,
+    );
+  }
+  const kindSpec = { kind: "enum", values: FEATURE_MAP_KINDS } as const;
+  if (kind === "dpfp")
+    checkOptions(`${who}: featureMap`, map as { kind: string; nu: number }, { kind: kindSpec, nu: { kind: "int", min: 1 } });
+  else checkOptions(`${who}: featureMap`, map as { kind: string }, { kind: kindSpec });
+}
+
 /** Output width of a feature map on d inputs: d (elu1, identity) or 2νd (DPFP_ν). */
 export function featureDim(d: number, map: FeatureMap): number {
+  checkFeatureMap("featureDim", map);
   if (map.kind === "dpfp") {
     if (!(Number.isInteger(map.nu) && map.nu >= 1 && map.nu < 2 * d))
       throw new Error(`featureDim: DPFP ν must be an integer in 1…${2 * d - 1}, got ${map.nu}`);
@@ -38,6 +67,7 @@ export function featureDim(d: number, map: FeatureMap): number {
  */
 export function applyFeatureMap(x: tf.Tensor, map: FeatureMap): tf.Tensor {
   const d = x.shape[x.rank - 1];
+  checkFeatureMap("applyFeatureMap", map);
   featureDim(d, map);
   return tf.tidy(() => {
     if (map.kind === "identity") return tf.clone(x);
@@ -92,6 +122,8 @@ export function linearAttention(
   v: tf.Tensor,
   options: { featureMap: FeatureMap; causal?: boolean },
 ): tf.Tensor {
+  checkOptions("linearAttention", options, { featureMap: { kind: "any" }, causal: { kind: "bool", optional: true } });
+  checkFeatureMap("linearAttention", options.featureMap);
   checkQkv(q, k, v, "linearAttention");
   return tf.tidy(() => {
     const fq = applyFeatureMap(asBatch(q, "linearAttention q"), options.featureMap);
@@ -137,10 +169,17 @@ export interface FastWeightResult {
  * The recurrent fast weight programmer, one explicit W_i per step. Sum rule: y_i = W_i φ(q_i) /
  * (z_i·φ(q_i)) (= causal linear attention). Delta rule: φ normalised to sum 1, y_i = W_i φ(q_i).
  */
+const FAST_WEIGHT_SCHEMA: OptionsSchema<FastWeightOptions> = {
+  featureMap: { kind: "any" }, // checkFeatureMap
+  rule: { kind: "enum", values: ["sum", "delta"] },
+  beta: { kind: "either", of: [{ kind: "number" }, { kind: "object", what: "a [B, T] tensor" }], optional: true },
+  normalization: { kind: "enum", values: ["sum", "l2"], optional: true },
+};
+
 export function fastWeightProgrammer(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: FastWeightOptions): FastWeightResult {
+  checkOptions("fastWeightProgrammer", options, FAST_WEIGHT_SCHEMA);
+  checkFeatureMap("fastWeightProgrammer", options.featureMap);
   checkQkv(q, k, v, "fastWeightProgrammer");
-  if (options.rule !== "sum" && options.rule !== "delta")
-    throw new Error(`fastWeightProgrammer: rule must be "sum" or "delta", got "${options.rule}"`);
   return tf.tidy(() => {
     let fq = applyFeatureMap(asBatch(q, "fastWeightProgrammer q"), options.featureMap);
     let fk = applyFeatureMap(asBatch(k, "fastWeightProgrammer k"), options.featureMap);
@@ -322,6 +361,8 @@ export function retrievalBatch(rng: Rng, o: RetrievalOptions): RetrievalBatch {
   const extra = o.overwrites ?? 0;
   if (!(Number.isInteger(s) && s >= 1)) throw new Error(`retrievalBatch: pairs must be a positive integer, got ${s}`);
   if (!(Number.isInteger(extra) && extra >= 0)) throw new Error(`retrievalBatch: overwrites must be a non-negative integer, got ${extra}`);
+  checkValue("retrievalBatch", "batchSize", b, { kind: "int", min: 1 });
+  checkValue("retrievalBatch", "valueDim", dv, { kind: "int", min: 1 });
   if (o.replace && extra > 0) throw new Error("retrievalBatch: `replace` draws its own 2S keys; do not also pass `overwrites`");
   const L = o.replace ? 2 * s : s + extra;
   const keys = new Int32Array(b * L),
@@ -347,7 +388,29 @@ export function retrievalBatch(rng: Rng, o: RetrievalOptions): RetrievalBatch {
 /** How the retrieval model reads its memory. */
 export type RetrievalAttention = { kind: "softmax" } | { kind: "fast-weights"; featureMap: FeatureMap; rule: "sum" | "delta" };
 
+/** Checks a retrieval model's attention option: `{ kind: "softmax" }` or `{ kind: "fast-weights", featureMap, rule }`. */
+export function checkRetrievalAttention(who: string, a: unknown): asserts a is RetrievalAttention {
+  const kind = a !== null && typeof a === "object" ? (a as { kind?: unknown }).kind : undefined;
+  if (kind === "softmax") {
+    checkOptions(`${who}: attention`, a as { kind: string }, { kind: { kind: "enum", values: ["softmax"] } });
+    return;
+  }
+  if (kind === "fast-weights") {
+    checkOptions(`${who}: attention`, a as { kind: string; featureMap: unknown; rule: string }, {
+      kind: { kind: "enum", values: ["fast-weights"] },
+      featureMap: { kind: "any" },
+      rule: { kind: "enum", values: ["sum", "delta"] },
+    });
+    checkFeatureMap(`${who}: attention`, (a as { featureMap: unknown }).featureMap);
+    return;
+  }
+  throw new ConfigError(
+    `${who}: attention must be { kind: "softmax" } or { kind: "fast-weights", featureMap, rule: "sum" | "delta" }, got ${JSON.stringify(a) ?? String(a)}`,
+  );
+}
+
 export function retrievalAttentionName(a: RetrievalAttention): string {
+  checkRetrievalAttention("retrievalAttentionName", a);
   if (a.kind === "softmax") return "softmax";
   const map = a.featureMap.kind === "dpfp" ? `DPFP ν=${a.featureMap.nu}` : a.featureMap.kind === "elu1" ? "linear (ELU+1)" : "identity";
   return `${map}, ${a.rule} rule`;
@@ -407,6 +470,7 @@ export function initRetrievalModel(
   o: { pairs: number; keyDim: number; seed: number; initStd?: number },
 ): RetrievalModel {
   const std = o.initStd ?? 1 / Math.sqrt(o.keyDim);
+  checkRetrievalAttention("initRetrievalModel", attention);
   if (attention.kind === "fast-weights") featureDim(o.keyDim, attention.featureMap);
   const rng = createRng(o.seed);
   return {
@@ -454,14 +518,31 @@ export interface RetrievalRun {
   bestStep: number;
 }
 
+const RETRIEVAL_RUN_SCHEMA: OptionsSchema<RetrievalRunOptions> = {
+  attention: { kind: "object", what: '{ kind: "softmax" } or { kind: "fast-weights", featureMap, rule }' },
+  keyDim: { kind: "int", min: 1 },
+  steps: { kind: "int", min: 0 },
+  lr: { kind: "number", min: 0 },
+  batchSize: { kind: "int", min: 1 },
+  seed: { kind: "int" },
+  initStd: { kind: "number", min: 0, minExclusive: true, optional: true },
+  evalBatches: { kind: "int", min: 1, optional: true },
+  progress: { kind: "object", what: "a progress sink (in a notebook, ta.progressBar(label))", optional: true },
+  pairs: { kind: "int", min: 1 },
+  valueDim: { kind: "int", min: 1 },
+  overwrites: { kind: "int", min: 0, optional: true },
+  replace: { kind: "bool", optional: true },
+  evalEvery: { kind: "int", min: 1, optional: true },
+  patience: { kind: "int", min: 1, optional: true },
+  solvedBelow: { kind: "number", min: 0, optional: true },
+};
+
 /** Trains the key and query embeddings (and β for the delta rule) on fresh retrieval batches. */
 export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
-  if (o.evalEvery !== undefined && !(Number.isInteger(o.evalEvery) && o.evalEvery > 0))
-    throw new Error(`trainRetrieval: evalEvery must be a positive integer, got ${o.evalEvery}`);
+  checkOptions("trainRetrieval", o, RETRIEVAL_RUN_SCHEMA);
+  checkRetrievalAttention("trainRetrieval", o.attention);
   const patience = o.patience ?? 10,
     solvedBelow = o.solvedBelow ?? 0;
-  if (!(Number.isInteger(patience) && patience >= 1))
-    throw new Error(`trainRetrieval: patience must be a positive integer, got ${o.patience}`);
   const model = initRetrievalModel(o.attention, { pairs: o.pairs, keyDim: o.keyDim, seed: o.seed, initStd: o.initStd });
   const data = createRng(o.seed + 1_000_003);
   const shape = { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites, replace: o.replace };

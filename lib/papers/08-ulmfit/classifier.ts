@@ -9,7 +9,7 @@
  * recomputed exactly from data after training (a diagnostic: are the running averages stale?).
  */
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError } from "../../config";
+import { ConfigError, checkValue } from "../../config";
 import { createRng } from "../../engine/rng";
 import { type EncodedSentences, sentenceBatch } from "../../data/batches";
 import { type RnnLmParams, type RnnRunOptions, dropout, rnnEncode, rnnLayerWidths } from "../../models/lstm";
@@ -132,6 +132,7 @@ export function rnnClassify(
 
 /** Concat-pooled features [n][3·H] of every sentence of `data` (no dropout), in batches. */
 export function pooledFeatures(encoder: RnnLmParams, data: EncodedSentences, batchSize = 64): number[][] {
+  checkValue("pooledFeatures", "batchSize", batchSize, { kind: "int", min: 1 });
   const out: number[][] = [];
   for (let start = 0; start < data.ids.length; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, data.ids.length - start) }, (_, i) => start + i);

@@ -14,7 +14,8 @@ import { type RnnClassifierParams, rnnClassify } from "./classifier";
 import { evaluateLm, evaluateSentences } from "../../train/evaluate";
 import { Adam, type AdamConfig } from "../../train/optimizer";
 import { slantedTriangularLR } from "../../train/schedules";
-import { type ProgressSink, type RunOptions, type TrainResult, train } from "../../train/trainer";
+import { type ProgressSink, RUN_OPTIONS_SCHEMA, type RunOptions, type TrainResult, train } from "../../train/trainer";
+import { type OptionsSchema, checkOptions } from "../../config";
 
 /** Group of each classifier variable: 0 embedding, 1…L the LSTM layers, L + 1 the head; −1 for the LM decoder (unused). */
 export function rnnLayerGroup(name: string): number {
@@ -116,6 +117,22 @@ export interface ClassifierTrainOptions {
   onEpoch?: (epoch: number) => void;
 }
 
+const CLASSIFIER_TRAIN_SCHEMA: OptionsSchema<ClassifierTrainOptions> = {
+  params: { kind: "object", what: "classifier params (initRnnClassifier)" },
+  data: { kind: "object", what: "encoded sentences (encodeSentences)" },
+  epochs: { kind: "int", min: 1 },
+  batchSize: { kind: "int", min: 1 },
+  lr: { kind: "number", min: 0 },
+  discriminative: { kind: "either", of: [{ kind: "bool" }, { kind: "number", min: 0, minExclusive: true }], optional: true },
+  stlr: { kind: "bool", optional: true },
+  gradualUnfreezing: { kind: "bool", optional: true },
+  adam: { kind: "object", what: "Adam settings ({ beta1, beta2, eps, weightDecay })", optional: true },
+  validation: { kind: "object", what: "encoded sentences (encodeSentences)", optional: true },
+  seed: { kind: "int" },
+  progress: { kind: "object", what: "a progress sink (in a notebook, ta.progressBar(label))", optional: true },
+  onEpoch: { kind: "function", signature: "(epoch) => void", optional: true },
+};
+
 export interface ClassifierTrainResult {
   losses: number[];
   lrs: number[];
@@ -130,9 +147,8 @@ export interface ClassifierTrainResult {
 
 /** Fine-tunes a classifier with any combination of ULMFiT's three tricks. */
 export function trainRnnClassifier(o: ClassifierTrainOptions): ClassifierTrainResult {
+  checkOptions("trainRnnClassifier", o, CLASSIFIER_TRAIN_SCHEMA);
   const n = o.data.ids.length;
-  if (!(Number.isInteger(o.epochs) && o.epochs >= 1))
-    throw new Error(`trainRnnClassifier: epochs must be a positive integer, got ${o.epochs}`);
   if (n === 0) throw new Error("trainRnnClassifier: no training sentences");
   const groups = rnnGroupCount(o.params);
   if (o.gradualUnfreezing && o.epochs < groups)
@@ -205,8 +221,22 @@ export interface RnnLmTrainOptions extends RunOptions {
   lrScale?: (name: string) => number;
 }
 
+const RNN_LM_TRAIN_SCHEMA: OptionsSchema<RnnLmTrainOptions> = {
+  ...RUN_OPTIONS_SCHEMA,
+  params: { kind: "object", what: "LSTM LM params (initRnnLm)" },
+  trainIds: { kind: "numbers" },
+  validIds: { kind: "numbers" },
+  batchSize: { kind: "int", min: 1 },
+  seqLen: { kind: "int", min: 1 },
+  seed: { kind: "int" },
+  evalEvery: { kind: "int", min: 1 },
+  evalBatches: { kind: "int", min: 1 },
+  lrScale: { kind: "function", signature: "(name) => number", optional: true },
+};
+
 /** Next-token training of an LSTM LM (with dropout); validation loss at the start and every `evalEvery` steps. */
 export function trainRnnLm(o: RnnLmTrainOptions): { result: TrainResult; valSteps: number[]; valLosses: number[] } {
+  checkOptions("trainRnnLm", o, RNN_LM_TRAIN_SCHEMA);
   const batches = lmBatcher(o.trainIds, { batchSize: o.batchSize, seqLen: o.seqLen, seed: o.seed });
   const valid: LmBatch[] = lmEvalBatches(o.validIds, { batchSize: o.batchSize, seqLen: o.seqLen, maxBatches: o.evalBatches });
   const dropoutRng = createRng(o.seed + 7919);
@@ -222,6 +252,7 @@ export function trainRnnLm(o: RnnLmTrainOptions): { result: TrainResult; valStep
     lrScale: o.lrScale,
     progress: o.progress,
     callbacks: o.callbacks,
+    memoryLimitMB: o.memoryLimitMB,
     evaluate: () => ({ valLoss: validLoss() }),
     evalEvery: o.evalEvery,
     loss: () => {
