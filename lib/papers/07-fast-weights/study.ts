@@ -14,9 +14,10 @@
  * ½‖y − ŷ‖², which is 0.002 on ours, ‖y − ŷ‖²) or after `patience` evaluations without a new best,
  * at most `maxSteps`; the reported loss is a fresh test set's at the best evaluation's weights. A
  * point is **solved** when that loss is ≤ `solvedBelow`. Each arm's learning rate is chosen on the
- * rate seed's best validation loss at S = `probe` (the arm's D: where capacity is decided), from a
- * grid extended ×/÷ 3 at an edge. Each seed then sweeps S upward until it fails at two consecutive S
- * ("swept until it breaks"); its **capacity** is the largest S below its first failure. An untrained
+ * rate seed's best validation loss (ties: fewer steps) at S = `probe` (the grid's S nearest D/2,
+ * which every arm should solve), from a grid extended ×/÷ 3 at an edge. Each seed then sweeps S
+ * upward until it fails ("swept until it breaks"); its **capacity** is the largest S below its first
+ * failure. An untrained
  * control (rate 0) runs each arm at the smallest S: it must not count as solved.
  */
 import type { Study } from "../../pretrain/studies";
@@ -147,8 +148,8 @@ function run(cfg: FwpStudyConfig, options: { progress?: (done: number, total: nu
   const arms = cfg.arms.map((arm): FwpArmResult => {
     const grid = arm.setting === "capacity" ? cfg.capacityPairs : cfg.overwritePairs;
     const D = armFeatureDim(arm, cfg.keyDim);
-    // the probe: the grid's S nearest D (softmax: the largest D of the other arms)
-    const target = D || Math.max(...cfg.arms.map((a) => armFeatureDim(a, cfg.keyDim)));
+    // the probe: the grid's S nearest D/2, solvable by every arm, so the rate is chosen on how well it learns (softmax: half the largest D of the other arms)
+    const target = (D || Math.max(...cfg.arms.map((a) => armFeatureDim(a, cfg.keyDim)))) / 2;
     const probe = grid.reduce((a, b) => (Math.abs(Math.log(b / target)) < Math.abs(Math.log(a / target)) ? b : a));
     const tried: { lr: number; score: number }[] = [];
     const choice = chooseLearningRate(
@@ -213,8 +214,8 @@ const common = {
   factor: 3,
   extensions: 1,
   rateSeed: 0,
-  // one failure ends a capacity sweep (its capacity is decided); two in the overwrite setting, to see whether a failure is followed by a success
-  stopAfterFailures: { capacity: 1, overwrites: 2 },
+  // one failure ends a sweep: the capacity is decided (a second failure at a larger S costs the most and decides nothing)
+  stopAfterFailures: { capacity: 1, overwrites: 1 },
 };
 const fullCommon = {
   ...common,
@@ -252,8 +253,9 @@ export const FWP_CAPACITY_STUDY: Study<FwpStudyConfig, FwpStudyResult> = {
 export const FWP_OVERWRITE_STUDY: Study<FwpStudyConfig, FwpStudyResult> = {
   name: "fwp-overwrites",
   description:
-    "Associative retrieval with overwrites at key dimension 32 (Schlag et al. 2021, §6.1 setting 2): the sum rule against the delta rule, DPFP ν = 1; each point trained to the paper's stopping rule, 3 seeds (≈ 35 min)",
-  full: { ...fullCommon, arms: OVERWRITE_ARMS },
+    "Associative retrieval with overwrites at key dimension 16 (Schlag et al. 2021, §6.1 setting 2): the sum rule against the delta rule, DPFP ν = 1 (D = 32); each point trained to the paper's stopping rule, 3 seeds (≈ 25 min)",
+  // key dimension 16 (D = 32): the delta rule's update is sequential over 2S tokens, and at 32 its sweep alone would take an hour
+  full: { ...fullCommon, keyDim: 16, overwritePairs: [4, 8, 12, 16, 24, 32, 48, 64], arms: OVERWRITE_ARMS },
   smoke: { ...smokeCommon, arms: OVERWRITE_ARMS },
   run,
 };
