@@ -21,6 +21,7 @@ import {
   mlpToHeads,
   mlpViaHeads,
   mlpViaHeads64,
+  officialFfnError64,
   runHeads,
   runHeads64,
   runResidualLayers,
@@ -29,6 +30,7 @@ import {
   siluMlp64,
   toAttentionOnly,
   tokenColumns,
+  transformerForward64,
 } from "../../lib/papers/06-attention-only";
 import { maxAbsDifference } from "../../lib/metrics/stats";
 import { disposeParams } from "../../lib/models/params";
@@ -193,6 +195,21 @@ describe("Theorem 3: an MLP layer as one head per unit", () => {
     expect(maxAbsDifference(tf.tensor2d(ref), mlpRef(mlp, x, "silu"))).toBeLessThan(1e-5);
   });
 
+  it("the official test (absolute error over the whole augmented output, no mask, float64): within 1e-10 at Ω = 1000, not at Ω = 5", () => {
+    // The official setup in small: N(0, 1) weights, no biases.
+    const rng = createRng(12);
+    const mlp = { w1: randomNormal(rng, [6, 24]), b1: tf.zeros([24]), w2: randomNormal(rng, [24, 6]), b2: tf.zeros([6]) };
+    const x = randomNormal(rng, [5, 6]).arraySync() as number[][];
+    expect(officialFfnError64(mlp, x, { omega: 1000, causal: false })).toBeLessThan(1e-10);
+    expect(officialFfnError64(mlp, x, { omega: 5, causal: false })).toBeGreaterThan(1e-6);
+    // It is the token rows' error of mlpViaHeads64 when the bias row and positions are exact.
+    const heads = mlpToHeads(mlp, { omega: 3, nCtx: 5 });
+    const ref = siluMlp64(mlp, x);
+    const tokensOnly = Math.max(...mlpViaHeads64(heads, x, { causal: true }).flatMap((r, i) => r.map((v, c) => Math.abs(v - ref[i][c]))));
+    expect(officialFfnError64(mlp, x, { omega: 3, causal: true })).toBeGreaterThanOrEqual(tokensOnly);
+    expect(() => officialFfnError64(mlp, [[1, 2]], { omega: 3, causal: true })).toThrow(/x must be \[T\]\[6\]/);
+  });
+
   it("ReLU via SiLU(βs)/β stays within the bound 0.2785/β per unit; GELU via β = 1.702 within 0.021", () => {
     const s = tf.linspace(-6, 6, 120001);
     const siluOver = (beta: number) => tf.div(activate("silu", tf.mul(s, beta)), beta);
@@ -314,6 +331,39 @@ describe("Theorem 6: a whole Pre-LN transformer made attention-only", () => {
       expect(relError(attentionOnlyForward(model, tokens, { causal: false }), ref), norm).toBeLessThan(1e-5);
       disposeParams(params);
     }
+  });
+
+  it("the float64 forward of the source model is transformerForward to float32 precision (LayerNorm and RMSNorm)", () => {
+    for (const norm of ["layer", "rms"] as const) {
+      const params = randomModel(norm, "silu");
+      const ref = transformerForward(params, tokens).logits;
+      const f64 = tf.tensor3d(transformerForward64(params, tokens.arraySync() as number[][]));
+      expect(relError(ref, f64), norm).toBeLessThan(1e-5);
+      expect(relError(ref, f64), norm).toBeGreaterThan(0); // float32 does round
+      disposeParams(params);
+    }
+    const gelu = randomModel("layer", "gelu");
+    expect(() => transformerForward64(gelu, [[1, 2]])).toThrow(/silu or relu/);
+    disposeParams(gelu);
+  });
+
+  it("shows every layer's input and normalised input to onLayer: the bias row's model columns 0 in both", () => {
+    const params = randomModel("layer", "silu");
+    const model = toAttentionOnly(params, { omega: 10, maskOmega: 128 });
+    const seen: number[] = [];
+    tf.dispose(
+      attentionOnlyStream(model, tokens, {
+        causal: false,
+        onLayer: (l, a, n) => {
+          seen.push(l);
+          expect(a.shape).toEqual([3, 8, 20]);
+          expect(tf.max(tf.abs(tf.slice(n, [0, 0, 0], [3, 1, 12]))).dataSync()[0]).toBe(0);
+          expect(maxAbsDifference(tf.slice(n, [0, 0, 12], [3, 8, 8]), tf.slice(a, [0, 0, 12], [3, 8, 8]))).toBe(0);
+        },
+      }),
+    );
+    expect(seen).toEqual([0, 1, 2, 3]);
+    disposeParams(params);
   });
 
   it("carries the bookkeeping: positions stay one-hot and the bias row stays exactly 0 through every layer", () => {

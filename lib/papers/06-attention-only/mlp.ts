@@ -295,3 +295,31 @@ export function siluMlp64(mlp: MlpWeights, x: readonly ArrayLike<number>[]): num
     return out;
   });
 }
+
+/**
+ * The official code's test of Theorem 3 (`test_FFN` in ffn_via_attention_single_layer.py), in
+ * float64: the MLP's unit heads run over the augmented sequence x [T][d], and the largest absolute
+ * difference, entry by entry over the whole augmented output — the bias row and the position columns
+ * included, both 0 in the reference — from the MLP computed directly. The official test uses no mask
+ * (`causal: false`), Ω = 1000 and a tolerance of 1e-10.
+ */
+export function officialFfnError64(mlp: MlpWeights, x: readonly ArrayLike<number>[], options: { omega: number; causal: boolean }): number {
+  const d = mlp.w1.shape[0];
+  if (x.length === 0 || x.some((r) => r.length !== d)) throw new Error(`officialFfnError64: x must be [T][${d}] with T ≥ 1`);
+  const heads = mlpToHeads(mlp, { omega: options.omega, nCtx: x.length });
+  const layout = augmentedLayout(d, x.length);
+  const rows = [new Float64Array(layout.width), ...x.map((r) => Float64Array.from({ length: layout.width }, (_, c) => (c < d ? r[c] : 0)))];
+  rows.forEach((r, i) => {
+    r[layout.position + i] = 1;
+  });
+  const out = runHeads64(heads, rows, { causal: options.causal });
+  const ref = siluMlp64(mlp, x);
+  let worst = 0;
+  out.forEach((r, i) =>
+    r.forEach((v, c) => {
+      const want = i > 0 && c < d ? ref[i - 1][c] : 0;
+      worst = Math.max(worst, Math.abs(v - want));
+    }),
+  );
+  return worst;
+}

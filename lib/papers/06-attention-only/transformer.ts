@@ -1,5 +1,6 @@
 /**
- * A whole Pre-LN transformer made attention-only (Huben & Morris 2023, Theorem 6). The converted
+ * A Pre-LN transformer with its attention and MLPs converted to attention heads (Huben & Morris
+ * 2023, Theorem 6; the norms are kept, see below). The converted
  * model has its own residual stream, the augmented one (heads.ts): the bias token is its row 0 and
  * the position one-hots are its last nCtx + 1 columns, written once at the embedding and carried
  * by every layer after it. Each block becomes two attention layers over that stream:
@@ -12,13 +13,18 @@
  * the bias token sees only itself, and — when the source is causal — no token sees the future. So
  * the converted model runs with or without the built-in causal mask (`causal` option).
  *
- * Normalisation. N standardises the model columns only, x̂ = (x − μ)/√(σ² + ε) over the first d
- * columns (x/√(mean x² + ε) for RMSNorm), and passes the position columns through unchanged. The
- * norm's gain g and bias c are folded into the heads that read it: a weight w on N(x) becomes g ⊙ w
- * on x̂, plus (c·w) on every token one-hot — a constant on token rows and 0 on the bias row. The bias
- * row's model columns are 0, so x̂ = 0 there, every head's value on it is 0, and it stays 0. With
- * `normColumns: "full"` N standardises the whole augmented row instead (a LayerNorm that does not
- * know the bookkeeping columns): the control.
+ * What is converted: the attention and the MLPs. What is kept, outside attention: the embedding,
+ * a norm before every layer, the final norm and the unembedding. The paper's Theorem 6 (like the
+ * official code) has no normalisation; keeping the norms as below is our extension.
+ *
+ * Normalisation (kept, not converted). N standardises the model columns only, x̂ = (x − μ)/√(σ² + ε)
+ * over the first d columns (x/√(mean x² + ε) for RMSNorm) — a nonlinear operation that is not
+ * attention — and passes the position columns through unchanged. The norm's gain g and bias c are
+ * folded into the heads that read it: a weight w on N(x) becomes g ⊙ w on x̂, plus (c·w) on every
+ * token one-hot — a constant on token rows and 0 on the bias row. The bias row's model columns are
+ * 0, so x̂ = 0 there, every head's value on it is 0, and it stays 0. With `normColumns: "full"` N
+ * standardises the whole augmented row instead: these heads fail under it (a control; we did not
+ * try a construction that works with such a norm).
  *
  * Notebook: notebooks/06-attention-only.ipynb. Tests: test/papers/06-attention-only.test.ts.
  */
@@ -153,6 +159,12 @@ function standardise(kind: NormKind, eps: number, fraction: number, x: tf.Tensor
 export interface AttentionOnlyRunOptions {
   /** Use the built-in causal mask (default true); without it the masks written in the weights do the work. */
   causal?: boolean;
+  /**
+   * Sees every layer's input: the stream A [B, T + 1, W] and its normalised form N(A) that the heads
+   * read (layer 2l is block l's attention, 2l + 1 its MLP). Read values synchronously; the tensors
+   * are disposed afterwards.
+   */
+  onLayer?: (layer: number, stream: tf.Tensor3D, normalised: tf.Tensor3D) => void;
 }
 
 /** The converted model's residual stream after its last layer, [B, T + 1, W] (before the final norm). */
@@ -177,7 +189,11 @@ export function attentionOnlyStream(
         );
   return tf.tidy(() => {
     let a = augmentStream(tf.reshape(embedTokens(model.source, tokens), [b, t, d]), model.layout);
-    for (const layer of model.layers) a = tf.add(a, runHeads(layer, normalise(a) as tf.Tensor3D, { causal: options.causal ?? true }));
+    model.layers.forEach((layer, l) => {
+      const n = normalise(a) as tf.Tensor3D;
+      options.onLayer?.(l, a, n);
+      a = tf.add(a, runHeads(layer, n, { causal: options.causal ?? true }));
+    });
     return a;
   });
 }
@@ -191,5 +207,93 @@ export function attentionOnlyForward(model: AttentionOnlyTransformer, tokens: tf
     let x = tf.reshape(tokenColumns(attentionOnlyStream(model, tokens, options), model.layout), [b * t, cfg.dModel]);
     if (params.finalNorm) x = applyNorm({ kind: cfg.norm, eps: cfg.normEps, fraction: cfg.normFraction }, params.finalNorm, x);
     return unembed(params, x, b, t);
+  });
+}
+
+/**
+ * The source model's logits in float64 (plain loops): the reference against which the float32
+ * reference (`transformerForward`) shows its own rounding, the float32 noise floor. A Pre-LN
+ * transformer with LayerNorm or RMSNorm and SiLU or ReLU MLPs; tokens [B][T] → logits [B][T][V].
+ */
+export function transformerForward64(params: TransformerParams, tokens: readonly (readonly number[])[]): number[][][] {
+  const cfg = params.config;
+  const who = "transformerForward64";
+  if (cfg.normPlacement !== "pre") throw new Error(`${who}: needs a Pre-LN transformer (normPlacement "pre")`);
+  if (cfg.norm !== "layer" && cfg.norm !== "rms") throw new Error(`${who}: norm must be layer or rms, got "${cfg.norm}"`);
+  if (cfg.activation !== "silu" && cfg.activation !== "relu")
+    throw new Error(`${who}: activation must be silu or relu, got "${cfg.activation}"`);
+  const d = cfg.dModel,
+    hd = d / cfg.nHeads;
+  const mat = (t: tf.Tensor) => t.arraySync() as number[][];
+  const vec = (t: tf.Tensor) => Array.from(t.dataSync());
+  /** x W (+ b): x [D_in], W [D_in][D_out]. */
+  const times = (x: readonly number[], w: number[][], b?: number[]) => {
+    const out = b ? b.slice() : new Array<number>(w[0].length).fill(0);
+    x.forEach((v, r) => {
+      const row = w[r];
+      for (let c = 0; c < out.length; c++) out[c] += v * row[c];
+    });
+    return out;
+  };
+  const normOf = (p: { gain: tf.Tensor; bias?: tf.Tensor }) => ({ gain: vec(p.gain), bias: p.bias ? vec(p.bias) : undefined });
+  const norm = (x: readonly number[], p: { gain: number[]; bias?: number[] }) => {
+    const mean = cfg.norm === "layer" ? x.reduce((a, v) => a + v, 0) / d : 0;
+    const centred = x.map((v) => v - mean);
+    const scale = 1 / Math.sqrt(centred.reduce((a, v) => a + v * v, 0) / d + cfg.normEps);
+    return centred.map((v, c) => v * scale * p.gain[c] + (p.bias ? p.bias[c] : 0));
+  };
+  const act = (s: number) => (cfg.activation === "silu" ? s / (1 + Math.exp(-s)) : Math.max(0, s));
+  const emb = mat(params.tokenEmbedding),
+    pos = mat(params.positionEmbedding);
+  const unemb = params.unembedding ? mat(params.unembedding) : emb[0].map((_, r) => emb.map((row) => row[r])); // [D][V]
+  const blocks = params.blocks.map((p) => ({
+    n1: normOf(p.norm1),
+    n2: normOf(p.norm2),
+    a: {
+      wq: mat(p.attn.wq),
+      bq: vec(p.attn.bq),
+      wk: mat(p.attn.wk),
+      bk: vec(p.attn.bk),
+      wv: mat(p.attn.wv),
+      bv: vec(p.attn.bv),
+      wo: mat(p.attn.wo),
+      bo: vec(p.attn.bo),
+    },
+    m: { w1: mat(p.mlp.w1), b1: vec(p.mlp.b1), w2: mat(p.mlp.w2), b2: vec(p.mlp.b2) },
+  }));
+  const finalNorm = params.finalNorm ? normOf(params.finalNorm) : undefined;
+  return tokens.map((ids) => {
+    const t = ids.length;
+    if (t > cfg.seqLen) throw new Error(`${who}: sequence length ${t} exceeds config.seqLen ${cfg.seqLen}`);
+    let x = ids.map((id, i) => emb[id].map((v, c) => v + pos[i][c]));
+    for (const blk of blocks) {
+      const h = x.map((r) => norm(r, blk.n1));
+      const q = h.map((r) => times(r, blk.a.wq, blk.a.bq)),
+        k = h.map((r) => times(r, blk.a.wk, blk.a.bk)),
+        v = h.map((r) => times(r, blk.a.wv, blk.a.bv));
+      const mixed = x.map(() => new Array<number>(d).fill(0));
+      for (let head = 0; head < cfg.nHeads; head++) {
+        const o = head * hd;
+        for (let i = 0; i < t; i++) {
+          const last = cfg.causal ? i : t - 1;
+          const logits: number[] = [];
+          for (let j = 0; j <= last; j++) {
+            let z = 0;
+            for (let c = 0; c < hd; c++) z += q[i][o + c] * k[j][o + c];
+            logits.push(z / Math.sqrt(hd));
+          }
+          const top = Math.max(...logits);
+          const e = logits.map((z) => Math.exp(z - top));
+          const sum = e.reduce((a, w) => a + w, 0);
+          for (let j = 0; j <= last; j++) for (let c = 0; c < hd; c++) mixed[i][o + c] += (e[j] / sum) * v[j][o + c];
+        }
+      }
+      x = x.map((r, i) => times(mixed[i], blk.a.wo, blk.a.bo).map((u, c) => r[c] + u));
+      x = x.map((r) => {
+        const hidden = times(norm(r, blk.n2), blk.m.w1, blk.m.b1).map(act);
+        return times(hidden, blk.m.w2, blk.m.b2).map((u, c) => r[c] + u);
+      });
+    }
+    return x.map((r) => times(finalNorm ? norm(r, finalNorm) : r, unemb));
   });
 }
