@@ -392,7 +392,8 @@ describe("pretrained studies", () => {
         expect(mine.every((x) => x.lr === a.lr)).toBe(true);
         expect(a.capacity.find((c) => c.seed === seed)).toEqual({ seed, ...capacityOf(mine) });
         for (const x of mine) {
-          expect(x.solved).toBe(x.loss <= cfg.solvedBelow);
+          expect(x.solved).toBe(x.bestValidLoss <= cfg.solvedBelow);
+          if (x.validCurve.length) expect(x.bestValidLoss).toBe(Math.min(...x.validCurve.map((e) => e.loss)));
           expect(x.steps).toBeLessThanOrEqual(cfg.maxSteps);
           expect(x.validCurve.map((e) => e.step)).toEqual(Array.from({ length: x.validCurve.length }, (_, i) => (i + 1) * cfg.evalEvery));
         }
