@@ -5,7 +5,15 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
-import { bootstrapInterval, differenceInterval, equivalence, meanInterval, pairedInterval, spearmanTest } from "../lib/metrics/inference";
+import {
+  bootstrapInterval,
+  differenceInterval,
+  equivalence,
+  meanInterval,
+  pairedInterval,
+  proportionInterval,
+  spearmanTest,
+} from "../lib/metrics/inference";
 import { maskedNeighbourBaseline, ngramBaselines } from "../lib/metrics/ngram";
 import { createRng } from "../lib/engine/rng";
 import { ClaimFailed, type ClaimRecordV2, type ClaimSpecV2, claim, criterionText, judge, recordedClaims } from "../lib/notebook/claims";
@@ -55,6 +63,25 @@ describe("intervals", () => {
     expect(i.estimate).toBe(3);
     expect(i.high - 3).toBeCloseTo(4.302653 * (2 / Math.sqrt(3)), 4);
     expect(() => pairedInterval([1, 2], [1])).toThrow(/2 values paired with 1/);
+  });
+
+  it("Wilson interval of a share (hand-computed; all successes → [n/(n + z²), 1])", () => {
+    const z = 1.959964;
+    const all = proportionInterval(30, 30);
+    expect(all.estimate).toBe(1);
+    expect(all.high).toBe(1);
+    expect(all.low).toBeCloseTo(30 / (30 + z * z), 5);
+    // 7 of 20: centre (0.35 + z²/40)/(1 + z²/20), half z·√(0.35·0.65/20 + z²/1600)/(1 + z²/20)
+    const i = proportionInterval(7, 20);
+    const denom = 1 + (z * z) / 20;
+    expect(i.low).toBeCloseTo((0.35 + (z * z) / 40 - z * Math.sqrt((0.35 * 0.65) / 20 + (z * z) / 1600)) / denom, 5);
+    expect(i.high).toBeCloseTo((0.35 + (z * z) / 40 + z * Math.sqrt((0.35 * 0.65) / 20 + (z * z) / 1600)) / denom, 5);
+    // symmetric under successes ↔ failures
+    const j = proportionInterval(13, 20);
+    expect(j.low).toBeCloseTo(1 - i.high, 12);
+    expect(proportionInterval(0, 10).low).toBe(0);
+    for (const n of [1, 7, 60, 61, 80]) expect(proportionInterval(n, n).high).toBe(1); // never a hair below p̂ = 1
+    expect(() => proportionInterval(11, 10)).toThrow(/successes must be an integer in \[0, 10\]/);
   });
 
   it("bootstrap: seeded (same seed, same interval); collapses on constant data; ≈ the normal interval on a large sample", () => {

@@ -8,6 +8,7 @@
  *   Welch:     (x̄_a − x̄_b) ± t_ν · √(s_a²/n_a + s_b²/n_b),
  *              ν = (s_a²/n_a + s_b²/n_b)² / [(s_a²/n_a)²/(n_a−1) + (s_b²/n_b)²/(n_b−1)]
  *   paired:    mean(a − b) ± t_{n−1} · s_{a−b}/√n
+ *   Wilson:    a share k/n: (p̂ + z²/2n ± z·√(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n)
  */
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import { createRng } from "../engine/rng";
@@ -85,6 +86,31 @@ export function pairedInterval(a: ArrayLike<number>, b: ArrayLike<number>, level
   if (a.length !== b.length) throw new Error(`pairedInterval: ${a.length} values paired with ${b.length}`);
   const d = Array.from(a, (x, i) => x - b[i]);
   return { ...meanInterval(d, level), method: `paired t interval over ${d.length} pairs` };
+}
+
+/**
+ * Wilson score interval of a share: `successes` of `n` trials (e.g. how many perturbed starts
+ * returned). Unlike p̂ ± z·√(p̂(1 − p̂)/n) it does not collapse to a point at 0 or n successes:
+ * all n of n gives [n/(n + z²), 1].
+ */
+export function proportionInterval(successes: number, n: number, level = 0.95): Interval {
+  checkLevel(level, "proportionInterval");
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`proportionInterval: n must be a positive integer, got ${n}`);
+  if (!(Number.isInteger(successes) && successes >= 0 && successes <= n))
+    throw new Error(`proportionInterval: successes must be an integer in [0, ${n}], got ${successes}`);
+  const z = tQuantile(0.5 + level / 2, 1e9); // the normal quantile
+  const p = successes / n;
+  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
+  return {
+    estimate: p,
+    low: successes === 0 ? 0 : Math.max(0, centre - half), // exact ends: rounding must not push p̂ outside
+    high: successes === n ? 1 : Math.min(1, centre + half),
+    level,
+    se: Math.sqrt((p * (1 - p)) / n),
+    n,
+    method: `Wilson score interval, ${successes} of ${n}`,
+  };
 }
 
 /**

@@ -1,61 +1,212 @@
 /**
- * The communication game (Tucker et al. 2021, App. A): Monte Carlo reward, the smooth surrogate and
- * its gradient, the KKT check at one-hot, projected ascent, codebook distances; Spearman.
+ * The communication game (Tucker et al. 2021, App. A): the Monte Carlo reward and its gradient
+ * against closed forms, the KKT check at one-hot (and at a codebook that is not KKT), the smooth
+ * surrogate, projected ascent, the Hamming code, and the order statistic with its permutation test.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { ready } from "../../lib/engine";
+import { pairedInterval } from "../../lib/metrics/inference";
+import { ranks, spearman } from "../../lib/metrics/stats";
 import {
+  activeBounds,
+  clusteredCodebook,
   expectedReward,
+  hammingCodebook,
   identityReward,
   kktCheck,
+  kktMargin,
+  maxDeviation,
+  meaningGaps,
   minimumDistance,
   oneHotCodebook,
   optimiseCodebook,
+  orderCorrelation,
+  orderPermutationTest,
+  pairDistances,
+  relabel,
+  rewardDraws,
+  rewardGradient,
   structuredReward,
   surrogateGradient,
+  uniformCodebook,
 } from "../../lib/papers/09-one-hot-tokens";
-import { ranks, spearman } from "../../lib/metrics/stats";
 
 beforeAll(async () => {
   await ready({ backend: "cpu", quiet: true });
 });
 
-describe("communication game", () => {
-  it("expected reward is 1 as σ → 0 and 1/N-ish for a collapsed codebook; seeded", () => {
+/** Standard normal CDF and density (Abramowitz & Stegun 7.1.26 for erf, |error| < 1.5e-7). */
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+}
+const Phi = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
+const phi = (x: number) => Math.exp(-(x * x) / 2) / Math.sqrt(2 * Math.PI);
+
+describe("the game's expected reward", () => {
+  it("is 1 as σ → 0 and 1/N for a collapsed codebook; seeded; the mean of its draws", () => {
     expect(expectedReward(oneHotCodebook(4), { sigma: 1e-6, samples: 200 }).mean).toBe(1);
     const collapsed = Array.from({ length: 4 }, () => [0.5, 0.5]);
     expect(expectedReward(collapsed, { sigma: 0.1, samples: 200 }).mean).toBeCloseTo(0.25, 6); // ties decode to meaning 0
     const a = expectedReward(oneHotCodebook(3), { sigma: 0.5, samples: 300, seed: 4 });
     expect(expectedReward(oneHotCodebook(3), { sigma: 0.5, samples: 300, seed: 4 })).toEqual(a);
-    expect(a.mean).toBeGreaterThan(1 / 3);
-    expect(a.mean).toBeLessThan(1);
+    const draws = rewardDraws(oneHotCodebook(3), { sigma: 0.5, samples: 300, seed: 4 });
+    expect(draws.length).toBe(900);
+    expect(draws.reduce((s, v) => s + v, 0) / 900).toBeCloseTo(a.mean, 12);
   });
 
-  it("the one-hot codebook is a KKT point of the surrogate: every bound pushes outward", () => {
+  it("two tokens: E[R] = Φ(D/2σ) (hand formula), within 4 standard errors", () => {
+    const c = [
+      [0.2, 0.3, 0.1],
+      [0.9, 0.6, 0.4],
+    ];
+    const D = Math.hypot(0.7, 0.3, 0.3);
+    const r = expectedReward(c, { sigma: 0.3, samples: 40000, seed: 1 });
+    expect(Math.abs(r.mean - Phi(D / 0.6))).toBeLessThan(4 * r.stderr);
+  });
+});
+
+describe("the gradient of the paper's objective (score function, R = I)", () => {
+  it("two tokens: ∂E[R]/∂c₁ = φ(D/2σ)/(2σ)·(c₁ − c₀)/D = −∂E[R]/∂c₀, within 4 standard errors", () => {
+    const c = [
+      [0.2, 0.3, 0.1],
+      [0.9, 0.6, 0.4],
+    ];
+    const sigma = 0.3;
+    const diff = [0.7, 0.3, 0.3];
+    const D = Math.hypot(...diff);
+    const g = rewardGradient(c, { sigma, samples: 200000, seed: 2 });
+    expect(Math.abs(g.value - Phi(D / (2 * sigma)))).toBeLessThan(0.01);
+    for (let k = 0; k < 3; k++) {
+      const exact = (phi(D / (2 * sigma)) / (2 * sigma)) * (diff[k] / D);
+      expect(Math.abs(g.gradient[1][k] - exact)).toBeLessThan(4 * g.stderr[1][k]);
+      expect(Math.abs(g.gradient[0][k] + exact)).toBeLessThan(4 * g.stderr[0][k]);
+    }
+  });
+
+  it("one-hot (N = d = 4) is a strict KKT point: margin > 0 with its simultaneous interval; pulled inward it is not", () => {
+    const oh = oneHotCodebook(4);
+    const g = rewardGradient(oh, { sigma: 0.5, samples: 20000, seed: 3 });
+    const bounds = activeBounds(oh, g.gradient, g.stderr);
+    expect(bounds.length).toBe(16);
+    expect(bounds.filter((b) => b.at === 1).length).toBe(4);
+    const m = kktMargin(oh, g.gradient, g.stderr, { samples: g.samples });
+    expect([m.m, m.interior]).toEqual([16, 0]);
+    expect(m.low).toBeGreaterThan(0);
+    expect(kktCheck(oh, g.gradient).holds).toBe(true);
+    const inner = oh.map((r) => r.map((v) => (v ? 0.8 : 0.2)));
+    const gi = rewardGradient(inner, { sigma: 0.5, samples: 20000, seed: 3 });
+    const mi = kktMargin(inner, gi.gradient, gi.stderr, { samples: gi.samples });
+    expect(mi.interior).toBe(16);
+    expect(mi.high).toBeLessThan(0);
+  });
+
+  it("with R = I every bound points outward at any codebook (other tokens all lie inward); a crowded vertex code is a worse strict optimum", () => {
+    for (const seed of [1, 2]) {
+      const c = uniformCodebook(5, 4, seed).map((r) => r.map((v) => (v < 0.3 ? 0 : v > 0.7 ? 1 : v)));
+      const g = rewardGradient(c, { sigma: 0.5, samples: 20000, seed });
+      const bounds = activeBounds(c, g.gradient, g.stderr);
+      expect(bounds.length).toBeGreaterThan(5);
+      for (const b of bounds) expect(b.outward).toBeGreaterThan(-4 * (b.se ?? 0));
+    }
+    // every coordinate has a token that differs there, so every bound is strictly active; two pairs only 1 apart
+    const crowded = [
+      [0, 0, 0, 0],
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 1],
+    ];
+    const g = rewardGradient(crowded, { sigma: 0.5, samples: 20000, seed: 3 });
+    expect(kktMargin(crowded, g.gradient, g.stderr, { samples: g.samples }).low).toBeGreaterThan(0);
+    const diff = pairedInterval(
+      rewardDraws(crowded, { sigma: 0.5, samples: 20000, seed: 4 }),
+      rewardDraws(oneHotCodebook(4), { sigma: 0.5, samples: 20000, seed: 4 }),
+    );
+    expect(diff.high).toBeLessThan(0);
+  });
+
+  it("the KKT margin and its simultaneous interval (hand case: Bonferroni t over 4 coordinates)", () => {
+    const c = [
+      [1, 0],
+      [0.5, 0],
+    ];
+    const g = [
+      [2, 3],
+      [7, -4],
+    ];
+    const se = [
+      [0.1, 0.1],
+      [0.1, 0.1],
+    ];
+    // outward: 2 at (0,0), −3 at (0,1), 4 at (1,1); the interior (1,0) counts −|7|
+    expect(activeBounds(c, g).map((b) => b.outward)).toEqual([2, -3, 4]);
+    const m = kktMargin(c, g, se, { samples: 1e9 });
+    expect(m.t).toBeCloseTo(2.497705, 4); // z at 1 − 0.05/8
+    expect([m.estimate, m.m, m.interior]).toEqual([-7, 4, 1]);
+    expect(m.low).toBeCloseTo(-7 - 0.2497705, 5);
+    expect(m.high).toBeCloseTo(-7 + 0.2497705, 5);
+  });
+});
+
+describe("the smooth surrogate and projected ascent", () => {
+  it("one-hot is a KKT point of the surrogate too; a codebook pulled inward is not", () => {
     const oh = oneHotCodebook(4);
     const { value, gradient } = surrogateGradient(oh, { sigma: 0.4, samples: 512 });
     expect(value).toBeGreaterThan(0.5);
     const kkt = kktCheck(oh, gradient);
-    expect(kkt.upper).toBe(4);
-    expect(kkt.lower).toBe(12);
+    expect([kkt.upper, kkt.lower]).toEqual([4, 12]);
     expect(kkt.holds).toBe(true);
     expect(kkt.minOutward).toBeGreaterThan(0);
-    // A codebook pulled inward is not a KKT point: its free coordinates have a gradient.
     const inner = oh.map((r) => r.map((v) => (v ? 0.8 : 0.2)));
     const k2 = kktCheck(inner, surrogateGradient(inner, { sigma: 0.4 }).gradient);
     expect(k2.free).toBe(16);
     expect(k2.holds).toBe(false);
   });
 
-  it("projected ascent returns a perturbed one-hot codebook to one-hot", () => {
-    const start = oneHotCodebook(3).map((r) => r.map((v) => (v ? 0.85 : 0.1)));
-    const { codebook, values } = optimiseCodebook(start, { sigma: 0.4, steps: 150, lr: 0.5 });
-    codebook.forEach((r, i) => r.forEach((v, k) => expect(v).toBeCloseTo(i === k ? 1 : 0, 3)));
-    expect(values[values.length - 1]).toBeGreaterThan(values[0]);
+  it("the surrogate is below the game's reward at one-hot (the listener guesses from the posterior)", () => {
+    const oh = oneHotCodebook(4);
+    const soft = surrogateGradient(oh, { sigma: 0.5, samples: 2000, seed: 1 }).value;
+    const hard = expectedReward(oh, { sigma: 0.5, samples: 20000, seed: 1 });
+    expect(soft).toBeLessThan(hard.mean - 4 * hard.stderr);
   });
 
-  it("distances, rewards and errors", () => {
+  it("projected ascent returns a perturbed one-hot codebook to one-hot; the path starts at the start and ends at the result", () => {
+    const start = oneHotCodebook(3).map((r) => r.map((v) => (v ? 0.85 : 0.1)));
+    const { codebook, values, path } = optimiseCodebook(start, { sigma: 0.4, steps: 150, lr: 0.5, keepPath: true });
+    expect(maxDeviation(codebook, oneHotCodebook(3))).toBeLessThan(1e-3);
+    expect(values[values.length - 1]).toBeGreaterThan(values[0]);
+    expect(path?.length).toBe(151);
+    expect(path?.[0]).toEqual(start);
+    expect(path?.[150]).toEqual(codebook);
+  });
+});
+
+describe("codebooks", () => {
+  it("the Hamming [8,4,4] words differ in ≥ 4 bits (so are ≥ 2 apart); one-hot tokens are √2 apart", () => {
+    const all = hammingCodebook(15);
+    for (let i = 0; i < all.length; i++)
+      for (let j = i + 1; j < all.length; j++) expect(all[i].filter((v, k) => v !== all[j][k]).length).toBeGreaterThanOrEqual(4);
+    expect(minimumDistance(hammingCodebook())).toBeCloseTo(2, 12);
+    expect(hammingCodebook()[0]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     expect(minimumDistance(oneHotCodebook(5))).toBeCloseTo(Math.SQRT2, 12);
+    expect(() => hammingCodebook(16)).toThrow(/count must be 2–15/);
+  });
+
+  it("random and clustered starts are seeded and inside the box; clustered ones sit near the centre", () => {
+    expect(uniformCodebook(4, 3, 7)).toEqual(uniformCodebook(4, 3, 7));
+    const c = clusteredCodebook(8, 2, { spread: 0.01, seed: 1 });
+    expect(c).toEqual(clusteredCodebook(8, 2, { spread: 0.01, seed: 1 }));
+    expect(
+      maxDeviation(
+        c,
+        Array.from({ length: 8 }, () => [0.5, 0.5]),
+      ),
+    ).toBeLessThan(0.05);
+    expect(() => clusteredCodebook(2, 2, { spread: 0.6, seed: 1 })).toThrow(/spread must be in/);
+  });
+
+  it("rewards and errors", () => {
     expect(identityReward(2)).toEqual([
       [1, 0],
       [0, 1],
@@ -72,6 +223,35 @@ describe("communication game", () => {
       ),
     ).toThrow(/coordinate 1 is 2, outside \[0, 1\]/);
     expect(() => expectedReward(oneHotCodebook(2), { sigma: 0.1, reward: [[1]] })).toThrow(/2×2/);
+    expect(() => rewardGradient(oneHotCodebook(2), { sigma: 0.5, samples: 1, seed: 1 })).toThrow(/samples must be an integer ≥ 2/);
+  });
+});
+
+describe("the order statistic and its permutation test", () => {
+  // eighths: every difference is exact in floating point, so equal gaps give exactly equal distances
+  const line = (n: number) => Array.from({ length: n }, (_, i) => [i / 8]);
+
+  it("meanings in order on a line give ρ = 1; reversing the labels keeps it; pairs in a fixed order", () => {
+    expect(meaningGaps(4)).toEqual([1, 2, 3, 1, 2, 1]);
+    expect(pairDistances(line(4)).map((d) => d * 8)).toEqual([1, 2, 3, 1, 2, 1]);
+    expect(orderCorrelation(line(8))).toBeCloseTo(1, 12);
+    expect(orderCorrelation(relabel(line(8), [7, 6, 5, 4, 3, 2, 1, 0]))).toBeCloseTo(1, 12);
+    // invariant to scaling and translating the code
+    const moved = line(8).map(([x]) => [0.25 + 0.5 * x, 0.3]);
+    expect(orderCorrelation(moved)).toBeCloseTo(1, 12);
+    expect(() => relabel(line(3), [0, 0, 1])).toThrow(/not a permutation/);
+  });
+
+  it("ordered codes sit far above the shuffled-meaning null; the null is centred on 0; seeded", () => {
+    const t = orderPermutationTest([line(8), line(8)], { permutations: 999, seed: 1 });
+    expect(t.observed).toBeCloseTo(1, 12);
+    expect(t.p).toBeCloseTo(1 / 1000, 12);
+    expect(t.threshold).toBeLessThan(0.5);
+    expect(Math.abs(t.null.reduce((s, v) => s + v, 0) / t.null.length)).toBeLessThan(0.02);
+    expect(orderPermutationTest([line(8), line(8)], { permutations: 999, seed: 1 })).toEqual(t);
+    // the same points, meanings shuffled: ρ drops to the null's range
+    const shuffled = relabel(line(8), [3, 7, 0, 5, 1, 6, 2, 4]);
+    expect(orderPermutationTest([shuffled], { permutations: 999, seed: 2 }).p).toBeGreaterThan(0.05);
   });
 });
 
