@@ -291,4 +291,24 @@ describe("fast weights", () => {
     expect(Array.from(phi.dataSync())).toEqual([1, 1, 1, 1, 1, 1]);
     tf.dispose([x, phi]);
   });
+
+  it("learnValues: an identity map of the values at the start (same read-out), trained with the rest, nothing leaked", () => {
+    const b = retrievalBatch(createRng(5), { batchSize: 4, pairs: 3, valueDim: 4, replace: true });
+    const attention = { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "delta" } as const;
+    const plain = initRetrievalModel(attention, { pairs: 3, keyDim: 4, seed: 3 });
+    const learned = initRetrievalModel(attention, { pairs: 3, keyDim: 4, seed: 3, valueDim: 4 });
+    expect(Array.from(learned.valueProjection!.dataSync())).toEqual(Array.from(tf.eye(4).dataSync()));
+    expect(maxAbsDifference(retrievalReadout(plain, b), retrievalReadout(learned, b))).toBeLessThan(1e-7);
+    // a map that doubles the values doubles the delta rule's read-out (W is linear in the values)
+    learned.valueProjection!.assign(tf.mul(tf.eye(4), 2));
+    expect(maxAbsDifference(retrievalReadout(learned, b), tf.mul(retrievalReadout(plain, b), 2))).toBeLessThan(1e-6);
+    disposeParams([plain, learned]);
+    const before = tf.memory().numTensors;
+    const base = { attention, pairs: 3, keyDim: 4, valueDim: 4, steps: 20, lr: 1e-2, batchSize: 4, seed: 1, replace: true };
+    const a = trainRetrieval({ ...base, learnValues: true }),
+      c = trainRetrieval(base);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(a.losses[0]).toBeCloseTo(c.losses[0], 6); // same start
+    expect(a.losses[19]).not.toBe(c.losses[19]); // the map trains
+  });
 });

@@ -15,7 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, type OptionsSchema, checkOptions, checkValue } from "../../config";
 import { type Rng, createRng } from "../../engine/rng";
 import { type ProgressSink, train } from "../../train/trainer";
-import { disposeParams, normalVariable, zerosVariable } from "../../models/params";
+import { disposeParams, normalVariable, variableFrom, zerosVariable } from "../../models/params";
 import { scaledDotProductAttention } from "../../models/ops";
 
 /** Added to Σ φ(q)·φ(k) in the normalised forms (DPFP's sparse features can make it exactly 0). */
@@ -424,6 +424,13 @@ export interface RetrievalModel {
   /** Delta rule: β_i = σ(k_i·betaWeight + betaBias). */
   betaWeight: tf.Variable;
   betaBias: tf.Variable;
+  /**
+   * A learned map of the values before they are stored, [dv, dv], identity at the start (when
+   * the model was made with `valueDim`). The official model learns its values (W_v x); without this
+   * the delta rule, whose sum-normalised write moves W φ̂(k) only ‖φ̂(k)‖² of the way to v, could not
+   * scale its values to make up for it.
+   */
+  valueProjection?: tf.Variable;
 }
 
 /** Predicted values [B, dv] for a batch: store the L pairs, then read with the query. */
@@ -434,7 +441,10 @@ export function retrievalReadout(model: RetrievalModel, batch: RetrievalBatch): 
   return tf.tidy(() => {
     const keys = tf.reshape(tf.gather(model.keyEmbedding, tf.tensor1d(batch.keys, "int32")), [b, L, -1]);
     const query = tf.reshape(tf.gather(model.queryEmbedding, tf.tensor1d(batch.query, "int32")), [b, 1, -1]);
-    const values = tf.tensor3d(batch.values, [b, L, dv]);
+    const raw = tf.tensor3d(batch.values, [b, L, dv]);
+    const values = model.valueProjection
+      ? (tf.reshape(tf.matMul(tf.reshape(raw, [b * L, dv]), model.valueProjection), [b, L, dv]) as tf.Tensor3D)
+      : raw;
     const a = model.attention;
     if (a.kind === "softmax") {
       return tf.reshape(tf.matMul(tf.softmax(tf.matMul(query, keys, false, true)), values), [b, dv]) as tf.Tensor2D;
@@ -467,7 +477,7 @@ export function retrievalLoss(predicted: tf.Tensor, batch: RetrievalBatch): tf.S
 /** Fresh embeddings for S keys of width `keyDim` (N(0, initStd²) entries, default 1/√keyDim, from `seed`). */
 export function initRetrievalModel(
   attention: RetrievalAttention,
-  o: { pairs: number; keyDim: number; seed: number; initStd?: number },
+  o: { pairs: number; keyDim: number; seed: number; initStd?: number; valueDim?: number },
 ): RetrievalModel {
   const std = o.initStd ?? 1 / Math.sqrt(o.keyDim);
   checkRetrievalAttention("initRetrievalModel", attention);
@@ -479,6 +489,7 @@ export function initRetrievalModel(
     queryEmbedding: normalVariable(rng, [o.pairs, o.keyDim], std),
     betaWeight: normalVariable(rng, [o.keyDim], 0.1),
     betaBias: zerosVariable([1]),
+    ...(o.valueDim !== undefined ? { valueProjection: variableFrom(() => tf.eye(o.valueDim!)) } : {}),
   };
 }
 
@@ -503,6 +514,8 @@ export interface RetrievalRunOptions extends Omit<RetrievalOptions, "batchSize">
   evalEvery?: number;
   patience?: number;
   solvedBelow?: number;
+  /** Learn a [dv, dv] map of the values before they are stored (identity at the start), as the official model learns its values. */
+  learnValues?: boolean;
   progress?: ProgressSink;
 }
 
@@ -532,6 +545,7 @@ const RETRIEVAL_RUN_SCHEMA: OptionsSchema<RetrievalRunOptions> = {
   valueDim: { kind: "int", min: 1 },
   overwrites: { kind: "int", min: 0, optional: true },
   replace: { kind: "bool", optional: true },
+  learnValues: { kind: "bool", optional: true },
   evalEvery: { kind: "int", min: 1, optional: true },
   patience: { kind: "int", min: 1, optional: true },
   solvedBelow: { kind: "number", min: 0, optional: true },
@@ -543,7 +557,13 @@ export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
   checkRetrievalAttention("trainRetrieval", o.attention);
   const patience = o.patience ?? 10,
     solvedBelow = o.solvedBelow ?? 0;
-  const model = initRetrievalModel(o.attention, { pairs: o.pairs, keyDim: o.keyDim, seed: o.seed, initStd: o.initStd });
+  const model = initRetrievalModel(o.attention, {
+    pairs: o.pairs,
+    keyDim: o.keyDim,
+    seed: o.seed,
+    initStd: o.initStd,
+    valueDim: o.learnValues ? o.valueDim : undefined,
+  });
   const data = createRng(o.seed + 1_000_003);
   const shape = { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites, replace: o.replace };
   const batchOf = (rng: Rng) => retrievalBatch(rng, shape);
@@ -551,7 +571,11 @@ export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
   const trainable =
     o.attention.kind === "fast-weights" && o.attention.rule === "delta"
       ? params
-      : { keyEmbedding: params.keyEmbedding, queryEmbedding: params.queryEmbedding };
+      : {
+          keyEmbedding: params.keyEmbedding,
+          queryEmbedding: params.queryEmbedding,
+          ...(params.valueProjection ? { valueProjection: params.valueProjection } : {}),
+        };
   const score = (batches: RetrievalBatch[]) =>
     batches.reduce((acc, b) => acc + tf.tidy(() => retrievalLoss(retrievalReadout(model, b), b).dataSync()[0]), 0) / batches.length;
   const nEval = o.evalBatches ?? 8;

@@ -50,6 +50,8 @@ export interface FwpStudyConfig {
   overwritePairs: number[];
   /** Consecutive failures that end a seed's sweep, by setting. */
   stopAfterFailures: Record<FwpArm["setting"], number>;
+  /** Learn a map of the values before they are stored (the official model learns its values). */
+  learnValues: boolean;
   /** The arms; their names key the results. */
   arms: FwpArm[];
 }
@@ -127,6 +129,7 @@ function run(cfg: FwpStudyConfig, options: { progress?: (done: number, total: nu
       evalEvery: cfg.evalEvery,
       patience: cfg.patience,
       solvedBelow: cfg.solvedBelow,
+      learnValues: cfg.learnValues,
     });
     const bestValid = r.validCurve.length ? Math.min(...r.validCurve.map((e) => e.loss)) : r.finalLoss;
     const out: FwpRun = {
@@ -217,6 +220,7 @@ const common = {
   factor: 3,
   extensions: 2,
   rateSeed: 0,
+  learnValues: true,
   // one failure ends a sweep: the capacity is decided (a second failure at a larger S costs the most and decides nothing)
   stopAfterFailures: { capacity: 1, overwrites: 1 },
 };
