@@ -426,9 +426,10 @@ export interface RetrievalModel {
   betaBias: tf.Variable;
   /**
    * A learned map of the values before they are stored, [dv, dv], identity at the start (when
-   * the model was made with `valueDim`). The official model learns its values (W_v x); without this
-   * the delta rule, whose sum-normalised write moves W φ̂(k) only ‖φ̂(k)‖² of the way to v, could not
-   * scale its values to make up for it.
+   * the model was made with `valueDim`). Not in the official model: its values are fixed one-hot
+   * embeddings (V = v_emb; its W_v is never used), while its keys and β see the value embedding too.
+   * Added after a first overwrite study in which the delta rule, whose sum-normalised write moves
+   * W φ̂(k) only ‖φ̂(k)‖² of the way to v, failed from S = 8: a result-driven deviation.
    */
   valueProjection?: tf.Variable;
 }
@@ -514,7 +515,7 @@ export interface RetrievalRunOptions extends Omit<RetrievalOptions, "batchSize">
   evalEvery?: number;
   patience?: number;
   solvedBelow?: number;
-  /** Learn a [dv, dv] map of the values before they are stored (identity at the start), as the official model learns its values. */
+  /** Learn a [dv, dv] map of the values before they are stored (identity at the start); not in the official model, see RetrievalModel.valueProjection. */
   learnValues?: boolean;
   progress?: ProgressSink;
 }

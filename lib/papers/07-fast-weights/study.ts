@@ -50,7 +50,7 @@ export interface FwpStudyConfig {
   overwritePairs: number[];
   /** Consecutive failures that end a seed's sweep, by setting. */
   stopAfterFailures: Record<FwpArm["setting"], number>;
-  /** Learn a map of the values before they are stored (the official model learns its values). */
+  /** Learn a map of the values before they are stored (a deviation: the official model's values are fixed one-hot embeddings). */
   learnValues: boolean;
   /** The arms; their names key the results. */
   arms: FwpArm[];
