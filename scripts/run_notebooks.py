@@ -213,6 +213,9 @@ def run(path, smoke, write, timeout, state):
         allow_errors=False,
     )
     os.environ["TA_SMOKE"] = "1" if smoke else "0"
+    # Tells the kernel it runs under this runner, which writes nothing in smoke mode: no need for the
+    # warning a smoke run in a front end that autosaves gets (lib/notebook/mode.ts).
+    os.environ["TA_NOTEBOOK_RUNNER"] = "1"
     started = time.time()
     failure = None
     original_start = client.async_start_new_kernel
