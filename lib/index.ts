@@ -8,8 +8,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assertFreshBuild } from "./buildcheck";
+import { addBannerNote } from "./engine";
+import { smokeBannerNote } from "./notebook/mode";
 
 assertFreshBuild(__dirname);
+// `ta.ready()`'s engine line, the first output of every notebook, warns when a smoke run in a
+// front end will autosave over the committed full-run outputs.
+addBannerNote(smokeBannerNote);
 
 export { tf };
 export * from "./config";

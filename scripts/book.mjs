@@ -23,6 +23,8 @@ export const BOOK_DIR = path.join(ROOT, "build", "book");
 const NOTEBOOKS = path.join(ROOT, "notebooks");
 const CLAIM_MIME = "application/vnd.transformer-anatomy.claim+json";
 const RUN_STAMP_MIME = "application/vnd.transformer-anatomy.run-stamp+json";
+/** A figure's plotly JSON (lib/notebook/plot.ts): drawn here as a live chart in place of its PNG. */
+const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 /** @type {typeof import("katex")} */
 const katex = require("katex");
@@ -39,8 +41,10 @@ const katex = require("katex");
  *   verdict: string, reason?: string, criterionChanged?: string, smoke: boolean, required: boolean }} ClaimRecordV2
  *   format 2: what lib/notebook/claims.ts writes under CLAIM_MIME
  * @typedef {ClaimRecordV1 | ClaimRecordV2} ClaimRecord
- * @typedef {{ kind: "library", sha256: string } | { kind: "checkpoint", name: string, step: number | null, file: string, sha256: string, smoke: boolean }} RunStamp
+ * @typedef {{ kind: "library", sha256: string, backend?: string, threads?: number } | { kind: "checkpoint", name: string, step: number | null, file: string, sha256: string, smoke: boolean }} RunStamp
+ *   backend and threads: in stamps written since 2026-12
  * @typedef {{ "text/html"?: MultilineText, "text/plain"?: MultilineText, "image/png"?: MultilineText,
+ *   "application/vnd.plotly.v1+json"?: { data: unknown[], layout?: object, config?: object },
  *   "application/vnd.transformer-anatomy.claim+json"?: ClaimRecord, "application/vnd.transformer-anatomy.run-stamp+json"?: RunStamp }} MimeBundle
  * @typedef {{ output_type: string, name?: string, text?: MultilineText, ename?: string, evalue?: string, data?: MimeBundle }} Output
  * @typedef {{ cell_type: string, source: MultilineText, metadata?: { tags?: string[] }, outputs?: Output[] }} Cell
@@ -78,16 +82,17 @@ const markdown = new Marked({
 
 /**
  * Notebooks in order, with their title (first heading) and page name.
+ * @param {string} dir
  * @returns {Entry[]}
  */
-function listNotebooks() {
+function listNotebooks(dir) {
   return fs
-    .readdirSync(NOTEBOOKS)
+    .readdirSync(dir)
     .filter((f) => /^\d\d-.*\.ipynb$/.test(f))
     .sort()
     .map((file) => {
       /** @type {Notebook} */
-      const nb = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, file), "utf8"));
+      const nb = JSON.parse(fs.readFileSync(path.join(dir, file), "utf8"));
       const firstMd = nb.cells.find((c) => c.cell_type === "markdown");
       const heading = /^#\s+(.+)$/m.exec(joined(firstMd?.source))?.[1] ?? file;
       return { file, id: file.slice(0, 2), page: file.replace(/\.ipynb$/, ".html"), title: heading.replace(/[*_`]/g, ""), nb, stamps: [] };
@@ -95,7 +100,8 @@ function listNotebooks() {
 }
 
 /**
- * A figure's JSON from the live-chart HTML output written by lib/notebook/plot.ts.
+ * A figure's JSON from the live-chart HTML output lib/notebook/plot.ts wrote before 2026-12 (the
+ * figure in a `script.ta-figure` tag after the PNG; now the figure is the PNG's own output's plotly JSON).
  * @param {string} html
  * @returns {string | null}
  */
@@ -171,12 +177,15 @@ function renderOutput(output, next, plots, claims, notebook) {
     return renderClaim(record);
   }
   const html = joined(data["text/html"]);
-  const figure = html ? figureJson(html) : null;
+  // A figure: its plotly JSON (beside its PNG), or the older live-chart HTML after the PNG.
+  const figure = data[PLOTLY_MIME] ? JSON.stringify(data[PLOTLY_MIME]) : html ? figureJson(html) : null;
   if (figure) {
     const id = `plot-${plots.length}`;
     plots.push({ id, figure });
     return `<div class="ta-plot" id="${id}"></div>`;
   }
+  // Classic Notebook's loader for the figure above (no figure of its own): nothing to show here.
+  if (/^<div id="[^"]*" class="ta-live-plot"/.test(html)) return "";
   if (data["image/png"]) {
     // A PNG followed by its live chart is the chart's static copy: the chart replaces it.
     if (next && figureJson(joined(next.data?.["text/html"]))) return "";
@@ -201,7 +210,7 @@ function page({ title, body, nav, plots = [], depth = "" }) {
 <script>
 for (const { id, figure } of ${JSON.stringify(plots).replace(/</g, "\\u003c")}) {
   const fig = JSON.parse(figure);
-  Plotly.newPlot(document.getElementById(id), fig.data, fig.layout, { responsive: true, displaylogo: false });
+  Plotly.newPlot(document.getElementById(id), fig.data, fig.layout, { ...fig.config, responsive: true, displaylogo: false });
 }
 </script>`
     : "";
@@ -416,9 +425,12 @@ ol.contents li { margin: 8px 0; } .counts { display: block; color: #666; font-si
 section.solution pre.source { border-left-color: #2e7d32; background: #f3f8f3; }
 `;
 
-/** Builds the book; returns what it wrote (for the test and the summary line). */
-export function buildBook(outDir = BOOK_DIR) {
-  const notebooks = listNotebooks();
+/**
+ * Builds the book from the notebooks in `notebooksDir` (the project's by default); returns what it
+ * wrote (for the tests and the summary line).
+ */
+export function buildBook(outDir = BOOK_DIR, notebooksDir = NOTEBOOKS) {
+  const notebooks = listNotebooks(notebooksDir);
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(path.join(outDir, "assets"), { recursive: true });
   fs.copyFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), path.join(outDir, "assets", "plotly.min.js"));

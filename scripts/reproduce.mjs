@@ -3,20 +3,22 @@
 // Executes notebooks headlessly with the tslab kernel. Full mode (default) writes the outputs
 // back into the notebooks; --smoke runs the tiny sizes and writes nothing. Ends with a timing table.
 // Arguments are checked before anything runs: an unknown option or an id that is not exactly one
-// notebook stops with the list of valid ones. Ctrl-C, a closed terminal (SIGHUP) or a kill
+// notebook stops with the list of valid ones. TA_SMOKE=1 (or true, yes) in the environment means
+// --smoke (it used to be overridden, and ran the full sizes); a value it does not accept stops here. Ctrl-C, a closed terminal (SIGHUP) or a kill
 // (SIGTERM) ends the run and its kernel; the notebook being run is left as it was.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseSmoke } from "./smoke.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const NOTEBOOKS = path.join(ROOT, "notebooks");
 
 /** The options `parseArgs` accepts, with what they do (for --help and the error messages). */
 export const OPTIONS = {
-  "--smoke": "run the tiny sizes (TA_SMOKE=1) and write nothing back",
+  "--smoke": "run the tiny sizes and write nothing back (also TA_SMOKE=1, true or yes in the environment)",
   "--dry-run": "print which notebooks would run, in which mode, and stop",
   "--help": "print this help and stop (also -h)",
 };
@@ -80,12 +82,13 @@ export function resolveId(id, files) {
  * bad argument and lists the valid ones.
  * @param {string[]} args the command-line arguments (process.argv.slice(2))
  * @param {string[]} files the notebooks (from `notebookFiles`)
+ * @param {Record<string, string | undefined>} env the environment: TA_SMOKE=1 (true, yes) also means --smoke
  * @returns {{ help: boolean, smoke: boolean, dryRun: boolean, notebooks: string[] }} notebooks: file names, in the order given (all when none)
  */
-export function parseArgs(args, files) {
+export function parseArgs(args, files, env = process.env) {
   const options = Object.keys(OPTIONS);
   let help = false;
-  let smoke = false;
+  let smoke = parseSmoke(env.TA_SMOKE);
   let dryRun = false;
   /** @type {string[]} */
   const ids = [];

@@ -16,6 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { acquireLock } from "./lock.mjs";
+import { NODE_RANGE, nodeSupport } from "./node-version.mjs";
 import { openblasIncludeDir } from "./openblas.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -30,8 +31,12 @@ const fail = (msg) => {
   process.exit(1);
 };
 
-const [major] = process.versions.node.split(".").map(Number);
-if (major < 20) fail(`Node ${process.versions.node} is too old; Node 20 or newer is required.`);
+const nodeStatus = nodeSupport(process.versions.node);
+if (nodeStatus === "too old") fail(`Node ${process.versions.node} is too old; this project needs Node ${NODE_RANGE} (20.19 or newer).`);
+if (nodeStatus === "untested")
+  console.warn(
+    `[setup] warning: Node ${process.versions.node} is outside the supported ${NODE_RANGE}: npm ci will warn (EBADENGINE) and the test tools may not run.`,
+  );
 
 await acquireLock(path.join(ROOT, ".cache", "setup.lock"), { what: "[setup]", log: (m) => quiet || console.log(m) });
 

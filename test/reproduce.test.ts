@@ -19,7 +19,7 @@ interface Parsed {
   notebooks: string[];
 }
 interface Reproduce {
-  parseArgs(args: string[], files: string[]): Parsed;
+  parseArgs(args: string[], files: string[], env?: Record<string, string | undefined>): Parsed;
   notebookFiles(): string[];
 }
 const reproduce = (await import(SCRIPT)) as Reproduce;
@@ -60,6 +60,14 @@ describe("reproduce's arguments", () => {
     expect(reproduce.parseArgs(["--help"], FILES).help).toBe(true);
     expect(reproduce.parseArgs(["01", "-h"], FILES).help).toBe(true);
     expect(rejection(["-h", "--bogus"])).toContain('unknown option "--bogus"'); // a typo is reported even with --help
+  });
+
+  it("take TA_SMOKE=1 (true, yes) from the environment as --smoke, and refuse a value it does not know", () => {
+    for (const value of ["1", "true", "YES"]) expect(reproduce.parseArgs(["01"], FILES, { TA_SMOKE: value }).smoke, value).toBe(true);
+    for (const value of ["0", "false", "no", "", undefined])
+      expect(reproduce.parseArgs(["01"], FILES, { TA_SMOKE: value }).smoke, String(value)).toBe(false);
+    expect(reproduce.parseArgs(["--smoke"], FILES, { TA_SMOKE: "0" }).smoke).toBe(true); // the flag still asks for it
+    expect(() => reproduce.parseArgs([], FILES, { TA_SMOKE: "smoke" })).toThrow(/^TA_SMOKE must be 1, true or yes .* got "smoke"$/);
   });
 
   it("reject unknown options, naming them, suggesting the closest and listing the valid ones", () => {
@@ -122,6 +130,15 @@ describe("the reproduce script", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim().split("\n")).toEqual([`${notebooks[1]} (full; outputs written back)`]);
     expect(notebooks[1]).toMatch(/^01-/);
+  });
+
+  it("runs the smoke sizes and writes nothing under TA_SMOKE=1; exits 2 on a TA_SMOKE it does not know", () => {
+    const smoke = spawnSync(process.execPath, [SCRIPT, "1", "--dry-run"], { encoding: "utf8", env: { ...process.env, TA_SMOKE: "true" } });
+    expect(smoke.status, smoke.stderr).toBe(0);
+    expect(smoke.stdout.trim()).toBe(`${notebooks[1]} (smoke; nothing written)`);
+    const bad = spawnSync(process.execPath, [SCRIPT, "1", "--dry-run"], { encoding: "utf8", env: { ...process.env, TA_SMOKE: "2" } });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/TA_SMOKE must be 1, true or yes .* got "2"/);
   });
 
   it("prints its usage for --help, with every notebook id", () => {

@@ -74,6 +74,18 @@ export function availableBackends(): BackendName[] {
 
 let current: EngineInfo | null = null;
 
+/** Lines printed under the engine line by `ready()` (each a function returning a line, or null for none). */
+const bannerNotes: (() => string | null)[] = [];
+
+/**
+ * Adds a line under the engine line `ready()` prints (the first output of every notebook); the
+ * package entry adds the smoke-mode autosave warning (lib/notebook/mode.ts). Each note is computed
+ * at every `ready()`, also a quiet one, so a note that throws (a malformed setting) stops `ready()`.
+ */
+export function addBannerNote(note: () => string | null): void {
+  if (!bannerNotes.includes(note)) bannerNotes.push(note);
+}
+
 /**
  * Starts the best available backend (or the one asked for, or `TA_BACKEND`) and returns what runs.
  * Call once at the top of a notebook or script: `const engine = await ready();`.
@@ -95,7 +107,8 @@ export async function ready(options: { backend?: BackendName; quiet?: boolean } 
     await tf.ready();
     current = describe(wanted);
   }
-  if (!options.quiet) console.log(formatEngine(current!));
+  const notes = bannerNotes.map((note) => note()).filter((line): line is string => Boolean(line));
+  if (!options.quiet) console.log([formatEngine(current!), ...notes].join("\n"));
   return current!;
 }
 

@@ -1,8 +1,27 @@
 /**
- * Figures: plotly JSON in, two outputs in the notebook:
- *   1. a PNG rendered in headless Chromium — shows everywhere (GitHub, nbviewer, untrusted notebooks);
- *   2. a small HTML output that, in a trusted notebook, loads plotly from `assets/plotly.min.js`
- *      next to the notebook (served by Jupyter, never a CDN) and swaps the PNG for a live chart.
+ * Figures: plotly JSON in, two outputs in the notebook, so that every front end shows exactly one chart:
+ *   1. the figure: `application/vnd.plotly.v1+json` (the figure's JSON, its only copy) beside
+ *      `image/png` (rendered in headless Chromium) and `text/plain`. Each front end shows the one type
+ *      it prefers among those it can render: VS Code (its built-in renderers) and JupyterLab or
+ *      Notebook 7 with the plotly renderer (`pip install plotly` brings it; it ranks above HTML and
+ *      PNG) draw the live chart from the JSON, trusted or not; without that renderer they show the
+ *      PNG, as do classic Notebook, GitHub, nbviewer and nbconvert (none of them renders the plotly
+ *      type, and each skips a type it does not know).
+ *   2. for classic Notebook only: a hidden `text/html` element with a small loader that, in a trusted
+ *      notebook, draws the live chart from output 1's JSON and hides the PNG. It finds the figure and
+ *      plotly through classic Notebook's own objects (`Jupyter.notebook`: its base URL and the
+ *      notebook's path, where set-up copied `assets/plotly.min.js`; the cell's outputs), not from the
+ *      page's URL, and does nothing anywhere else (JupyterLab, VS Code, nbconvert's HTML, the book),
+ *      where the page has no classic `Jupyter.notebook` or the output sits in a JupyterLab output area.
+ * The book (scripts/book.mjs) draws a live chart from output 1's JSON in place of the PNG and skips
+ * output 2.
+ *
+ * Size per figure, measured on a typical one (3 series of 200 points at the default 760 × 420;
+ * test/frontends.test.ts prints it and holds it under 120 / 20 / 2 KB): PNG 78.7 KB of base64, plotly
+ * JSON 14.6 KB, loader 1.7 KB — 95 KB in all, the same as before the plotly type (the JSON used to sit
+ * in the loader's HTML). The PNG is 40–80 KB for most figures here; the JSON is ≈ 1 KB of layout plus
+ * 10–20 bytes per plotted number (most figures 1–10 KB; the largest, one of 04's with 7 curves of
+ * 2,000 points, ≈ 230 KB); the loader's size does not depend on the figure.
  * In plain Node, `plot` writes the PNG to `options.file` if given, else prints a one-line summary.
  */
 import * as fs from "node:fs";
@@ -10,6 +29,9 @@ import * as path from "node:path";
 import { renderPng, plotlyBundlePath } from "./chromium";
 import { createHash } from "node:crypto";
 import { displayBundle, escapeHtml, inNotebook } from "./kernel";
+
+/** The MIME type JupyterLab's plotly renderer and VS Code draw as a live chart. */
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 export interface Trace {
   type?: string;
@@ -33,6 +55,12 @@ export interface PlotOptions {
   file?: string;
 }
 
+/** One display output: its MIME bundle and metadata. */
+export interface DisplayOutput {
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
 const BASE_LAYOUT = {
   font: { family: "DejaVu Sans, Arial, sans-serif", size: 13 },
   margin: { l: 64, r: 24, t: 48, b: 56 },
@@ -54,11 +82,16 @@ function withBaseLayout(figure: Figure): Figure {
   return { data: figure.data, layout: { ...BASE_LAYOUT, ...layout, xaxis: merge("xaxis"), yaxis: merge("yaxis") } };
 }
 
+/** The figure `plot` renders and sends: plain arrays, the house layout under the figure's own. */
+export function preparedFigure(figure: Figure): Figure {
+  return withBaseLayout(plainFigure(figure));
+}
+
 /** Shows a figure (see module comment). Awaitable: the PNG is rendered before it returns. */
 export async function plot(figure: Figure, options: PlotOptions = {}): Promise<void> {
   const width = options.width ?? 760;
   const height = options.height ?? 420;
-  const fig = withBaseLayout(plainFigure(figure));
+  const fig = preparedFigure(figure);
   const notebook = inNotebook();
   if (!notebook && !options.file) {
     const title = fig.layout?.title as { text?: string } | string | undefined;
@@ -73,13 +106,25 @@ export async function plot(figure: Figure, options: PlotOptions = {}): Promise<v
   }
   if (!notebook) return;
   ensureNotebookAssets();
-  displayBundle(
-    { "image/png": Buffer.from(png).toString("base64"), "text/plain": "<figure>" },
-    { metadata: { "image/png": { width, height } } },
-  );
+  for (const output of figureOutputs(fig, png, { width, height })) displayBundle(output.data, { metadata: output.metadata });
+}
+
+/**
+ * The two outputs `plot` sends for a figure (from `preparedFigure`) and its PNG:
+ * the figure (plotly JSON, PNG, text) and classic Notebook's live-chart loader (see module comment).
+ */
+export function figureOutputs(figure: Figure, png: Uint8Array, size: { width: number; height: number }): DisplayOutput[] {
+  // The live chart keeps the PNG's height; its width follows the output area.
+  const live = { data: figure.data, layout: { height: size.height, ...figure.layout }, config: { responsive: true, displaylogo: false } };
   // Derived from the content, so re-running with the same results changes nothing in the file.
-  const id = `ta-plot-${createHash("sha1").update(JSON.stringify(fig)).digest("hex").slice(0, 12)}`;
-  displayBundle({ "text/html": liveChartHtml(id, fig), "text/plain": "" });
+  const id = `ta-plot-${createHash("sha1").update(JSON.stringify(live)).digest("hex").slice(0, 12)}`;
+  return [
+    {
+      data: { [PLOTLY_MIME]: live, "image/png": Buffer.from(png).toString("base64"), "text/plain": "<figure>" },
+      metadata: { "image/png": { width: size.width, height: size.height } },
+    },
+    { data: { "text/html": classicLoaderHtml(id), "text/plain": "" }, metadata: {} },
+  ];
 }
 
 /** Copies plotly.min.js to ./assets (the notebook's folder is the kernel's working directory). */
@@ -95,32 +140,38 @@ function ensureNotebookAssets(): void {
 }
 
 /**
- * The live chart's HTML. The figure JSON sits in a `script.ta-figure` data tag, the single copy
- * both this loader and the book builder read.
+ * Classic Notebook's live-chart loader: a hidden element and a script that, run by classic Notebook
+ * (trusted notebooks only), finds its cell through `Jupyter.notebook`, takes the figure from the
+ * cell's last output holding plotly JSON (output 1; this output is not yet in the list while its
+ * script runs), loads plotly from the notebook's folder (`files/<folder>/assets/plotly.min.js`, by
+ * RequireJS as classic Notebook has it), draws the chart and hides the PNG. Anywhere else it stops at
+ * the first check.
  */
-function liveChartHtml(id: string, figure: Figure): string {
-  const json = JSON.stringify(figure).replace(/</g, "\\u003c");
+function classicLoaderHtml(id: string): string {
   return `<div id="${escapeHtml(id)}" class="ta-live-plot" style="display:none"></div>
-<script type="application/json" class="ta-figure" id="${escapeHtml(id)}-data">${json}</script>
 <script>
 (function () {
   var el = document.getElementById(${JSON.stringify(id)});
-  var data = document.getElementById(${JSON.stringify(`${id}-data`)});
-  if (!el || !data) return;
-  var fig = JSON.parse(data.textContent);
-  var m = window.location.pathname.match(/^(.*?)\\/(?:notebooks|lab\\/tree|doc\\/tree)\\/(?:(.*)\\/)?[^\\/]*$/);
-  if (!m) return;
-  var url = m[1] + "/files/" + (m[2] ? m[2] + "/" : "") + "assets/plotly.min";
+  var J = window.Jupyter, $ = window.jQuery;
+  if (!el || !J || !J.notebook || typeof J.notebook.base_url !== "string" || !$ || el.closest(".jp-OutputArea")) return;
+  var cell = $(el).closest(".cell").data("cell");
+  var outputs = cell && cell.output_area && cell.output_area.outputs;
+  var fig = null;
+  for (var i = outputs ? outputs.length - 1 : -1; i >= 0 && !fig; i--) fig = outputs[i].data && outputs[i].data[${JSON.stringify(PLOTLY_MIME)}];
+  if (!fig) return;
+  var folder = String(J.notebook.notebook_path || "").split("/").slice(0, -1).map(encodeURIComponent).join("/");
+  var root = J.notebook.base_url.slice(-1) === "/" ? J.notebook.base_url : J.notebook.base_url + "/";
+  var url = root + "files/" + (folder ? folder + "/" : "") + "assets/plotly.min";
   function draw(Plotly) {
     Plotly = Plotly || window.Plotly; // the bundle may set the global instead of returning an AMD module
-    Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false}).then(function () {
+    Plotly.newPlot(el, fig.data, fig.layout, fig.config).then(function () {
       el.style.display = "block";
-      var area = el.closest(".output_area, .jp-OutputArea-child");
+      var area = el.closest(".output_area");
       var prev = area && area.previousElementSibling;
       if (prev && prev.querySelector("img")) prev.style.display = "none";
     });
   }
-  if (window.Plotly) { draw(window.Plotly); }
+  if (window.Plotly) draw(window.Plotly);
   else if (window.requirejs) { window.requirejs.config({paths: {"ta-plotly": url}}); window.requirejs(["ta-plotly"], draw); }
   else { var s = document.createElement("script"); s.src = url + ".js"; s.onload = function () { draw(window.Plotly); }; document.head.appendChild(s); }
 })();

@@ -5,6 +5,11 @@
  * scorecard and `npm test` compare the stamps with the current sources and checkpoints and warn
  * about notebooks whose committed outputs came from older code (a warning: rerun them with
  * `npm run reproduce`).
+ *
+ * The library stamp also records the engine the run used — backend and thread count — since the
+ * thread count changes how sums are split and so the last digits of results (TA_THREADS=1 and 2
+ * differ by up to ~5e-7 in a 20-step training run): a rerun is bit-identical only with the same
+ * count. Stamps written before these fields existed have none, and read as before.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -12,6 +17,7 @@ import * as path from "node:path";
 import type { RnnLmParams } from "../models/lstm";
 import { type LoadedCheckpoint, type RecipeParams, pretrained, pretrainedLstm } from "../pretrain/checkpoints";
 import { type Study, loadStudy } from "../pretrain/studies";
+import { engineInfo } from "../engine";
 import { displayBundle } from "./kernel";
 import { isSmoke } from "./mode";
 
@@ -21,7 +27,13 @@ export const RUN_STAMP_MIME = "application/vnd.transformer-anatomy.run-stamp+jso
 const ROOT = path.resolve(__dirname, "..", "..");
 
 export type RunStamp =
-  | { kind: "library"; sha256: string }
+  | {
+      kind: "library";
+      sha256: string;
+      /** The backend and thread count of the run (absent in stamps written before 2026-12). */
+      backend?: string;
+      threads?: number;
+    }
   | { kind: "checkpoint"; name: string; step: number | null; file: string; sha256: string; smoke: boolean };
 
 function listSources(dir: string): string[] {
@@ -48,10 +60,27 @@ function show(stamp: RunStamp, text: string): void {
   if (!displayBundle({ "text/plain": text, [RUN_STAMP_MIME]: stamp })) console.log(text);
 }
 
-/** Records which library sources this run uses (the setup cell calls it after `ready()`; returns nothing, so the cell does not echo it). */
+/** The library stamp of this run: the sources' hash, and the backend and threads `ready()` started (an error before it). */
+export function libraryStamp(): Extract<RunStamp, { kind: "library" }> {
+  let engine: ReturnType<typeof engineInfo>;
+  try {
+    engine = engineInfo();
+  } catch {
+    throw new Error("runStamp: the engine is not started; call `await ta.ready()` first (the stamp records its thread count)");
+  }
+  return { kind: "library", sha256: librarySourceHash(), backend: engine.backend, threads: engine.threads };
+}
+
+/** The stamp's one line, as the notebook shows it. */
+export function formatLibraryStamp(stamp: Extract<RunStamp, { kind: "library" }>): string {
+  const engine = stamp.threads === undefined ? "" : ` · ${stamp.backend}, ${stamp.threads} thread${stamp.threads === 1 ? "" : "s"}`;
+  return `run stamp: library sources ${stamp.sha256.slice(0, 12)}${engine}`;
+}
+
+/** Records which library sources and how many threads this run uses (the setup cell calls it after `ready()`; returns nothing, so the cell does not echo it). */
 export function runStamp(): void {
-  const stamp: RunStamp = { kind: "library", sha256: librarySourceHash() };
-  show(stamp, `run stamp: library sources ${stamp.sha256.slice(0, 12)}`);
+  const stamp = libraryStamp();
+  show(stamp, formatLibraryStamp(stamp));
 }
 
 /**
