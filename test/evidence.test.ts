@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from "vitest";
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import {
   bootstrapInterval,
+  detectableEffect,
   differenceInterval,
   equivalence,
   meanInterval,
@@ -97,6 +98,17 @@ describe("intervals", () => {
     expect(pairedSampleSize(0.25)).toBeGreaterThan(4 * 30);
     expect(() => pairedSampleSize(0)).toThrow(/effect must be > 0/);
     expect(() => pairedSampleSize(0.5, { power: 0.3 })).toThrow(/power must be in \(0.5, 1\)/);
+  });
+
+  it("the effect n pairs detect is pairedSampleSize's inverse: (t_{n−1} + z_power)/√n", () => {
+    const e = detectableEffect(34);
+    expect(e).toBeCloseTo((tQuantile(0.975, 33) + tQuantile(0.8, 1e9)) / Math.sqrt(34), 12);
+    expect(e).toBeCloseTo(0.4932, 3);
+    for (const n of [5, 12, 34, 100]) {
+      expect(pairedSampleSize(detectableEffect(n) * (1 + 1e-9))).toBe(n);
+      expect(pairedSampleSize(detectableEffect(n) * 0.999)).toBeGreaterThan(n);
+    }
+    expect(() => detectableEffect(1)).toThrow(/n must be an integer ≥ 2/);
   });
 
   it("bootstrap: seeded (same seed, same interval); collapses on constant data; ≈ the normal interval on a large sample", () => {
