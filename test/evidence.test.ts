@@ -7,10 +7,12 @@ import { describe, expect, it, vi } from "vitest";
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import {
   bootstrapInterval,
+  detectableEffect,
   differenceInterval,
   equivalence,
   meanInterval,
   pairedInterval,
+  pairedSampleSize,
   proportionInterval,
   spearmanTest,
 } from "../lib/metrics/inference";
@@ -82,6 +84,31 @@ describe("intervals", () => {
     expect(proportionInterval(0, 10).low).toBe(0);
     for (const n of [1, 7, 60, 61, 80]) expect(proportionInterval(n, n).high).toBe(1); // never a hair below p̂ = 1
     expect(() => proportionInterval(11, 10)).toThrow(/successes must be an integer in \[0, 10\]/);
+  });
+
+  it("pairs a paired t-test needs (the tabled values: d_z = 0.5 → 34, d_z = 1 → 10 at 80% power, 5% level)", () => {
+    expect(pairedSampleSize(0.5)).toBe(34);
+    expect(pairedSampleSize(1)).toBe(10);
+    // by hand at n = 34: 0.5·√34 − t₃₃ = 2.9155 − 2.0345 = 0.881 ≥ z₀.₈ = 0.8416; at n = 33: 2.8723 − 2.0369 = 0.835 < 0.8416
+    const z = tQuantile(0.8, 1e9);
+    expect(0.5 * Math.sqrt(34) - tQuantile(0.975, 33)).toBeGreaterThanOrEqual(z);
+    expect(0.5 * Math.sqrt(33) - tQuantile(0.975, 32)).toBeLessThan(z);
+    // more power or a smaller effect needs more pairs
+    expect(pairedSampleSize(0.5, { power: 0.9 })).toBeGreaterThan(34);
+    expect(pairedSampleSize(0.25)).toBeGreaterThan(4 * 30);
+    expect(() => pairedSampleSize(0)).toThrow(/effect must be > 0/);
+    expect(() => pairedSampleSize(0.5, { power: 0.3 })).toThrow(/power must be in \(0.5, 1\)/);
+  });
+
+  it("the effect n pairs detect is pairedSampleSize's inverse: (t_{n−1} + z_power)/√n", () => {
+    const e = detectableEffect(34);
+    expect(e).toBeCloseTo((tQuantile(0.975, 33) + tQuantile(0.8, 1e9)) / Math.sqrt(34), 12);
+    expect(e).toBeCloseTo(0.4932, 3);
+    for (const n of [5, 12, 34, 100]) {
+      expect(pairedSampleSize(detectableEffect(n) * (1 + 1e-9))).toBe(n);
+      expect(pairedSampleSize(detectableEffect(n) * 0.999)).toBeGreaterThan(n);
+    }
+    expect(() => detectableEffect(1)).toThrow(/n must be an integer ≥ 2/);
   });
 
   it("bootstrap: seeded (same seed, same interval); collapses on constant data; ≈ the normal interval on a large sample", () => {

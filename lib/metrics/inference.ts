@@ -9,6 +9,8 @@
  *              ν = (s_a²/n_a + s_b²/n_b)² / [(s_a²/n_a)²/(n_a−1) + (s_b²/n_b)²/(n_b−1)]
  *   paired:    mean(a − b) ± t_{n−1} · s_{a−b}/√n
  *   Wilson:    a share k/n: (p̂ + z²/2n ± z·√(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n)
+ *   power:     pairs needed: the smallest n with effect·√n − t_{n−1, 1−α/2} ≥ z_power; inversely the
+ *              effect n pairs detect, (t_{n−1, 1−α/2} + z_power)/√n
  */
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import { createRng } from "../engine/rng";
@@ -111,6 +113,38 @@ export function proportionInterval(successes: number, n: number, level = 0.95): 
     n,
     method: `Wilson score interval, ${successes} of ${n}`,
   };
+}
+
+/**
+ * How many pairs (seeds, starts) a paired t-test needs to detect a standardised effect — the mean
+ * difference in units of the differences' sd (Cohen's d_z) — with probability `power` at the
+ * two-sided `level`: the smallest n ≥ 2 with effect·√n − t_{n−1, (1+level)/2} ≥ z_power (the usual
+ * normal approximation to the noncentral t; it gives the tabled 34 pairs for d_z = 0.5 and 10 for
+ * d_z = 1 at 80% power and the 5% level). Fix it before the run, from an effect named in advance.
+ */
+export function pairedSampleSize(effect: number, o: { power?: number; level?: number } = {}): number {
+  const power = o.power ?? 0.8,
+    level = o.level ?? 0.95;
+  if (!(effect > 0 && Number.isFinite(effect))) throw new Error(`pairedSampleSize: effect must be > 0, got ${effect}`);
+  if (!(power > 0.5 && power < 1)) throw new Error(`pairedSampleSize: power must be in (0.5, 1), got ${power}`);
+  checkLevel(level, "pairedSampleSize");
+  const zPower = tQuantile(power, 1e9); // the normal quantile
+  for (let n = 2; n <= 1e6; n++) if (effect * Math.sqrt(n) - tQuantile(0.5 + level / 2, n - 1) >= zPower) return n;
+  throw new Error(`pairedSampleSize: more than 10⁶ pairs for effect ${effect}`);
+}
+
+/**
+ * The inverse of `pairedSampleSize`: the smallest standardised effect (mean difference / sd of the
+ * differences) that n pairs detect with probability `power` at the two-sided `level`,
+ * (t_{n−1, (1+level)/2} + z_power)/√n — e.g. what a finished run could have resolved.
+ */
+export function detectableEffect(n: number, o: { power?: number; level?: number } = {}): number {
+  const power = o.power ?? 0.8,
+    level = o.level ?? 0.95;
+  if (!(Number.isInteger(n) && n >= 2)) throw new Error(`detectableEffect: n must be an integer ≥ 2, got ${n}`);
+  if (!(power > 0.5 && power < 1)) throw new Error(`detectableEffect: power must be in (0.5, 1), got ${power}`);
+  checkLevel(level, "detectableEffect");
+  return (tQuantile(0.5 + level / 2, n - 1) + tQuantile(power, 1e9)) / Math.sqrt(n);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The communication game (Tucker et al. 2021, App. A): the Monte Carlo reward and its gradient
- * against closed forms, the KKT check at one-hot (and at a codebook that is not KKT), the smooth
- * surrogate, projected ascent, the Hamming code, and the order statistic with its permutation test.
+ * against closed forms and against finite differences on shared draws, the Bayes decoder, the KKT
+ * check at one-hot (and at codebooks that are not strictly KKT), the smooth surrogate, projected
+ * ascent, the Hamming code, and the order statistic with its permutation test and its calibration.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { ready } from "../../lib/engine";
@@ -67,6 +68,45 @@ describe("the game's expected reward", () => {
   });
 });
 
+describe("the Bayes decoder (the listener's best response to R)", () => {
+  it("is nearest-token decoding when R = I, draw by draw", () => {
+    const c = uniformCodebook(5, 3, 9);
+    const a = rewardDraws(c, { sigma: 0.4, samples: 3000, seed: 2 });
+    const b = rewardDraws(c, { sigma: 0.4, samples: 3000, seed: 2, decoder: "bayes" });
+    expect(Array.from(b)).toEqual(Array.from(a));
+  });
+
+  it("two tokens on a line, R = [[1, 0], [0.9, 1]]: the boundary moves to ½ + σ²·ln 10 (hand formula), within 4 standard errors", () => {
+    const c = [[0], [1]];
+    const reward = [
+      [1, 0],
+      [0.9, 1],
+    ];
+    const sigma = 0.4;
+    // decode 0 when p(y | c₀)·1 + p(y | c₁)·0.9 > p(y | c₁)·1, i.e. p₀/p₁ > 0.1, i.e. y < ½ + σ² ln 10
+    const b = 0.5 + sigma * sigma * Math.log(10);
+    const exact = 0.5 * Phi(b / sigma) + 0.5 * (0.9 * Phi((b - 1) / sigma) + (1 - Phi((b - 1) / sigma)));
+    const r = expectedReward(c, { sigma, reward, samples: 100000, seed: 3, decoder: "bayes" });
+    expect(Math.abs(r.mean - exact)).toBeLessThan(4 * r.stderr);
+    // nearest-token decoding (boundary ½) does worse, on the same draws
+    const near = rewardDraws(c, { sigma, reward, samples: 100000, seed: 3 });
+    const bay = rewardDraws(c, { sigma, reward, samples: 100000, seed: 3, decoder: "bayes" });
+    expect(pairedInterval(bay, near).low).toBeGreaterThan(0);
+  });
+
+  it("does at least as well as nearest-token decoding for the structured reward; errors are named", () => {
+    const oh = oneHotCodebook(6);
+    const rs = structuredReward(6);
+    const d = pairedInterval(
+      rewardDraws(oh, { sigma: 0.8, reward: rs, samples: 20000, seed: 5, decoder: "bayes" }),
+      rewardDraws(oh, { sigma: 0.8, reward: rs, samples: 20000, seed: 5 }),
+    );
+    expect(d.low).toBeGreaterThan(0);
+    expect(() => expectedReward(oh, { sigma: 0, decoder: "bayes" })).toThrow(/Bayes decoder needs sigma > 0/);
+    expect(() => expectedReward(oh, { sigma: 0.5, decoder: "map" as "bayes" })).toThrow(/decoder must be "nearest" or "bayes", got "map"/);
+  });
+});
+
 describe("the gradient of the paper's objective (score function, R = I)", () => {
   it("two tokens: ∂E[R]/∂c₁ = φ(D/2σ)/(2σ)·(c₁ − c₀)/D = −∂E[R]/∂c₀, within 4 standard errors", () => {
     const c = [
@@ -82,6 +122,36 @@ describe("the gradient of the paper's objective (score function, R = I)", () => 
       const exact = (phi(D / (2 * sigma)) / (2 * sigma)) * (diff[k] / D);
       expect(Math.abs(g.gradient[1][k] - exact)).toBeLessThan(4 * g.stderr[1][k]);
       expect(Math.abs(g.gradient[0][k] + exact)).toBeLessThan(4 * g.stderr[0][k]);
+    }
+  });
+
+  it("matches finite differences of E[R] on shared noise draws at N = 3 in d = 4 and N = 4 in d = 3 (so moving the decoding regions adds nothing)", () => {
+    const h = 0.02;
+    for (const [n, d, seed] of [
+      [3, 4, 21],
+      [4, 3, 22],
+    ]) {
+      // strictly inside the box, so c ± h stays in it
+      const c = uniformCodebook(n, d, seed).map((r) => r.map((v) => 0.2 + 0.6 * v));
+      const sigma = 0.4;
+      const g = rewardGradient(c, { sigma, samples: 200000, seed: seed + 100 });
+      let resolved = 0;
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < d; k++) {
+          const moved = (delta: number) => c.map((r, a) => r.map((v, b) => (a === i && b === k ? v + delta : v)));
+          // the same seed: both codebooks see the same noise, so only draws whose decoding flips differ
+          const plus = rewardDraws(moved(h), { sigma, samples: 200000, seed: seed + 200 });
+          const minus = rewardDraws(moved(-h), { sigma, samples: 200000, seed: seed + 200 });
+          const fd = pairedInterval(plus, minus);
+          const [est, se] = [fd.estimate / (2 * h), (fd.se ?? 0) / (2 * h)];
+          const both = Math.hypot(se, g.stderr[i][k]);
+          // 4.5 standard errors: two-sided, Bonferroni over the 12 coordinates at about the 0.1% level
+          expect(Math.abs(est - g.gradient[i][k]), `N = ${n}, d = ${d}, c[${i}][${k}]`).toBeLessThan(4.5 * both);
+          if (Math.abs(g.gradient[i][k]) > 10 * both) resolved++;
+        }
+      }
+      // the agreement means something: most components are far from 0 on this scale
+      expect(resolved).toBeGreaterThanOrEqual((n * d) / 2);
     }
   });
 
@@ -124,6 +194,18 @@ describe("the gradient of the paper's objective (score function, R = I)", () => 
       rewardDraws(oneHotCodebook(4), { sigma: 0.5, samples: 20000, seed: 4 }),
     );
     expect(diff.high).toBeLessThan(0);
+  });
+
+  it("one-hot padded with an unused coordinate (N = 4 in d = 5) is KKT but not strictly: that coordinate's gradient is 0, its margin's interval holds 0", () => {
+    const padded = oneHotCodebook(4, 5);
+    const g = rewardGradient(padded, { sigma: 0.4, samples: 20000, seed: 6 });
+    const m = kktMargin(padded, g.gradient, g.stderr, { samples: g.samples });
+    expect(m.interior).toBe(0);
+    expect(m.low).toBeLessThan(0);
+    expect(m.high).toBeGreaterThan(0);
+    // the four used coordinates of every token are strictly active on their own
+    const used = activeBounds(padded, g.gradient, g.stderr).filter((b) => b.coordinate < 4);
+    for (const b of used) expect(b.outward - m.t * (b.se ?? 0)).toBeGreaterThan(0);
   });
 
   it("the KKT margin and its simultaneous interval (hand case: Bonferroni t over 4 coordinates)", () => {
@@ -252,6 +334,29 @@ describe("the order statistic and its permutation test", () => {
     // the same points, meanings shuffled: ρ drops to the null's range
     const shuffled = relabel(line(8), [3, 7, 0, 5, 1, 6, 2, 4]);
     expect(orderPermutationTest([shuffled], { permutations: 999, seed: 2 }).p).toBeGreaterThan(0.05);
+  });
+
+  it("is calibrated: on codes with no order (uniform random points) it rejects at the 5% level about 5% of the time", () => {
+    // Under the null the observed ρ is exchangeable with the 99 shuffles, so 'observed above the 95th
+    // percentile' (= p ≤ 0.05) has probability exactly 5/100. Repetitions: 1000 single codes and 400
+    // means over 3 codes; tolerance ±3.5 binomial standard errors.
+    for (const [reps, codes] of [
+      [1000, 1],
+      [400, 3],
+    ]) {
+      let above = 0,
+        small = 0;
+      for (let r = 0; r < reps; r++) {
+        const cs = Array.from({ length: codes }, (_, k) => uniformCodebook(8, 2, 10000 + 10 * r + k));
+        const t = orderPermutationTest(cs, { permutations: 99, seed: 20000 + r });
+        if (t.observed > t.threshold) above++;
+        if (t.p <= 0.05) small++;
+        expect(t.observed > t.threshold).toBe(t.p <= 0.05);
+      }
+      const tol = 3.5 * Math.sqrt((0.05 * 0.95) / reps);
+      expect(Math.abs(above / reps - 0.05), `${codes} code(s): ${above} of ${reps}`).toBeLessThan(tol);
+      expect(small).toBe(above);
+    }
   });
 });
 

@@ -6,7 +6,9 @@
  *   E[R](c) = (1/N) Σ_i E_ε[ R_{i, dec(c_i + ε)} ],   dec(y) = argmin_j ‖y − c_j‖
  *
  * maximised over the box 0 ≤ c ≤ 1. Three ways to look at it:
- *   `expectedReward` / `rewardDraws`  the objective itself, by seeded Monte Carlo;
+ *   `expectedReward` / `rewardDraws`  the objective itself, by seeded Monte Carlo (and, with
+ *                                     `decoder: "bayes"`, the game with the listener's best response
+ *                                     to any R: argmax_j Σ_i p(y | c_i)·R_ij);
  *   `rewardGradient`                  its gradient by Monte Carlo (R = I), with standard errors;
  *   `surrogateReward`                 a smooth surrogate for ascent: the listener decodes j with the
  *                                     posterior softmax_j(−‖y − c_j‖²/2σ²) on fixed noise draws.
@@ -23,6 +25,13 @@ export interface GameOptions {
   /** R[i][j]: reward when meaning i is sent and j decoded (default identity). */
   reward?: number[][];
 }
+
+/**
+ * How the listener decodes y. "nearest": argmin_j ‖y − c_j‖, the paper's game (the best response
+ * when R = I). "bayes": argmax_j Σ_i exp(−‖y − c_i‖²/2σ²)·R_ij, the best response to any R with
+ * equal priors — it maximises the expected reward given y, so no decoder does better on average.
+ */
+export type Decoder = "nearest" | "bayes";
 
 function checkCodebook(codebook: Codebook, reward: number[][] | undefined, who: string): { n: number; d: number } {
   const n = codebook.length;
@@ -102,24 +111,59 @@ function nearest(codebook: Codebook, y: ArrayLike<number>): number {
   return best;
 }
 
+/** The Bayes decoder: argmax_j Σ_i exp(−‖y − c_i‖²/2σ²)·R_ij (ties: the lowest index). `dist` is scratch space [N]. */
+function bayes(codebook: Codebook, y: ArrayLike<number>, sigma: number, reward: number[][], dist: Float64Array): number {
+  let least = Infinity;
+  for (let i = 0; i < codebook.length; i++) {
+    let sq = 0;
+    for (let k = 0; k < y.length; k++) {
+      const t = y[k] - codebook[i][k];
+      sq += t * t;
+    }
+    dist[i] = sq;
+    least = Math.min(least, sq);
+  }
+  // likelihoods relative to the nearest token's (the common factor does not change the argmax)
+  for (let i = 0; i < codebook.length; i++) dist[i] = Math.exp(-(dist[i] - least) / (2 * sigma * sigma));
+  let best = 0,
+    bestValue = -Infinity;
+  for (let j = 0; j < codebook.length; j++) {
+    let v = 0;
+    for (let i = 0; i < codebook.length; i++) v += dist[i] * reward[i][j];
+    if (v > bestValue) {
+      bestValue = v;
+      best = j;
+    }
+  }
+  return best;
+}
+
 /**
- * The reward of each Monte Carlo draw of the true game (nearest-token decoding): `samples` draws
- * per meaning, meaning-major ([N·S]). Same seed, same draws — so two codebooks of the same shape
- * scored with one seed are paired draw by draw.
+ * The reward of each Monte Carlo draw of the true game (nearest-token decoding unless `decoder`
+ * says "bayes"): `samples` draws per meaning, meaning-major ([N·S]). Same seed, same draws — so
+ * two codebooks of the same shape (or two decoders) scored with one seed are paired draw by draw.
  */
-export function rewardDraws(codebook: Codebook, options: GameOptions & { samples?: number; seed?: number }): Float64Array {
+export function rewardDraws(
+  codebook: Codebook,
+  options: GameOptions & { samples?: number; seed?: number; decoder?: Decoder },
+): Float64Array {
   const { n, d } = checkCodebook(codebook, options.reward, "rewardDraws");
+  const decoder = options.decoder ?? "nearest";
+  if (decoder !== "nearest" && decoder !== "bayes") throw new Error(`rewardDraws: decoder must be "nearest" or "bayes", got "${decoder}"`);
   if (!(options.sigma >= 0)) throw new Error(`rewardDraws: sigma must be ≥ 0, got ${options.sigma}`);
+  if (decoder === "bayes" && !(options.sigma > 0)) throw new Error(`rewardDraws: the Bayes decoder needs sigma > 0, got ${options.sigma}`);
   const reward = options.reward ?? identityReward(n);
   const samples = options.samples ?? 4000;
   const rng = createRng(options.seed ?? 0);
   const out = new Float64Array(n * samples);
   const y = new Float64Array(d);
+  const scratch = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const noise = normalArray(rng, samples * d, options.sigma);
     for (let s = 0; s < samples; s++) {
       for (let k = 0; k < d; k++) y[k] = codebook[i][k] + noise[s * d + k];
-      out[i * samples + s] = reward[i][nearest(codebook, y)];
+      const j = decoder === "nearest" ? nearest(codebook, y) : bayes(codebook, y, options.sigma, reward, scratch);
+      out[i * samples + s] = reward[i][j];
     }
   }
   return out;
@@ -128,7 +172,7 @@ export function rewardDraws(codebook: Codebook, options: GameOptions & { samples
 /** Expected reward of the true game by Monte Carlo (`rewardDraws`): mean and its standard error. */
 export function expectedReward(
   codebook: Codebook,
-  options: GameOptions & { samples?: number; seed?: number },
+  options: GameOptions & { samples?: number; seed?: number; decoder?: Decoder },
 ): { mean: number; stderr: number } {
   const r = rewardDraws(codebook, options);
   let sum = 0,

@@ -10,8 +10,9 @@
  * text: with structured rewards, learned continuous tokens do better.
  *
  * game.ts   the game: codebooks (one-hot, the [8,4,4] Hamming code, random, clustered), the
- *           Monte Carlo reward and its gradient (the paper's objective), the smooth surrogate,
- *           projected ascent, the KKT check and margin (with a simultaneous interval)
+ *           Monte Carlo reward (nearest-token or Bayes decoding) and its gradient (the paper's
+ *           objective), the smooth surrogate, projected ascent, the KKT check and margin (with a
+ *           simultaneous interval)
  * order.ts  whether a code places similar meanings close: Spearman(|i − j|, ‖c_i − c_j‖) and its
  *           permutation test (the same points with the meanings shuffled)
  *
