@@ -5,24 +5,16 @@
  * Tested here: process liveness (EPERM is a live process of another user), the lock's mutual
  * exclusion and stale-lock recovery, and two real builds started together in a copy of the project.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { temporaryFolders } from "./tempdirs";
 
 const ROOT = path.resolve(__dirname, "..");
 
-const temporary: string[] = [];
 /** A temporary folder, removed after the tests (also when one fails). */
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  temporary.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of temporary.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = temporaryFolders();
 const LOCK = path.join(ROOT, "scripts", "lock.mjs");
 
 interface Lock {

@@ -6,25 +6,17 @@
  * looks only at this user's, EPERM means alive, and a folder it cannot remove is skipped.
  * The shared-machine case runs as the user "nobody" (setpriv) when the tests run as root.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { processAlive, sweepStaleProfiles } from "../lib/notebook/chromium";
+import { temporaryFolders } from "./tempdirs";
 
 const ROOT = path.resolve(__dirname, "..");
 
-const temporary: string[] = [];
 /** A temporary folder, removed after the tests (also when one fails). */
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  temporary.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of temporary.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = temporaryFolders();
 const STEM = "transformer-anatomy-chromium-";
 const uid = process.getuid!();
 

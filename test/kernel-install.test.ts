@@ -6,24 +6,17 @@
  * kernelspec left alone, and --uninstall. JupyterLab and VS Code themselves cannot be installed
  * offline: what they read is this kernelspec, checked here with jupyter_client.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { temporaryFolders } from "./tempdirs";
 
 const ROOT = path.resolve(__dirname, "..");
 const SCRIPT = path.join(ROOT, "scripts", "kernel-install.mjs");
 
-const temporary: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  temporary.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of temporary.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+/** A temporary folder, removed after the tests (also when one fails). */
+const tempDir = temporaryFolders();
 
 /** The environment of a user whose home is `home`: no Jupyter variables from this one. */
 function userEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -6,24 +6,17 @@
  * parent's (the python runner) in a file and then waits; each test stops the run and checks that no
  * process of the run is left. Also: notebook writes go through a temporary file and a rename.
  */
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { temporaryFolders } from "./tempdirs";
 
 const ROOT = path.resolve(__dirname, "..");
 
-const temporary: string[] = [];
 /** A temporary folder, removed after the tests (also when one fails). */
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  temporary.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of temporary.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = temporaryFolders();
 const PYTHON_FILE = path.join(ROOT, ".jupyter", "python"); // the python with Jupyter, written by the set-up
 const PYTHON = fs.existsSync(PYTHON_FILE) ? fs.readFileSync(PYTHON_FILE, "utf8").trim() : "python3";
 const RUNNER = path.join(ROOT, "scripts", "run_notebooks.py");
