@@ -359,7 +359,7 @@ describe("pretrained studies", () => {
     expect(validationScore({ validCurve: [0.5, 0.3, 0.2, 0.4], validLoss: 0.7 })).toBeCloseTo(0.3 + 7e-7, 12);
   }, 120_000);
 
-  it("the fast-weight capacity study (smoke variant): rates chosen at the probe, seeds swept until two failures, capacities, controls", () => {
+  it("the fast-weight capacity study (smoke variant): rates chosen at the probe, seeds swept with restarts until a failed point, capacities, sensitivity, controls", () => {
     // capacity: the largest S below the first failure; censored when the sweep never failed
     expect(
       capacityOf([
@@ -376,42 +376,60 @@ describe("pretrained studies", () => {
       ]),
     ).toEqual({ capacity: 16, censored: true });
     const cfg = { ...FWP_CAPACITY_STUDY.smoke, arms: [...FWP_CAPACITY_STUDY.smoke.arms, ...FWP_OVERWRITE_STUDY.smoke.arms] };
-    expect(FWP_OVERWRITE_STUDY.smoke.arms.map((a) => a.setting)).toEqual(["overwrites", "overwrites"]);
+    expect(FWP_OVERWRITE_STUDY.smoke.arms.map((a) => a.setting)).toEqual(["overwrites", "overwrites", "overwrites"]);
     expect(FWP_CAPACITY_STUDY.full.arms.every((a) => a.setting === "capacity")).toBe(true);
     const before = tf.memory().numTensors;
     const r = FWP_CAPACITY_STUDY.run(cfg);
     expect(tf.memory().numTensors).toBe(before);
     expect(r.arms.map((a) => a.arm)).toEqual(cfg.arms.map((a) => a.name));
+    const checkRun = (x: (typeof r.arms)[number]["controls"]["untrained"], cap: number) => {
+      expect(x.solved).toBe(x.loss <= cfg.solvedBelow); // judged on the test loss
+      if (x.validCurve.length) expect(x.bestValidLoss).toBe(Math.min(...x.validCurve.map((e) => e.loss)));
+      expect(x.steps).toBeLessThanOrEqual(cap);
+      expect(x.validCurve.map((e) => e.step)).toEqual(Array.from({ length: x.validCurve.length }, (_, i) => (i + 1) * cfg.evalEvery));
+    };
     for (const a of r.arms) {
+      const arm = cfg.arms.find((x) => x.name === a.arm)!;
       const best = a.tried.reduce((p, q) => (q.score < p.score ? q : p));
       expect(a.lr).toBe(best.lr);
       for (const g of cfg.lrGrid) expect(a.tried.some((t) => t.lr === g)).toBe(true);
-      expect(a.capacity.map((c) => c.seed)).toEqual(cfg.seeds);
-      for (const seed of cfg.seeds) {
-        const mine = a.runs.filter((x) => x.seed === seed);
-        expect(mine.every((x) => x.lr === a.lr)).toBe(true);
-        expect(a.capacity.find((c) => c.seed === seed)).toEqual({ seed, ...capacityOf(mine) });
-        for (const x of mine) {
-          expect(x.solved).toBe(x.bestValidLoss <= cfg.solvedBelow);
-          if (x.validCurve.length) expect(x.bestValidLoss).toBe(Math.min(...x.validCurve.map((e) => e.loss)));
-          expect(x.steps).toBeLessThanOrEqual(cfg.maxSteps);
-          expect(x.validCurve.map((e) => e.step)).toEqual(Array.from({ length: x.validCurve.length }, (_, i) => (i + 1) * cfg.evalEvery));
+      expect(a.sweeps.map((c) => c.seed)).toEqual(cfg.seeds);
+      expect(a.learnValues).toBe(arm.learnValues ?? cfg.learnValues);
+      for (const sw of a.sweeps) {
+        expect(sw.lr).toBe(a.lr);
+        expect({ capacity: sw.capacity, censored: sw.censored }).toEqual(capacityOf(sw.points));
+        expect(sw.points.map((p) => p.pairs)).toEqual(a.grid.slice(0, sw.points.length));
+        for (const p of sw.points) {
+          // restarts: only after an attempt missed the solved level on validation; the counted attempt is the first that reached it, else the last
+          const restarts = arm.restarts ?? cfg.restarts;
+          expect(p.attempts.length).toBeLessThanOrEqual(restarts + 1);
+          p.attempts.slice(0, -1).forEach((x) => expect(x.bestValidLoss).toBeGreaterThan(cfg.solvedBelow));
+          expect(p.counted).toBe(p.attempts.length - 1);
+          expect(p.solved).toBe(p.attempts[p.counted].solved);
+          p.attempts.forEach((x, k) => {
+            expect(x.attempt).toBe(k);
+            expect(x.seed).toBe(sw.seed);
+            checkRun(x, cfg.maxSteps);
+          });
         }
+        // a sweep ends at the setting's number of consecutive failed points
+        const n = cfg.stopAfterFailures[a.setting];
+        if (sw.points.length < a.grid.length) expect(sw.points.slice(-n).every((p) => !p.solved)).toBe(true);
       }
-      expect(a.control.lr).toBe(0);
+      expect(a.controls.untrained.lr).toBe(0);
+      expect(a.controls.untrained.pairs).toBe(a.grid[0]);
+      expect(a.controls.shuffled.pairs).toBe(a.probe);
+      checkRun(a.controls.shuffled, cfg.controlSteps);
+      if (a.setting === "capacity" && a.featureDim > 0) expect(a.controls.overload?.pairs).toBe(cfg.overloadFactor * a.featureDim);
+      else expect(a.controls.overload).toBeNull();
+      if (a.sensitivity) {
+        expect(a.sensitivity.lr).toBe(cfg.sensitivityLr);
+        expect(a.sensitivity.points.every((p) => p.attempts.length === 1)).toBe(true);
+      } else expect(a.lr).toBe(cfg.sensitivityLr);
       expect(a.featureDim).toBe(a.arm === "softmax" ? 0 : a.arm === "DPFP ν = 2" ? 16 : a.arm === "linear (ELU + 1)" ? 4 : 8);
     }
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
     expect(() => FWP_CAPACITY_STUDY.run({ ...cfg, seeds: [cfg.rateSeed] })).toThrow(/rate seed 0 must not be a comparison seed/);
-    // a sweep ends at the setting's number of consecutive failures
-    for (const a of r.arms)
-      for (const seed of cfg.seeds) {
-        const mine = a.runs.filter((x) => x.seed === seed);
-        const n = cfg.stopAfterFailures[a.setting];
-        const tail = mine.slice(-n);
-        if (mine.length < (a.setting === "capacity" ? cfg.capacityPairs : cfg.overwritePairs).length)
-          expect(tail.every((x) => !x.solved) && tail.length === n).toBe(true);
-        for (let i = 0; i + n < mine.length; i++) expect(mine.slice(i, i + n).every((x) => !x.solved)).toBe(false);
-      }
+    expect(() => FWP_CAPACITY_STUDY.run({ ...cfg, stopBelow: 1 })).toThrow(/stopBelow 1 must not exceed solvedBelow 0.002/);
   }, 120_000);
 });

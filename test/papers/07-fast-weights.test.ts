@@ -17,7 +17,9 @@ import {
   retrievalBatch,
   retrievalLoss,
   retrievalReadout,
+  type RetrievalAttention,
   softmaxAttention,
+  sumRuleOverwriteFloor,
   trainRetrieval,
 } from "../../lib/papers/07-fast-weights";
 import { maxAbsDifference } from "../../lib/metrics/stats";
@@ -222,23 +224,122 @@ describe("fast weights", () => {
       seed: 2,
       evalBatches: 2,
     };
-    const solved = trainRetrieval({ ...base, steps: 2000, evalEvery: 20, solvedBelow: 0.01 });
+    const solved = trainRetrieval({ ...base, steps: 2000, evalEvery: 20, stopBelow: 0.01 });
     expect(solved.stopReason).toBe("solved");
     expect(solved.steps).toBeLessThan(2000);
     expect(solved.steps % 20).toBe(0);
     expect(solved.validCurve[solved.validCurve.length - 1].loss).toBeLessThanOrEqual(0.01);
     expect(solved.bestStep).toBe(solved.steps);
     // a rate of 0 never improves after the first evaluation: stops after exactly `patience` more
-    const stuck = trainRetrieval({ ...base, lr: 0, steps: 2000, evalEvery: 10, patience: 3, solvedBelow: 0.001 });
+    const stuck = trainRetrieval({ ...base, lr: 0, steps: 2000, evalEvery: 10, patience: 3, stopBelow: 0.001 });
     expect(stuck.stopReason).toBe("plateau");
     expect(stuck.validCurve.map((e) => e.step)).toEqual([10, 20, 30, 40]);
     expect(stuck.bestStep).toBe(10);
-    const capped = trainRetrieval({ ...base, steps: 30, evalEvery: 10, solvedBelow: 0 });
+    const capped = trainRetrieval({ ...base, steps: 30, evalEvery: 10, stopBelow: 0 });
     expect(capped.stopReason).toBe("max-steps");
     expect(capped.steps).toBe(30);
     const best = capped.validCurve.reduce((p, q) => (q.loss < p.loss ? q : p));
     expect(capped.bestStep).toBe(best.step);
     expect(() => trainRetrieval({ ...base, steps: 10, evalEvery: 0 })).toThrow(/trainRetrieval.evalEvery: expected an integer ≥ 1, got 0/);
+  });
+
+  it("every-key queries: one query per key in key order, masks for keys never written, the same readout as asking one at a time", () => {
+    const b = retrievalBatch(createRng(5), { batchSize: 40, pairs: 4, valueDim: 2, replace: true, queryAll: true });
+    expect(b.queriesPerSequence).toBe(4);
+    let unwritten = 0;
+    for (let n = 0; n < 40; n++) {
+      const ks = Array.from(b.keys.subarray(n * 8, n * 8 + 8));
+      for (let j = 0; j < 4; j++) {
+        expect(b.query[n * 4 + j]).toBe(j);
+        const last = ks.lastIndexOf(j);
+        expect(b.mask[n * 4 + j]).toBe(last < 0 ? 0 : 1);
+        if (last < 0) unwritten++;
+        const want = last < 0 ? [0, 0] : Array.from(b.values.subarray((n * 8 + last) * 2, (n * 8 + last + 1) * 2));
+        expect(Array.from(b.target.subarray((n * 4 + j) * 2, (n * 4 + j + 1) * 2))).toEqual(want);
+      }
+    }
+    expect(unwritten).toBeGreaterThan(0); // 8 draws from 4 keys miss one 4·(3/4)^8 ≈ 40% of the time
+    // the loss counts only masked-in queries: a wrong answer on an unwritten key changes nothing
+    const zero = retrievalLoss(tf.tensor2d(b.target, [160, 2]), b).dataSync()[0];
+    expect(zero).toBe(0);
+    const off = Float32Array.from(b.target);
+    for (let i = 0; i < 160; i++) if (b.mask[i] === 0) off.set([5, 5], i * 2);
+    expect(retrievalLoss(tf.tensor2d(off, [160, 2]), b).dataSync()[0]).toBe(0);
+    // asking all S at once gives each query's answer asked alone, for every reader
+    for (const attention of [
+      { kind: "softmax" },
+      { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "sum" },
+      { kind: "fast-weights", featureMap: { kind: "dpfp", nu: 1 }, rule: "delta" },
+    ] as RetrievalAttention[]) {
+      const model = initRetrievalModel(attention, { pairs: 4, keyDim: 3, seed: 2, valueDim: 2 });
+      const all = retrievalReadout(model, b);
+      for (const j of [0, 3]) {
+        const single = {
+          ...b,
+          query: Int32Array.from({ length: 40 }, () => j),
+          target: new Float32Array(80),
+          mask: new Float32Array(40).fill(1),
+          queriesPerSequence: 1,
+        };
+        const one = retrievalReadout(model, single);
+        const picked = tf.gather(
+          all,
+          tf.tensor1d(
+            Array.from({ length: 40 }, (_, n) => n * 4 + j),
+            "int32",
+          ),
+        );
+        expect(maxAbsDifference(one, picked)).toBeLessThan(1e-6);
+        tf.dispose([one, picked]);
+      }
+      tf.dispose(all);
+      disposeParams(model);
+    }
+  });
+
+  it("shuffled targets: the target is a value of the sequence, unrelated to the key asked for", () => {
+    const b = retrievalBatch(createRng(6), { batchSize: 400, pairs: 8, valueDim: 4, shuffleTargets: true });
+    let same = 0;
+    for (let n = 0; n < 400; n++) {
+      const ks = Array.from(b.keys.subarray(n * 8, n * 8 + 8));
+      const t = Array.from(b.target.subarray(n * 4, n * 4 + 4));
+      const at = Array.from({ length: 8 }, (_, i) => i).filter((i) =>
+        Array.from(b.values.subarray((n * 8 + i) * 4, (n * 8 + i + 1) * 4)).every((x, c) => x === t[c]),
+      );
+      expect(at.length).toBeGreaterThan(0); // a stored value
+      if (at.includes(ks.indexOf(b.query[n]))) same++;
+    }
+    // the queried key's own value only by chance: 1/8 of the time plus value collisions (2⁻⁴ per other slot)
+    expect(same / 400).toBeGreaterThan(0.08);
+    expect(same / 400).toBeLessThan(0.4);
+  });
+
+  it("the sum rule's overwrite floor E[(m − 1)/m]: hand-computed at S = 1 and 2, and matched by simulation", () => {
+    expect(sumRuleOverwriteFloor(1)).toBe(0.5); // 2 writes of the one key: m = 2
+    // S = 2, by position: m − 1 ~ Bin(3, 1/2): E[X/(X+1)] = (3·½ + 3·⅔ + 1·¾)/8
+    expect(sumRuleOverwriteFloor(2)).toBeCloseTo((3 * 0.5 + 3 * (2 / 3) + 0.75) / 8, 12);
+    // S = 2, by key: m ~ Bin(4, 1/2) given m ≥ 1: (4·0 + 6·½ + 4·⅔ + 1·¾)/15
+    expect(sumRuleOverwriteFloor(2, "key")).toBeCloseTo((6 * 0.5 + 4 * (2 / 3) + 0.75) / 15, 12);
+    // the mean of a key's values, read as a sum-rule memory with one-hot keys would, scores the floor
+    for (const query of ["position", "key"] as const) {
+      const b = retrievalBatch(createRng(9), { batchSize: 4000, pairs: 6, valueDim: 8, replace: true, queryAll: query === "key" });
+      const Q = b.queriesPerSequence;
+      const pred = new Float32Array(b.target.length);
+      for (let n = 0; n < 4000; n++)
+        for (let j = 0; j < Q; j++) {
+          const key = b.query[n * Q + j];
+          let m = 0;
+          for (let i = 0; i < 12; i++)
+            if (b.keys[n * 12 + i] === key) {
+              m++;
+              for (let c = 0; c < 8; c++) pred[(n * Q + j) * 8 + c] += b.values[(n * 12 + i) * 8 + c];
+            }
+          for (let c = 0; c < 8; c++) pred[(n * Q + j) * 8 + c] /= Math.max(m, 1);
+        }
+      const loss = retrievalLoss(tf.tensor2d(pred, [4000 * Q, 8]), b).dataSync()[0];
+      expect(Math.abs(loss - sumRuleOverwriteFloor(6, query))).toBeLessThan(0.02);
+    }
+    expect(() => sumRuleOverwriteFloor(0)).toThrow(/sumRuleOverwriteFloor.pairs: expected an integer ≥ 1, got 0/);
   });
 
   it("a feature map that is not one of the allowed objects is named with the allowed ones (issue 24, item 11)", () => {

@@ -341,21 +341,32 @@ export interface RetrievalOptions {
    * uniformly random position, its target the latest value written to it. Excludes `overwrites`.
    */
   replace?: boolean;
+  /**
+   * Ask for every key of the vocabulary (Q = S queries per sequence, in key order), as the official
+   * evaluation does (its `get_all_queries`); a key never written has mask 0. Default: one query.
+   */
+  queryAll?: boolean;
+  /** A control: each query's target is the value at a uniformly random position, unrelated to the key asked for. */
+  shuffleTargets?: boolean;
 }
 
 export interface RetrievalBatch {
-  /** [B, L] key ids, L = S + overwrites. */
+  /** [B, L] key ids, L = S + overwrites (2S with `replace`). */
   keys: Int32Array;
   /** [B, L, dv] values, entries ±1/√dv. */
   values: Float32Array;
-  /** [B] the key asked for. */
+  /** [B, Q] the keys asked for. */
   query: Int32Array;
-  /** [B, dv] its most recent value. */
+  /** [B, Q, dv] their most recent values (zeros where the mask is 0). */
   target: Float32Array;
+  /** [B, Q] 1 for a query that counts, 0 for a key never written (only with `queryAll` and `replace`). */
+  mask: Float32Array;
   length: number;
+  /** Q: queries per sequence (1, or S with `queryAll`). */
+  queriesPerSequence: number;
 }
 
-/** S keys (a random order of all S) with random ±1/√dv values, then `overwrites` re-assignments; one query. */
+/** S keys (a random order of all S) with random ±1/√dv values, then `overwrites` re-assignments; one query (or all S). */
 export function retrievalBatch(rng: Rng, o: RetrievalOptions): RetrievalBatch {
   const { batchSize: b, pairs: s, valueDim: dv } = o;
   const extra = o.overwrites ?? 0;
@@ -365,24 +376,66 @@ export function retrievalBatch(rng: Rng, o: RetrievalOptions): RetrievalBatch {
   checkValue("retrievalBatch", "valueDim", dv, { kind: "int", min: 1 });
   if (o.replace && extra > 0) throw new Error("retrievalBatch: `replace` draws its own 2S keys; do not also pass `overwrites`");
   const L = o.replace ? 2 * s : s + extra;
+  const Q = o.queryAll ? s : 1;
   const keys = new Int32Array(b * L),
     values = new Float32Array(b * L * dv),
-    query = new Int32Array(b),
-    target = new Float32Array(b * dv);
+    query = new Int32Array(b * Q),
+    target = new Float32Array(b * Q * dv),
+    mask = new Float32Array(b * Q);
   const scale = 1 / Math.sqrt(dv);
+  const last = new Int32Array(s);
   for (let n = 0; n < b; n++) {
     const order = o.replace ? [] : rng.shuffle(Array.from({ length: s }, (_, i) => i));
     for (let i = 0; i < L; i++) {
       keys[n * L + i] = i < order.length ? order[i] : rng.int(s);
       for (let c = 0; c < dv; c++) values[(n * L + i) * dv + c] = rng.uniform() < 0.5 ? -scale : scale;
     }
-    const qk = o.replace ? keys[n * L + rng.int(L)] : rng.int(s);
-    query[n] = qk;
-    let last = -1;
-    for (let i = 0; i < L; i++) if (keys[n * L + i] === qk) last = i;
-    target.set(values.subarray((n * L + last) * dv, (n * L + last + 1) * dv), n * dv);
+    last.fill(-1);
+    for (let i = 0; i < L; i++) last[keys[n * L + i]] = i;
+    for (let j = 0; j < Q; j++) {
+      const qk = o.queryAll ? j : o.replace ? keys[n * L + rng.int(L)] : rng.int(s);
+      const at = n * Q + j;
+      query[at] = qk;
+      if (last[qk] < 0) continue; // never written: mask 0, target 0
+      mask[at] = 1;
+      const from = o.shuffleTargets ? rng.int(L) : last[qk];
+      target.set(values.subarray((n * L + from) * dv, (n * L + from + 1) * dv), at * dv);
+    }
   }
-  return { keys, values, query, target, length: L };
+  return { keys, values, query, target, mask, length: L, queriesPerSequence: Q };
+}
+
+/**
+ * The sum rule's floor in setting 2 (`replace`): a reader that cannot tell the order of writes
+ * (the sum rule, whose every write of a key has the same φ(k)) can do no better than the mean of the
+ * m values written to the key asked for, whose expected squared error against the latest is
+ * (m − 1)/m for independent values of unit norm. Returns E[(m − 1)/m] for the queries as drawn:
+ * "position" (training: the key at a uniform position of the 2S, so m − 1 ~ Binomial(2S − 1, 1/S))
+ * or "key" (`queryAll`: every key written at least once, equally; m ~ Binomial(2S, 1/S) given m ≥ 1).
+ */
+export function sumRuleOverwriteFloor(pairs: number, query: "position" | "key" = "position"): number {
+  checkValue("sumRuleOverwriteFloor", "pairs", pairs, { kind: "int", min: 1 });
+  if (query !== "position" && query !== "key")
+    throw new ConfigError(`sumRuleOverwriteFloor: query must be "position" or "key", got ${JSON.stringify(query)}`);
+  const n = query === "position" ? 2 * pairs - 1 : 2 * pairs,
+    p = 1 / pairs;
+  // Binomial(n, p) probabilities in logs (n up to thousands)
+  const logChoose = (k: number) => {
+    let l = 0;
+    for (let i = 1; i <= k; i++) l += Math.log((n - k + i) / i);
+    return l;
+  };
+  const prob = (k: number) => (p === 1 ? (k === n ? 1 : 0) : Math.exp(logChoose(k) + k * Math.log(p) + (n - k) * Math.log1p(-p)));
+  let total = 0,
+    mass = 0;
+  for (let k = 0; k <= n; k++) {
+    const m = query === "position" ? k + 1 : k;
+    if (m === 0) continue;
+    const pk = prob(k);
+    total += pk * ((m - 1) / m);
+    mass += pk;
+  }
+  return total / mass;
 }
 
 /** How the retrieval model reads its memory. */
@@ -434,27 +487,28 @@ export interface RetrievalModel {
   valueProjection?: tf.Variable;
 }
 
-/** Predicted values [B, dv] for a batch: store the L pairs, then read with the query. */
+/** Predicted values [B·Q, dv] for a batch: store the L pairs, then read with each of the Q queries. */
 export function retrievalReadout(model: RetrievalModel, batch: RetrievalBatch): tf.Tensor2D {
-  const b = batch.query.length,
+  const Q = batch.queriesPerSequence,
+    b = batch.query.length / Q,
     L = batch.length,
     dv = batch.values.length / (b * L);
   return tf.tidy(() => {
     const keys = tf.reshape(tf.gather(model.keyEmbedding, tf.tensor1d(batch.keys, "int32")), [b, L, -1]);
-    const query = tf.reshape(tf.gather(model.queryEmbedding, tf.tensor1d(batch.query, "int32")), [b, 1, -1]);
+    const query = tf.reshape(tf.gather(model.queryEmbedding, tf.tensor1d(batch.query, "int32")), [b, Q, -1]);
     const raw = tf.tensor3d(batch.values, [b, L, dv]);
     const values = model.valueProjection
       ? (tf.reshape(tf.matMul(tf.reshape(raw, [b * L, dv]), model.valueProjection), [b, L, dv]) as tf.Tensor3D)
       : raw;
     const a = model.attention;
     if (a.kind === "softmax") {
-      return tf.reshape(tf.matMul(tf.softmax(tf.matMul(query, keys, false, true)), values), [b, dv]) as tf.Tensor2D;
+      return tf.reshape(tf.matMul(tf.softmax(tf.matMul(query, keys, false, true)), values), [b * Q, dv]) as tf.Tensor2D;
     }
     if (a.rule === "sum") {
       const fq = applyFeatureMap(query, a.featureMap),
         fk = applyFeatureMap(keys, a.featureMap);
-      const w = tf.matMul(fq, fk, false, true); // [B, 1, L]
-      return tf.reshape(tf.div(tf.matMul(w, values), tf.add(tf.sum(w, -1, true), DENOMINATOR_EPS)), [b, dv]) as tf.Tensor2D;
+      const w = tf.matMul(fq, fk, false, true); // [B, Q, L]
+      return tf.reshape(tf.div(tf.matMul(w, values), tf.add(tf.sum(w, -1, true), DENOMINATOR_EPS)), [b * Q, dv]) as tf.Tensor2D;
     }
     const beta = tf.sigmoid(
       tf.add(tf.reshape(tf.matMul(tf.reshape(keys, [b * L, -1]), tf.reshape(model.betaWeight, [-1, 1])), [b, L]), model.betaBias),
@@ -464,15 +518,17 @@ export function retrievalReadout(model: RetrievalModel, batch: RetrievalBatch): 
     const weights = deltaRuleMemory(fk as tf.Tensor3D, values, beta as tf.Tensor2D);
     let fq = applyFeatureMap(query, a.featureMap);
     fq = tf.div(fq, tf.add(tf.sum(fq, -1, true), DENOMINATOR_EPS));
-    return tf.reshape(tf.matMul(weights, fq, false, true), [b, dv]) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(fq, weights, false, true), [b * Q, dv]) as tf.Tensor2D; // [B, Q, D]·[B, dv, D]ᵀ
   });
 }
 
-/** Retrieval loss: squared error summed over the value's entries, mean over the batch (predicting 0 scores 1). */
+/** Retrieval loss: squared error summed over the value's entries, mean over the queries that count (predicting 0 scores 1). */
 export function retrievalLoss(predicted: tf.Tensor, batch: RetrievalBatch): tf.Scalar {
-  return tf.tidy(
-    () => tf.mean(tf.sum(tf.square(tf.sub(predicted, tf.tensor2d(batch.target, predicted.shape as [number, number]))), -1)) as tf.Scalar,
-  );
+  const counted = batch.mask.reduce((a, m) => a + m, 0);
+  return tf.tidy(() => {
+    const err = tf.sum(tf.square(tf.sub(predicted, tf.tensor2d(batch.target, predicted.shape as [number, number]))), -1);
+    return tf.div(tf.sum(tf.mul(err, tf.tensor1d(batch.mask))), Math.max(counted, 1)) as tf.Scalar;
+  });
 }
 
 /** Fresh embeddings for S keys of width `keyDim` (N(0, initStd²) entries, default 1/√keyDim, from `seed`). */
@@ -508,13 +564,17 @@ export interface RetrievalRunOptions extends Omit<RetrievalOptions, "batchSize">
   evalBatches?: number;
   /**
    * The paper's stopping rule (its main.py): every `evalEvery` steps score the validation batches
-   * (`evalBatches` of them, drawn once, apart from the final evaluation's); stop when that loss is ≤
-   * `solvedBelow`, or after `patience` evaluations without a new best; the final evaluation then
-   * scores the parameters of the best evaluation. Off when `evalEvery` is not given.
+   * (`evalBatches` of them, drawn once, apart from the test batches); stop when that loss is ≤
+   * `stopBelow`, or after `patience` evaluations without a new best; the test batches then score the
+   * parameters of the best evaluation. Off when `evalEvery` is not given.
    */
   evalEvery?: number;
   patience?: number;
-  solvedBelow?: number;
+  stopBelow?: number;
+  /** Validation and test sequences ask for every key (the official evaluation); training asks one. Default false. */
+  evalQueryAll?: boolean;
+  /** Test batches scored after training (default `evalBatches`). */
+  testBatches?: number;
   /** Learn a [dv, dv] map of the values before they are stored (identity at the start); not in the official model, see RetrievalModel.valueProjection. */
   learnValues?: boolean;
   progress?: ProgressSink;
@@ -522,8 +582,10 @@ export interface RetrievalRunOptions extends Omit<RetrievalOptions, "batchSize">
 
 export interface RetrievalRun {
   losses: number[];
-  /** Mean loss on fresh batches after training (0 = perfect recall, 1 = predicting zeros). */
+  /** Mean loss on the test batches after training (0 = perfect recall, 1 = predicting zeros). */
   finalLoss: number;
+  /** The best validation loss (the final loss when there is no stopping rule). */
+  bestValidLoss: number;
   msPerStep: number;
   steps: number;
   /** With the stopping rule: why it stopped, the validation curve and the best evaluation's step. */
@@ -549,7 +611,11 @@ const RETRIEVAL_RUN_SCHEMA: OptionsSchema<RetrievalRunOptions> = {
   learnValues: { kind: "bool", optional: true },
   evalEvery: { kind: "int", min: 1, optional: true },
   patience: { kind: "int", min: 1, optional: true },
-  solvedBelow: { kind: "number", min: 0, optional: true },
+  stopBelow: { kind: "number", min: 0, optional: true },
+  evalQueryAll: { kind: "bool", optional: true },
+  testBatches: { kind: "int", min: 1, optional: true },
+  shuffleTargets: { kind: "bool", optional: true },
+  queryAll: { kind: "bool", optional: true },
 };
 
 /** Trains the key and query embeddings (and β for the delta rule) on fresh retrieval batches. */
@@ -557,7 +623,7 @@ export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
   checkOptions("trainRetrieval", o, RETRIEVAL_RUN_SCHEMA);
   checkRetrievalAttention("trainRetrieval", o.attention);
   const patience = o.patience ?? 10,
-    solvedBelow = o.solvedBelow ?? 0;
+    stopBelow = o.stopBelow ?? 0;
   const model = initRetrievalModel(o.attention, {
     pairs: o.pairs,
     keyDim: o.keyDim,
@@ -566,8 +632,17 @@ export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
     valueDim: o.learnValues ? o.valueDim : undefined,
   });
   const data = createRng(o.seed + 1_000_003);
-  const shape = { batchSize: o.batchSize, pairs: o.pairs, valueDim: o.valueDim, overwrites: o.overwrites, replace: o.replace };
+  const shape = {
+    batchSize: o.batchSize,
+    pairs: o.pairs,
+    valueDim: o.valueDim,
+    overwrites: o.overwrites,
+    replace: o.replace,
+    shuffleTargets: o.shuffleTargets,
+    queryAll: o.queryAll,
+  };
   const batchOf = (rng: Rng) => retrievalBatch(rng, shape);
+  const evalBatchOf = (rng: Rng) => retrievalBatch(rng, { ...shape, queryAll: o.evalQueryAll || o.queryAll });
   const { attention: _kind, ...params } = model;
   const trainable =
     o.attention.kind === "fast-weights" && o.attention.rule === "delta"
@@ -577,11 +652,20 @@ export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
           queryEmbedding: params.queryEmbedding,
           ...(params.valueProjection ? { valueProjection: params.valueProjection } : {}),
         };
-  const score = (batches: RetrievalBatch[]) =>
-    batches.reduce((acc, b) => acc + tf.tidy(() => retrievalLoss(retrievalReadout(model, b), b).dataSync()[0]), 0) / batches.length;
+  // weighted by each batch's counted queries: the mean over every query that counts
+  const score = (batches: RetrievalBatch[]) => {
+    let sum = 0,
+      count = 0;
+    for (const b of batches) {
+      const n = b.mask.reduce((a, m) => a + m, 0);
+      sum += n * tf.tidy(() => retrievalLoss(retrievalReadout(model, b), b).dataSync()[0]);
+      count += n;
+    }
+    return sum / Math.max(count, 1);
+  };
   const nEval = o.evalBatches ?? 8;
   const validRng = createRng(o.seed + 4_000_037);
-  const valid = o.evalEvery ? Array.from({ length: nEval }, () => batchOf(validRng)) : [];
+  const valid = o.evalEvery ? Array.from({ length: nEval }, () => evalBatchOf(validRng)) : [];
   const validCurve: { step: number; loss: number }[] = [];
   let best: { step: number; loss: number; values: tf.Tensor[] } | null = null;
   let stopReason: RetrievalRun["stopReason"] = "max-steps";
@@ -606,7 +690,7 @@ export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
                 if (best) tf.dispose(best.values);
                 best = { step: step + 1, loss, values: variables.map((v) => tf.clone(v)) };
               }
-              if (loss <= solvedBelow) {
+              if (loss <= stopBelow) {
                 stopReason = "solved";
                 return "stop";
               }
@@ -625,11 +709,12 @@ export function trainRetrieval(o: RetrievalRunOptions): RetrievalRun {
     tf.dispose(chosen.values);
   }
   const evalRng = createRng(o.seed + 2_000_003);
-  const finalLoss = score(Array.from({ length: nEval }, () => batchOf(evalRng)));
+  const finalLoss = score(Array.from({ length: o.testBatches ?? nEval }, () => evalBatchOf(evalRng)));
   disposeParams(params);
   return {
     losses: result.losses,
     finalLoss,
+    bestValidLoss: validCurve.length ? Math.min(...validCurve.map((e) => e.loss)) : finalLoss,
     msPerStep: result.msPerStep,
     steps: result.steps,
     stopReason,
