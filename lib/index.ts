@@ -74,6 +74,7 @@ export * from "./papers/05-secretly-linear";
 export * from "./papers/06-attention-only";
 export * from "./papers/07-fast-weights";
 export * from "./papers/07-fast-weights/study";
+export * from "./papers/07-fast-weights/official";
 export * from "./papers/08-ulmfit";
 export * from "./papers/09-one-hot-tokens";
 export * from "./papers/10-sentence-curvature";

@@ -352,6 +352,9 @@ describe("claim records, format 2", () => {
     expect(judge({ kind: "within", margin: 0.1, center: 1, source: "" }, 1.1, 1.3)).toBe("fails");
     expect(judge({ kind: "within", margin: 0.1, source: "" }, 0.05, 0.2)).toBe("straddles");
     expect(criterionText({ kind: "within", margin: 0.02, source: "" })).toBe("|x − 0| < 0.02");
+    // numbers at four significant digits, a negative centre in brackets (no raw floats like −0.678071905…)
+    expect(criterionText({ kind: "within", center: Math.log2(40 / 64), margin: 1, source: "" })).toBe("|x − (-0.6781)| < 1");
+    expect(criterionText({ kind: "below", threshold: 1e-5, source: "" })).toBe("< 1e-5");
   });
 
   it("verdicts follow from the interval, the control and the gates; each non-reproduction names why", () => {

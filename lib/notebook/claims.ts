@@ -92,9 +92,10 @@ export interface ClaimRecordV2 extends Omit<ClaimSpecV2, "control" | "required">
 
 /** The criterion as text, e.g. "> 0.5", "< 2.36", "|x − 0| < 0.02". */
 export function criterionText(c: Criterion): string {
-  if (c.kind === "above") return `> ${c.threshold}`;
-  if (c.kind === "below") return `< ${c.threshold}`;
-  return `|x − ${c.center ?? 0}| < ${c.margin}`;
+  if (c.kind === "above") return `> ${fmt(c.threshold)}`;
+  if (c.kind === "below") return `< ${fmt(c.threshold)}`;
+  const center = c.center ?? 0;
+  return `|x − ${center < 0 ? `(${fmt(center)})` : fmt(center)}| < ${fmt(c.margin)}`;
 }
 
 /** Where [low, high] stands against the criterion. */
@@ -111,7 +112,7 @@ export function judge(c: Criterion, low: number, high: number): Outcome {
 function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   const a = Math.abs(x);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? x.toExponential(3) : Number(x.toPrecision(4)).toString();
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? Number(x.toPrecision(4)).toExponential() : Number(x.toPrecision(4)).toString();
 }
 
 function validate(spec: ClaimSpecV2): void {

@@ -23,6 +23,7 @@ import {
   trainRetrieval,
 } from "../../lib/papers/07-fast-weights";
 import { maxAbsDifference } from "../../lib/metrics/stats";
+import { officialCapacity, officialRetrievalLogs } from "../../lib/papers/07-fast-weights/official";
 import { disposeParams } from "../../lib/models/params";
 
 beforeAll(async () => {
@@ -340,6 +341,35 @@ describe("fast weights", () => {
       expect(Math.abs(loss - sumRuleOverwriteFloor(6, query))).toBeLessThan(0.02);
     }
     expect(() => sumRuleOverwriteFloor(0)).toThrow(/sumRuleOverwriteFloor.pairs: expected an integer ≥ 1, got 0/);
+  });
+
+  it("the official logs: read with the first-failure rule they give the capacities quoted in the notebook; the rules by hand", () => {
+    const logs = officialRetrievalLogs();
+    expect(logs.source.licence).toMatch(/^MIT/);
+    const cap = (file: string, setting = "capacity") =>
+      officialCapacity(logs.runs.find((r) => r.file === file && r.setting === setting)!, 0.002);
+    expect(cap("d64_linear_sum").firstFailure).toBe(40);
+    expect(cap("d64_dpfp1_sum").firstFailure).toBe(100);
+    expect(cap("d64_dpfp2_sum").firstFailure).toBe(240);
+    expect(cap("d64_softmax_cat")).toEqual({ firstFailure: 340, lastSolved: 480, censored: false });
+    expect(cap("d64_dpfp1_ours", "overwrites")).toEqual({ firstFailure: 40, lastSolved: 100, censored: false });
+    expect(cap("d64_dpfp1_sum", "overwrites")).toEqual({ firstFailure: 0, lastSolved: 0, censored: false }); // the sum rule never solves setting 2
+    // by hand: the official loss is halved (0.0009 → 0.0018 ≤ 0.002 solved; 0.0011 → 0.0022 not), NaN runs never solve
+    const run = {
+      arm: "x",
+      file: "x",
+      setting: "capacity" as const,
+      featureDim: 4,
+      points: [
+        { pairs: 2, length: 2, minEvalLoss: 0.0009, lastStep: 1, evaluations: 1 },
+        { pairs: 4, length: 4, minEvalLoss: 0.0011, lastStep: 1, evaluations: 1 },
+        { pairs: 6, length: 6, minEvalLoss: 0.0001, lastStep: 1, evaluations: 1 },
+        { pairs: 8, length: 8, minEvalLoss: null, lastStep: 1, evaluations: 1 },
+      ],
+    };
+    expect(officialCapacity(run, 0.002)).toEqual({ firstFailure: 2, lastSolved: 6, censored: false });
+    expect(officialCapacity({ ...run, points: run.points.slice(0, 1) }, 0.002)).toEqual({ firstFailure: 2, lastSolved: 2, censored: true });
+    expect(() => officialRetrievalLogs("/nonexistent.json")).toThrow(/is missing/);
   });
 
   it("a feature map that is not one of the allowed objects is named with the allowed ones (issue 24, item 11)", () => {
