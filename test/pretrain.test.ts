@@ -19,7 +19,7 @@ import { loadStudy, saveStudy } from "../lib/pretrain/studies";
 import { GMLP_MLM_STUDY, MLM_ARMS } from "../lib/papers/03-gmlp";
 import { JOMA_LM_FAST_STUDY, JOMA_LM_STUDY } from "../lib/papers/04-joma";
 import { LINEAR_COSINE_STUDY } from "../lib/papers/05-secretly-linear";
-import { FWP_CAPACITY_STUDY, FWP_OVERWRITE_STUDY, capacityOf } from "../lib/papers/07-fast-weights/study";
+import { FWP_CAPACITY_STUDY, FWP_OVERWRITE_STUDY, capacityOf, trainFwpPoint } from "../lib/papers/07-fast-weights/study";
 import { RUNGS, ULMFIT_STUDY, validationScore } from "../lib/papers/08-ulmfit";
 
 beforeAll(async () => {
@@ -429,6 +429,12 @@ describe("pretrained studies", () => {
       expect(a.featureDim).toBe(a.arm === "softmax" ? 0 : a.arm === "DPFP ν = 2" ? 16 : a.arm === "linear (ELU + 1)" ? 4 : 8);
     }
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+    // a single point rerun with the study's protocol gives the recorded run (seconds aside)
+    const arm = cfg.arms[1];
+    const recorded = r.arms[1].sweeps[0].points[0].attempts[0];
+    const { seconds: _s, ...again } = trainFwpPoint(cfg, arm, recorded.pairs, recorded.seed, recorded.lr, { attempt: recorded.attempt });
+    const { seconds: _t, ...want } = recorded;
+    expect(again).toEqual(want);
     expect(() => FWP_CAPACITY_STUDY.run({ ...cfg, seeds: [cfg.rateSeed] })).toThrow(/rate seed 0 must not be a comparison seed/);
     expect(() => FWP_CAPACITY_STUDY.run({ ...cfg, stopBelow: 1 })).toThrow(/stopBelow 1 must not exceed solvedBelow 0.002/);
   }, 120_000);

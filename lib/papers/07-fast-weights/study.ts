@@ -38,6 +38,7 @@
  */
 import type { Study } from "../../pretrain/studies";
 import { chooseLearningRate } from "../../train/gates";
+import type { ProgressSink } from "../../train/trainer";
 import { type RetrievalAttention, type RetrievalRun, featureDim, trainRetrieval } from "./index";
 
 export interface FwpArm {
@@ -172,6 +173,63 @@ export function capacityOf(points: { pairs: number; solved: boolean }[]): { capa
   return { capacity, censored: true };
 }
 
+export interface FwpPointExtra {
+  /** 0 for a first attempt; r trains from seed + 1000·r. */
+  attempt?: number;
+  shuffleTargets?: boolean;
+  /** A step cap other than the study's `maxSteps` (the controls'). */
+  steps?: number;
+  progress?: ProgressSink;
+}
+
+/** One run of a study's protocol: `arm` at S = `pairs` from `seed` at rate `lr` (notebook 07 reruns single points with it). */
+export function trainFwpPoint(
+  cfg: FwpStudyConfig,
+  arm: FwpArm,
+  pairs: number,
+  seed: number,
+  lr: number,
+  extra: FwpPointExtra = {},
+): FwpRun {
+  const t0 = performance.now();
+  const attempt = extra.attempt ?? 0;
+  const r = trainRetrieval({
+    attention: arm.attention,
+    pairs,
+    replace: arm.setting === "overwrites",
+    keyDim: cfg.keyDim,
+    valueDim: cfg.valueDim,
+    steps: extra.steps ?? cfg.maxSteps,
+    lr,
+    batchSize: cfg.batchSize,
+    seed: seed + 1000 * attempt,
+    evalBatches: cfg.evalBatches,
+    testBatches: cfg.testBatches,
+    evalQueryAll: true,
+    evalEvery: cfg.evalEvery,
+    patience: cfg.patience,
+    stopBelow: cfg.stopBelow,
+    learnValues: arm.learnValues ?? cfg.learnValues,
+    ...(extra.shuffleTargets ? { shuffleTargets: true } : {}),
+    ...(extra.progress ? { progress: extra.progress } : {}),
+  });
+  return {
+    arm: arm.name,
+    pairs,
+    seed,
+    attempt,
+    lr,
+    loss: r.finalLoss,
+    solved: r.finalLoss <= cfg.solvedBelow,
+    bestValidLoss: r.bestValidLoss,
+    bestStep: r.bestStep,
+    steps: r.steps,
+    stopReason: r.stopReason,
+    validCurve: r.validCurve,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
 function run(cfg: FwpStudyConfig, options: { progress?: (done: number, total: number, label: string) => void } = {}): FwpStudyResult {
   if (cfg.seeds.includes(cfg.rateSeed)) throw new Error(`fwp study: the rate seed ${cfg.rateSeed} must not be a comparison seed`);
   if (cfg.arms.length === 0) throw new Error("fwp study: no arms");
@@ -180,51 +238,10 @@ function run(cfg: FwpStudyConfig, options: { progress?: (done: number, total: nu
   let done = 0;
   const estimate = cfg.arms.length * (cfg.lrGrid.length + 3 + cfg.seeds.length * 8 + (cfg.sensitivityLr ? 6 : 0));
   const tick = (label: string) => options.progress?.(++done, Math.max(estimate, done + 1), label);
-  const one = (
-    arm: FwpArm,
-    pairs: number,
-    seed: number,
-    lr: number,
-    extra: { attempt?: number; shuffleTargets?: boolean; steps?: number } = {},
-  ): FwpRun => {
-    const t0 = performance.now();
-    const attempt = extra.attempt ?? 0;
-    const r = trainRetrieval({
-      attention: arm.attention,
-      pairs,
-      replace: arm.setting === "overwrites",
-      keyDim: cfg.keyDim,
-      valueDim: cfg.valueDim,
-      steps: extra.steps ?? cfg.maxSteps,
-      lr,
-      batchSize: cfg.batchSize,
-      seed: seed + 1000 * attempt,
-      evalBatches: cfg.evalBatches,
-      testBatches: cfg.testBatches,
-      evalQueryAll: true,
-      evalEvery: cfg.evalEvery,
-      patience: cfg.patience,
-      stopBelow: cfg.stopBelow,
-      learnValues: arm.learnValues ?? cfg.learnValues,
-      ...(extra.shuffleTargets ? { shuffleTargets: true } : {}),
-    });
-    const out: FwpRun = {
-      arm: arm.name,
-      pairs,
-      seed,
-      attempt,
-      lr,
-      loss: r.finalLoss,
-      solved: r.finalLoss <= cfg.solvedBelow,
-      bestValidLoss: r.bestValidLoss,
-      bestStep: r.bestStep,
-      steps: r.steps,
-      stopReason: r.stopReason,
-      validCurve: r.validCurve,
-      seconds: (performance.now() - t0) / 1000,
-    };
+  const one = (arm: FwpArm, pairs: number, seed: number, lr: number, extra: FwpPointExtra = {}): FwpRun => {
+    const out = trainFwpPoint(cfg, arm, pairs, seed, lr, extra);
     tick(
-      `${arm.name} · S = ${pairs} · seed ${seed}${attempt ? ` (restart ${attempt})` : ""}${extra.shuffleTargets ? " · shuffled targets" : ""} · rate ${lr}: test ${out.loss.toFixed(5)}, valid ${out.bestValidLoss.toFixed(5)} after ${out.steps} steps (${out.stopReason})`,
+      `${arm.name} · S = ${pairs} · seed ${seed}${out.attempt ? ` (restart ${out.attempt})` : ""}${extra.shuffleTargets ? " · shuffled targets" : ""} · rate ${lr}: test ${out.loss.toFixed(5)}, valid ${out.bestValidLoss.toFixed(5)} after ${out.steps} steps (${out.stopReason})`,
     );
     return out;
   };
